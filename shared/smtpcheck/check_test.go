@@ -104,8 +104,8 @@ func TestCheckAgainstServer(t *testing.T) {
 			wantDetail: map[string]string{"tls": "not email-smtp.us-east-1.amazonaws.com"},
 		},
 		{
-			name:        "expected a private DNS answer",
-			cfg:         func(c *Config) { c.ExpectReach = ReachPrivate },
+			name: "expected a private DNS answer",
+			cfg:  func(c *Config) { c.ExpectReach = ReachPrivate },
 			// The other steps still run: whether the public path works is useful to know too.
 			wantVerdict: StatusFail, wantFail: "dns",
 			wantSteps:  "dns,tcp,greeting,ehlo,starttls,tls,ehlo-tls,auth,quit",
