@@ -1,0 +1,201 @@
+package policy
+
+import (
+	"net/netip"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/sesguard/sesguard/shared/finding"
+)
+
+// Policy is a loaded, validated sesguard.yaml. Build it with Load; the zero value approves nothing.
+// A Policy is read-only after Load (and Resolve) and safe for concurrent use.
+type Policy struct {
+	// Name is where the policy came from (a file name), used in messages.
+	Name       string
+	Version    int
+	Network    Network
+	Senders    Senders
+	Recipients Recipients
+	Limits     Limits
+	// Rules holds per-rule overrides (severity, enabled), keyed by rule name.
+	Rules    map[string]RuleConfig
+	Response Response
+	Alerts   Alerts
+}
+
+// Network is the set of networks sends may come from.
+type Network struct {
+	// VPCs are VPC ids; their CIDR blocks are approved once resolved (see Resolve).
+	VPCs []string
+	// CIDRs are approved source ranges (IPv4 or IPv6), as written.
+	CIDRs []netip.Prefix
+	// Resolved maps a VPC id to all its associated IPv4/IPv6 CIDR blocks. Filled by Resolve from
+	// attribute/vpcresolve (CLI, CDK) or from SESGUARD_VPC_CIDRS (Lambdas), never by Load.
+	Resolved map[string][]netip.Prefix
+}
+
+// Senders are the approved sending principals and message attributes.
+type Senders struct {
+	Principals        []string // IAM user/role names (ses:caller-identity), StringLike patterns
+	From              []string // From address patterns, e.g. "*@mail.example.com"
+	Identities        []string // SES identity names (domain or address)
+	ConfigurationSets []string // configuration set names
+}
+
+// Recipients are the approved recipient domains.
+type Recipients struct {
+	Domains []string // domain patterns, "*" for any
+}
+
+// Limits are the thresholds of the volume and reputation rules.
+type Limits struct {
+	PerPrincipal  VolumeLimit
+	BounceRate    RateLimit
+	ComplaintRate RateLimit
+}
+
+// VolumeLimit: more than MaxSends sends by one principal within Window is a spike.
+type VolumeLimit struct {
+	Window   time.Duration
+	MaxSends int64
+}
+
+// RateLimit: a rate above Max over Window is a spike, once at least MinSends sends were seen.
+type RateLimit struct {
+	Window   time.Duration
+	Max      float64
+	MinSends int64
+}
+
+// RuleConfig overrides a rule's defaults.
+type RuleConfig struct {
+	Disabled bool
+	Severity finding.Severity // empty: the rule's default
+}
+
+// Response says how findings are contained.
+type Response struct {
+	Mode                string   // ModeDryRun or ModeEnforce
+	ProtectedPrincipals []string // patterns of principals never contained
+	MaxActionsPerHour   int
+	// AllowEmptyApproved accepts an empty approved set in enforce mode (every send then matches).
+	AllowEmptyApproved bool
+	// On maps a rule name to the containment actions to take, in order.
+	On map[string][]string
+}
+
+// Alerts configures where findings are announced.
+type Alerts struct {
+	SlackWebhookSecret string           // Secrets Manager secret name or ARN holding the webhook URL
+	SNSTopic           string           // topic name or ARN for human-readable alerts
+	MinSeverity        finding.Severity // findings below are not alerted
+}
+
+// Defaults used when the policy file leaves a field out.
+const (
+	DefaultVolumeWindow      = 5 * time.Minute
+	DefaultMaxSends          = 500
+	DefaultRateWindow        = time.Hour
+	DefaultBounceRateMax     = 0.05  // SES puts an account under review at 5 %
+	DefaultComplaintRateMax  = 0.001 // ... and at 0.1 % complaints
+	DefaultRateMinSends      = 200
+	DefaultMaxActionsPerHour = 20
+)
+
+func defaults() Policy {
+	return Policy{
+		Limits: Limits{
+			PerPrincipal:  VolumeLimit{Window: DefaultVolumeWindow, MaxSends: DefaultMaxSends},
+			BounceRate:    RateLimit{Window: DefaultRateWindow, Max: DefaultBounceRateMax, MinSends: DefaultRateMinSends},
+			ComplaintRate: RateLimit{Window: DefaultRateWindow, Max: DefaultComplaintRateMax, MinSends: DefaultRateMinSends},
+		},
+		Response: Response{Mode: ModeDryRun, MaxActionsPerHour: DefaultMaxActionsPerHour},
+		Alerts:   Alerts{MinSeverity: finding.SeverityLow},
+	}
+}
+
+// Resolve records the CIDR blocks of VPC ids (ids not in the policy are ignored). Call it before
+// sharing the policy between goroutines.
+func (p *Policy) Resolve(vpcCIDRs map[string][]netip.Prefix) {
+	for _, id := range p.Network.VPCs {
+		blocks, ok := vpcCIDRs[id]
+		if !ok {
+			continue
+		}
+		if p.Network.Resolved == nil {
+			p.Network.Resolved = make(map[string][]netip.Prefix)
+		}
+		out := make([]netip.Prefix, 0, len(blocks))
+		for _, b := range blocks {
+			out = append(out, b.Masked())
+		}
+		p.Network.Resolved[id] = out
+	}
+}
+
+// Unresolved lists the policy's VPC ids whose CIDR blocks are not known: sends from them are
+// judged by network.cidrs alone.
+func (p *Policy) Unresolved() []string {
+	var out []string
+	for _, id := range p.Network.VPCs {
+		if _, ok := p.Network.Resolved[id]; !ok {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// ApprovedPrefixes is network.cidrs plus every resolved VPC block, deduplicated and sorted.
+func (p *Policy) ApprovedPrefixes() []netip.Prefix {
+	var out []netip.Prefix
+	seen := make(map[netip.Prefix]bool)
+	add := func(pf netip.Prefix) {
+		if !seen[pf] {
+			seen[pf] = true
+			out = append(out, pf)
+		}
+	}
+	for _, c := range p.Network.CIDRs {
+		add(c)
+	}
+	ids := make([]string, 0, len(p.Network.Resolved))
+	for id := range p.Network.Resolved {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		for _, c := range p.Network.Resolved[id] {
+			add(c)
+		}
+	}
+	slices.SortFunc(out, func(a, b netip.Prefix) int {
+		if c := a.Addr().Compare(b.Addr()); c != 0 {
+			return c
+		}
+		return a.Bits() - b.Bits()
+	})
+	return out
+}
+
+// Actions returns the containment actions the policy maps rule to (nil when none).
+func (p *Policy) Actions(rule string) []string {
+	return slices.Clone(p.Response.On[rule])
+}
+
+// RuleEnabled reports whether rule runs (rules run unless `rules.<name>.enabled: false`).
+func (p *Policy) RuleEnabled(rule string) bool {
+	return !p.Rules[rule].Disabled
+}
+
+// Severity returns the severity the policy gives rule, or def when not overridden.
+func (p *Policy) Severity(rule string, def finding.Severity) finding.Severity {
+	if s := p.Rules[rule].Severity; s != "" {
+		return s
+	}
+	return def
+}
+
+// Enforcing reports whether the response mode is enforce.
+func (p *Policy) Enforcing() bool { return p.Response.Mode == ModeEnforce }
