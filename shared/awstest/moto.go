@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 )
@@ -40,9 +41,16 @@ type Moto struct {
 
 	proxy *httptest.Server
 	cmd   *exec.Cmd
+	rp    *httputil.ReverseProxy
 
 	mu       sync.Mutex
 	handlers []Handler
+
+	// Built-in layers in front of moto, in this order: faults, test handlers (Handle), seeded
+	// GetAccessKeyLastUsed answers, the SESv2 gap filler. Each is reset by Reset.
+	faults   *faults
+	lastUsed *lastUsedTable
+	ses      *sesv2Filler
 }
 
 // Handler may answer a request in place of moto. It returns false to pass the request on.
@@ -81,8 +89,14 @@ func Start(tb testing.TB) *Moto {
 		tb.Fatalf("awstest: moto_server not ready: %v", err)
 	}
 	target, _ := url.Parse(m.MotoURL)
-	rp := httputil.NewSingleHostReverseProxy(target)
+	m.rp = httputil.NewSingleHostReverseProxy(target)
+	m.faults = &faults{}
+	m.lastUsed = &lastUsedTable{m: m}
+	m.ses = newSESv2Filler(m)
 	m.proxy = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if m.faults.serve(w, r) {
+			return
+		}
 		m.mu.Lock()
 		hs := append([]Handler(nil), m.handlers...)
 		m.mu.Unlock()
@@ -91,7 +105,10 @@ func Start(tb testing.TB) *Moto {
 				return
 			}
 		}
-		rp.ServeHTTP(w, r)
+		if m.lastUsed.serve(w, r) || m.ses.serve(w, r) {
+			return
+		}
+		m.rp.ServeHTTP(w, r)
 	}))
 	tb.Cleanup(m.proxy.Close)
 	m.Endpoint = m.proxy.URL
@@ -105,9 +122,13 @@ func (m *Moto) Handle(h Handler) {
 	m.handlers = append(m.handlers, h)
 }
 
-// Reset wipes moto's state (all services).
+// Reset wipes moto's state (all services) and the harness's own: SESv2 filler state, seeded
+// GetAccessKeyLastUsed answers and fault rules. Handlers installed with Handle stay.
 func (m *Moto) Reset(tb testing.TB) {
 	tb.Helper()
+	m.faults.reset()
+	m.lastUsed.reset()
+	m.ses.reset()
 	resp, err := http.Post(m.MotoURL+"/moto-api/reset", "application/json", nil)
 	if err != nil {
 		tb.Fatalf("awstest: reset: %v", err)
@@ -181,4 +202,18 @@ func waitReady(base string, limit time.Duration) error {
 		time.Sleep(100 * time.Millisecond)
 	}
 	return last
+}
+
+// ConfigFastRetry is Config with the SDK's standard retryer capped at maxAttempts and a 20 ms
+// maximum backoff, so fault tests exercise the real retry logic without waiting seconds.
+func (m *Moto) ConfigFastRetry(tb testing.TB, maxAttempts int) aws.Config {
+	tb.Helper()
+	cfg := m.Config(tb)
+	cfg.Retryer = func() aws.Retryer {
+		return retry.NewStandard(func(o *retry.StandardOptions) {
+			o.MaxAttempts = maxAttempts
+			o.MaxBackoff = 20 * time.Millisecond
+		})
+	}
+	return cfg
 }
