@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
 )
 
 // Record is one SES event-publishing record (or legacy identity notification) as SES writes it.
@@ -178,7 +179,8 @@ func (b *FlexBool) UnmarshalJSON(data []byte) error {
 	case "false", `"false"`, `"False"`, `"FALSE"`, "null", `""`:
 		*b = false
 	default:
-		return fmt.Errorf("want a boolean or \"true\"/\"false\", got %.40s", data)
+		// An UnmarshalTypeError lets encoding/json add the field path (mail.headersTruncated).
+		return &json.UnmarshalTypeError{Value: fmt.Sprintf("%.40s", data), Type: reflect.TypeFor[FlexBool]()}
 	}
 	return nil
 }

@@ -1,0 +1,268 @@
+package sesevent
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"fmt"
+	"io"
+	"iter"
+	"os"
+	"strconv"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+// DecodeAny decodes a whole document whose shape is sniffed: a Lambda SQS, SNS, Kinesis or
+// Firehose event; an EventBridge event; an SNS notification; a bare record; else NDJSON or
+// concatenated JSON (plain or gzip) via Stream. name is used in Refs of stream records
+// ("<name>:<line>"); Lambda events keep their transport Refs ("sqs:<messageId>", ...). A record
+// that fails to unmarshal into its aws-lambda-go type fails alone.
+func DecodeAny(data []byte, name string) []Result {
+	if isGzip(data) {
+		return collect(DecodeReader(bytes.NewReader(data), name))
+	}
+	return decodeDocument(data, name)
+}
+
+// DecodeReader decodes everything r holds: gzip is undone first; an input of up to
+// MaxDocumentSize is decoded like DecodeAny, a larger one is streamed (Lambda event documents are
+// never that large).
+func DecodeReader(r io.Reader, name string) iter.Seq[Result] {
+	return func(yield func(Result) bool) {
+		br := newPeekReader(r)
+		if isGzip(br.head) {
+			gz, err := gzip.NewReader(br)
+			if err != nil {
+				yield(readError(name, fmt.Errorf("gzip: %w", err)))
+				return
+			}
+			br = newPeekReader(gz)
+		}
+		buf, err := io.ReadAll(io.LimitReader(br, MaxDocumentSize+1))
+		if err != nil && len(buf) == 0 {
+			yield(readError(name, err))
+			return
+		}
+		if err == nil && len(buf) <= MaxDocumentSize {
+			for _, res := range decodeDocument(buf, name) {
+				if !yield(res) {
+					return
+				}
+			}
+			return
+		}
+		// Too large for one document (or a read error part-way): stream what we have, then the rest.
+		var rest io.Reader = br
+		if err != nil {
+			rest = &errReader{err: err}
+		}
+		s := NewStream(io.MultiReader(bytes.NewReader(buf), rest), name)
+		for {
+			res, ok := s.Next()
+			if !ok || !yield(res) {
+				return
+			}
+		}
+	}
+}
+
+// DecodeFile decodes the file at path with DecodeReader; Refs use path as the name. A file that
+// cannot be opened yields one error Result.
+func DecodeFile(path string) iter.Seq[Result] {
+	return func(yield func(Result) bool) {
+		f, err := os.Open(path)
+		if err != nil {
+			yield(readError(path, err))
+			return
+		}
+		defer f.Close()
+		for res := range DecodeReader(f, path) {
+			if !yield(res) {
+				return
+			}
+		}
+	}
+}
+
+func readError(name string, err error) Result {
+	ref := name + ":0"
+	return Result{Ref: ref, Err: &DecodeError{Ref: ref, Err: fmt.Errorf("read: %w", err)}}
+}
+
+type errReader struct{ err error }
+
+func (e *errReader) Read([]byte) (int, error) { return 0, e.err }
+
+// peekReader keeps the first bytes of r for sniffing without consuming them.
+type peekReader struct {
+	head []byte
+	off  int
+	r    io.Reader
+}
+
+func newPeekReader(r io.Reader) *peekReader {
+	head := make([]byte, 2)
+	n, _ := io.ReadFull(r, head)
+	return &peekReader{head: head[:n], r: r}
+}
+
+func (p *peekReader) Read(b []byte) (int, error) {
+	if p.off < len(p.head) {
+		n := copy(b, p.head[p.off:])
+		p.off += n
+		return n, nil
+	}
+	return p.r.Read(b)
+}
+
+func isGzip(b []byte) bool { return len(b) >= 2 && b[0] == 0x1f && b[1] == 0x8b }
+
+func collect(seq iter.Seq[Result]) []Result {
+	var out []Result
+	for r := range seq {
+		out = append(out, r)
+	}
+	return out
+}
+
+// decodeDocument sniffs a single JSON document; anything else goes to Stream.
+func decodeDocument(data []byte, name string) []Result {
+	stream := func() []Result { return collect(streamSeq(NewStream(bytes.NewReader(data), name))) }
+	trimmed := bytes.TrimSpace(data)
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return stream()
+	}
+	dec := json.NewDecoder(bytes.NewReader(trimmed))
+	var top map[string]json.RawMessage
+	if err := dec.Decode(&top); err != nil {
+		return stream()
+	}
+	if len(bytes.TrimSpace(trimmed[dec.InputOffset():])) > 0 {
+		return stream() // several values: NDJSON or concatenated
+	}
+	if recs, ok := top["Records"]; ok {
+		return decodeLambdaRecords(recs, name)
+	}
+	if recs, ok := top["records"]; ok {
+		if _, fh := top["deliveryStreamArn"]; fh {
+			return decodeFirehoseDocument(top, recs, name)
+		}
+		if _, fh := top["invocationId"]; fh {
+			return decodeFirehoseDocument(top, recs, name)
+		}
+	}
+	// EventBridge events, SNS notifications and bare records: one value, decoded as a stream record
+	// so its Ref is "<name>:<line>".
+	return stream()
+}
+
+func streamSeq(s *Stream) iter.Seq[Result] {
+	return func(yield func(Result) bool) {
+		for {
+			r, ok := s.Next()
+			if !ok || !yield(r) {
+				return
+			}
+		}
+	}
+}
+
+// decodeLambdaRecords handles {"Records":[...]} from SQS, SNS or Kinesis, one record at a time so a
+// record that does not fit its aws-lambda-go type fails alone.
+func decodeLambdaRecords(raw json.RawMessage, name string) []Result {
+	var recs []json.RawMessage
+	if err := json.Unmarshal(raw, &recs); err != nil {
+		return []Result{errorResult(name+":0", "Records", jsonError(err))}
+	}
+	out := make([]Result, 0, len(recs))
+	for i, rec := range recs {
+		out = append(out, decodeLambdaRecord(rec, i, name))
+	}
+	return out
+}
+
+func decodeLambdaRecord(rec json.RawMessage, i int, name string) Result {
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(rec, &keys); err != nil {
+		return errorResult(name+":Records["+strconv.Itoa(i)+"]", "", jsonError(err))
+	}
+	var src string
+	for _, k := range [...]string{"eventSource", "EventSource"} {
+		if v, ok := keys[k]; ok {
+			_ = json.Unmarshal(v, &src)
+		}
+	}
+	_, hasSNS := keys["Sns"]
+	_, hasKinesis := keys["kinesis"]
+	_, hasBody := keys["body"]
+	switch {
+	case src == "aws:sns" || hasSNS:
+		var r events.SNSEventRecord
+		if err := json.Unmarshal(rec, &r); err != nil {
+			id := idOf(keys["Sns"], "MessageId")
+			return errorResult(refOr("sns:", id, i), jsonErrorField(err), jsonError(err))
+		}
+		return decodeSNSRecord(r, i)
+	case src == "aws:kinesis" || hasKinesis:
+		var r events.KinesisEventRecord
+		if err := json.Unmarshal(rec, &r); err != nil {
+			id := idOf(keys["kinesis"], "sequenceNumber")
+			return errorResult(refOr("kinesis:", id, i), jsonErrorField(err), jsonError(err))
+		}
+		return decodeKinesisRecord(r, i)
+	case src == "aws:sqs" || hasBody:
+		var r events.SQSMessage
+		if err := json.Unmarshal(rec, &r); err != nil {
+			return errorResult(refOr("sqs:", idOf(rec, "messageId"), i), jsonErrorField(err), jsonError(err))
+		}
+		return decodeSQSMessage(r, i)
+	}
+	ref := name + ":Records[" + strconv.Itoa(i) + "]"
+	return errorResult(ref, "eventSource", fmt.Errorf("unsupported Lambda event source %q", truncate([]byte(src), 40)))
+}
+
+func decodeFirehoseDocument(top map[string]json.RawMessage, raw json.RawMessage, name string) []Result {
+	var head events.KinesisFirehoseEvent
+	for k, dst := range map[string]*string{"deliveryStreamArn": &head.DeliveryStreamArn, "region": &head.Region, "invocationId": &head.InvocationID} {
+		if v, ok := top[k]; ok {
+			_ = json.Unmarshal(v, dst)
+		}
+	}
+	env := firehoseEnvelope(head)
+	var recs []json.RawMessage
+	if err := json.Unmarshal(raw, &recs); err != nil {
+		return []Result{errorResult(name+":0", "records", jsonError(err))}
+	}
+	out := make([]Result, 0, len(recs))
+	for i, rec := range recs {
+		var r events.KinesisFirehoseEventRecord
+		if err := json.Unmarshal(rec, &r); err != nil {
+			out = append(out, errorResult(refOr("firehose:", idOf(rec, "recordId"), i), jsonErrorField(err), jsonError(err)))
+			continue
+		}
+		res := decodeFirehoseRecord(env, r, i)
+		out = append(out, res)
+	}
+	return out
+}
+
+// idOf extracts a string member of a JSON object, best effort, for naming a broken record.
+func idOf(obj json.RawMessage, key string) string {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(obj, &m) != nil {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(m[key], &s) != nil {
+		return ""
+	}
+	return s
+}
+
+func refOr(prefix, id string, i int) string {
+	if id == "" {
+		return prefix + "Records[" + strconv.Itoa(i) + "]"
+	}
+	return prefix + id
+}

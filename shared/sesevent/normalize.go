@@ -1,0 +1,378 @@
+package sesevent
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/mail"
+	"net/netip"
+	"strings"
+	"time"
+)
+
+// Auto-tags SES adds to mail.tags (values are arrays).
+const (
+	TagCallerIdentity   = "ses:caller-identity"
+	TagSourceIP         = "ses:source-ip"
+	TagFromDomain       = "ses:from-domain"
+	TagConfigurationSet = "ses:configuration-set"
+	TagOperation        = "ses:operation"
+	TagSourceTLSVersion = "ses:source-tls-version"
+)
+
+// DecodeRecord decodes one bare SES record (event publishing or legacy notification). Errors are
+// *DecodeError with Ref "record".
+func DecodeRecord(data []byte) (Event, error) {
+	ev, field, err := decodeRecord(data, Envelope{})
+	if err != nil {
+		return Event{}, &DecodeError{Ref: "record", Field: field, Err: err}
+	}
+	return ev, nil
+}
+
+// decodeRecord parses and normalises one SES record, returning the failing field path on error.
+func decodeRecord(data []byte, env Envelope) (Event, string, error) {
+	var r Record
+	if field, err := unmarshalObject(data, &r); err != nil {
+		return Event{}, field, err
+	}
+	ev, err := Normalize(&r, env)
+	if err != nil {
+		var de *DecodeError
+		if errors.As(err, &de) {
+			return Event{}, de.Field, de.Err
+		}
+		return Event{}, "", err
+	}
+	return ev, "", nil
+}
+
+// unmarshalObject decodes a JSON object into v with the size cap, turning encoding/json errors
+// into a field path and a short reason.
+func unmarshalObject(data []byte, v any) (string, error) {
+	data = bytes.TrimSpace(data)
+	if len(data) > MaxRecordSize {
+		return "", fmt.Errorf("record is %d bytes, more than the %d-byte limit", len(data), MaxRecordSize)
+	}
+	if len(data) == 0 {
+		return "", errors.New("empty input, want a JSON object")
+	}
+	if data[0] != '{' {
+		return "", fmt.Errorf("want a JSON object, got %s", describeJSON(data))
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return jsonErrorField(err), jsonError(err)
+	}
+	return "", nil
+}
+
+// describeJSON names the kind of value data starts with, for error messages.
+func describeJSON(data []byte) string {
+	switch {
+	case data[0] == '"':
+		return "a JSON string (double-encoded JSON?)"
+	case data[0] == '[':
+		return "a JSON array"
+	case bytes.HasPrefix(data, []byte("true")) || bytes.HasPrefix(data, []byte("false")):
+		return "a JSON boolean"
+	case bytes.HasPrefix(data, []byte("null")):
+		return "JSON null"
+	case data[0] == '-' || data[0] >= '0' && data[0] <= '9':
+		return "a JSON number"
+	}
+	return fmt.Sprintf("non-JSON text %q", truncate(data, 40))
+}
+
+func truncate(b []byte, n int) string {
+	if len(b) > n {
+		return string(b[:n]) + "…"
+	}
+	return string(b)
+}
+
+func jsonErrorField(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		// message embeds Record; its name is not part of the JSON path.
+		return strings.TrimPrefix(te.Field, "Record.")
+	}
+	return ""
+}
+
+// jsonError shortens encoding/json errors: the field path is reported separately.
+func jsonError(err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return fmt.Errorf("wrong JSON type: got %s, want %s", te.Value, jsonTypeName(te.Type.String()))
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Errorf("invalid JSON at byte %d: %w", se.Offset, err)
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || err.Error() == "unexpected end of JSON input" {
+		return fmt.Errorf("truncated JSON: %w", err)
+	}
+	return err
+}
+
+func jsonTypeName(goType string) string {
+	switch {
+	case goType == "string" || goType == "*string":
+		return "string"
+	case strings.HasPrefix(goType, "[]"):
+		return "array"
+	case goType == "bool" || goType == "sesevent.FlexBool":
+		return "boolean or \"true\"/\"false\""
+	case strings.HasPrefix(goType, "map[") || strings.HasPrefix(goType, "sesevent.") || strings.HasPrefix(goType, "*sesevent.") || strings.HasPrefix(goType, "struct"):
+		return "object"
+	case strings.HasPrefix(goType, "int") || strings.HasPrefix(goType, "float"):
+		return "number"
+	}
+	return goType
+}
+
+// Normalize turns a decoded record into an Event. hint is what the transport knows (account,
+// region, time); the record's own values win. Required: `mail`, `mail.messageId`,
+// `mail.timestamp` (RFC 3339 or the legacy "2006-01-02T15:04:05 -0700" form) and a known
+// `eventType` (or legacy `notificationType`). Errors are *DecodeError with Ref "record".
+func Normalize(r *Record, hint Envelope) (Event, error) {
+	fail := func(field string, format string, args ...any) (Event, error) {
+		return Event{}, &DecodeError{Ref: "record", Field: field, Err: fmt.Errorf(format, args...)}
+	}
+	if r == nil {
+		return fail("", "nil record")
+	}
+	var ev Event
+	switch {
+	case r.EventType != "":
+		t, ok := knownType(r.EventType)
+		if !ok {
+			return fail("eventType", "unknown event type %q", truncate([]byte(r.EventType), 40))
+		}
+		ev.Type = t
+	case r.NotificationType != "":
+		switch t := Type(r.NotificationType); t {
+		case TypeBounce, TypeComplaint, TypeDelivery:
+			ev.Type, ev.Legacy = t, true
+		default:
+			return fail("notificationType", "unknown notification type %q", truncate([]byte(r.NotificationType), 40))
+		}
+	default:
+		return fail("eventType", "missing (neither eventType nor notificationType is set)")
+	}
+	m := r.Mail
+	if m == nil {
+		return fail("mail", "missing")
+	}
+	if m.MessageID == "" {
+		return fail("mail.messageId", "missing")
+	}
+	if m.Timestamp == "" {
+		return fail("mail.timestamp", "missing")
+	}
+	mt, err := parseTime(m.Timestamp)
+	if err != nil {
+		return fail("mail.timestamp", "%v", err)
+	}
+	ev.MessageID = m.MessageID
+	ev.MailTime = mt
+
+	ev.IdentityArn = m.SourceArn
+	arnRegion, arnAccount, resource := splitARN(m.SourceArn)
+	if name, ok := strings.CutPrefix(resource, "identity/"); ok {
+		ev.Identity = name
+	}
+	ev.Region = firstNonEmpty(arnRegion, hint.Region)
+	ev.Account = firstNonEmpty(m.SendingAccountID, hint.Account, arnAccount)
+
+	ev.Tags = m.Tags
+	ev.CallerIdentity = firstNonEmpty(tag(m.Tags, TagCallerIdentity), m.CallerIdentity)
+	ev.SourceIP = parseIP(firstNonEmpty(tag(m.Tags, TagSourceIP), m.SourceIP))
+	ev.Operation = tag(m.Tags, TagOperation)
+	ev.ConfigurationSet = tag(m.Tags, TagConfigurationSet)
+	ev.TLSVersion = tag(m.Tags, TagSourceTLSVersion)
+	ev.Source = m.Source
+	ev.Recipients = m.Destination
+
+	var from []string
+	if m.CommonHeaders != nil {
+		from = m.CommonHeaders.From
+		ev.Subject = m.CommonHeaders.Subject
+	}
+	if len(from) == 0 && m.Source != "" {
+		from = []string{m.Source}
+	}
+	ev.From = parseAddresses(from)
+	ev.FromDomain = strings.ToLower(tag(m.Tags, TagFromDomain))
+	if ev.FromDomain == "" && len(ev.From) > 0 {
+		if at := strings.LastIndexByte(ev.From[0].Address, '@'); at >= 0 {
+			ev.FromDomain = strings.ToLower(strings.TrimRight(ev.From[0].Address[at+1:], ">"))
+		}
+	}
+
+	field, ts, err := typeDetails(r, &ev)
+	if err != nil {
+		return fail(field, "%v", err)
+	}
+	ev.EventTime = ts
+	if ev.EventTime.IsZero() {
+		ev.EventTime = hint.Time
+	}
+	if ev.EventTime.IsZero() {
+		ev.EventTime = mt
+	}
+	return ev, nil
+}
+
+// typeDetails fills the per-type details and returns the event object's timestamp, if any. A
+// missing event object is tolerated (the type alone still counts for rates); Bounce, Complaint and
+// Delivery details are always non-nil for their types so rate rules need no nil checks.
+func typeDetails(r *Record, ev *Event) (field string, ts time.Time, err error) {
+	var raw, name string
+	switch ev.Type {
+	case TypeBounce:
+		ev.Bounce = &BounceDetail{}
+		if b := r.Bounce; b != nil {
+			ev.Bounce.Type, ev.Bounce.SubType = b.BounceType, b.BounceSubType
+			for _, rc := range b.BouncedRecipients {
+				ev.Bounce.Recipients = append(ev.Bounce.Recipients, rc.EmailAddress)
+			}
+			raw, name = b.Timestamp, "bounce.timestamp"
+		}
+	case TypeComplaint:
+		ev.Complaint = &ComplaintDetail{}
+		if c := r.Complaint; c != nil {
+			ev.Complaint.FeedbackType = c.ComplaintFeedbackType
+			if c.ComplaintSubType != nil {
+				ev.Complaint.SubType = *c.ComplaintSubType
+			}
+			for _, rc := range c.ComplainedRecipients {
+				ev.Complaint.Recipients = append(ev.Complaint.Recipients, rc.EmailAddress)
+			}
+			raw, name = c.Timestamp, "complaint.timestamp"
+		}
+	case TypeDelivery:
+		ev.Delivery = &DeliveryDetail{}
+		if d := r.Delivery; d != nil {
+			ev.Delivery.Recipients = d.Recipients
+			ev.Delivery.ProcessingTimeMillis = d.ProcessingTimeMillis
+			ev.Delivery.SMTPResponse = d.SMTPResponse
+			raw, name = d.Timestamp, "delivery.timestamp"
+		}
+	case TypeReject:
+		if r.Reject != nil {
+			ev.Reject = r.Reject.Reason
+		}
+	case TypeOpen:
+		if r.Open != nil {
+			raw, name = r.Open.Timestamp, "open.timestamp"
+		}
+	case TypeClick:
+		if r.Click != nil {
+			raw, name = r.Click.Timestamp, "click.timestamp"
+		}
+	case TypeDeliveryDelay:
+		if r.DeliveryDelay != nil {
+			raw, name = r.DeliveryDelay.Timestamp, "deliveryDelay.timestamp"
+		}
+	case TypeSubscription:
+		if r.Subscription != nil {
+			raw, name = r.Subscription.Timestamp, "subscription.timestamp"
+		}
+	}
+	if raw == "" {
+		return "", time.Time{}, nil
+	}
+	t, err := parseTime(raw)
+	if err != nil {
+		return name, time.Time{}, err
+	}
+	return "", t, nil
+}
+
+func knownType(s string) (Type, bool) {
+	switch t := Type(s); t {
+	case TypeSend, TypeReject, TypeBounce, TypeComplaint, TypeDelivery, TypeOpen, TypeClick,
+		TypeRenderingFailure, TypeDeliveryDelay, TypeSubscription:
+		return t, true
+	}
+	return "", false
+}
+
+// parseTime accepts RFC 3339 (what event publishing writes) and the legacy documentation form
+// "2018-10-08T14:05:45 +0000", with or without fractional seconds. Results are in UTC.
+func parseTime(s string) (time.Time, error) {
+	layouts := [...]string{
+		time.RFC3339Nano,
+		"2006-01-02T15:04:05.999999999 -0700",
+		"2006-01-02T15:04:05.999999999-0700",
+	}
+	for _, l := range layouts {
+		if t, err := time.Parse(l, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("unparseable time %q (want RFC 3339)", truncate([]byte(s), 40))
+}
+
+// parseIP returns the invalid Addr for absent or unparseable input; IPv4-mapped IPv6 addresses
+// are unmapped so CIDR checks work.
+func parseIP(s string) netip.Addr {
+	a, err := netip.ParseAddr(strings.TrimSpace(s))
+	if err != nil {
+		return netip.Addr{}
+	}
+	return a.Unmap()
+}
+
+func tag(tags map[string][]string, key string) string {
+	if v := tags[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// splitARN returns an ARN's region, account and resource parts ("" when s is not an ARN).
+func splitARN(s string) (region, account, resource string) {
+	p := strings.SplitN(s, ":", 6)
+	if len(p) != 6 || p[0] != "arn" {
+		return "", "", ""
+	}
+	return p[3], p[4], p[5]
+}
+
+// parseAddresses parses From header values with net/mail, keeping display name and address apart.
+// A value net/mail rejects is kept whole as Address with an empty Name: the record is never failed
+// for it, and an unparseable sender can never look like an approved address.
+func parseAddresses(values []string) []Address {
+	if len(values) == 0 {
+		return nil
+	}
+	// Encoded words in charsets Go does not know are passed through undecoded rather than failing
+	// the whole address.
+	p := mail.AddressParser{WordDecoder: &mime.WordDecoder{CharsetReader: func(_ string, in io.Reader) (io.Reader, error) { return in, nil }}}
+	out := make([]Address, 0, len(values))
+	for _, v := range values {
+		list, err := p.ParseList(v)
+		if err != nil || len(list) == 0 {
+			out = append(out, Address{Address: strings.ToValidUTF8(strings.TrimSpace(v), "\uFFFD")})
+			continue
+		}
+		for _, a := range list {
+			out = append(out, Address{Name: strings.ToValidUTF8(a.Name, "\uFFFD"), Address: a.Address})
+		}
+	}
+	return out
+}

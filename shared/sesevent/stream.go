@@ -1,0 +1,395 @@
+package sesevent
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+)
+
+// Stream decodes newline-delimited or concatenated JSON, plain or gzip (sniffed by its magic
+// bytes), as Firehose writes SES records to S3. Each value may be a bare SES record, an SNS
+// notification or an EventBridge event. Values may span lines (pretty-printed JSON).
+//
+// Framing is done by a small JSON scanner so one bad record never takes its neighbours with it:
+//   - once a record has been read that fits on one line, the input is treated as NDJSON and a line
+//     that ends inside a value is that record's error ("truncated"); reading resumes on the next line;
+//   - before that (or in pretty-printed input) a syntax error resumes at the next line that starts
+//     with '{' in column 0, or at the error itself when it is a '{' opening a later line;
+//   - a value larger than MaxRecordSize is scanned without being buffered and reported as too large;
+//     nesting deeper than MaxDepth is an error.
+//
+// A Stream is not safe for concurrent use.
+type Stream struct {
+	name    string
+	src     io.Reader
+	r       io.Reader
+	buf     []byte
+	pos     int
+	end     int
+	line    int
+	readErr error
+	started bool
+	done    bool
+	mode    int8 // 0 undecided, 1 NDJSON, -1 multi-line values seen
+	rec     []byte
+	stack   []byte
+	content bool // the current line has had a non-space byte
+}
+
+// NewStream returns a Stream reading r; name prefixes each Ref ("<name>:<line>").
+func NewStream(r io.Reader, name string) *Stream {
+	if name == "" {
+		name = "stream"
+	}
+	return &Stream{name: name, src: r, line: 1}
+}
+
+// Next returns the next record's Result; false when the input is exhausted. A read or gzip error
+// is reported once as an error Result, then the stream ends.
+func (s *Stream) Next() (Result, bool) {
+	if s.done {
+		return Result{}, false
+	}
+	if !s.started {
+		s.start()
+	}
+	s.skipSpace()
+	c, ok := s.peek()
+	if !ok {
+		s.done = true
+		if s.readErr != nil && !errors.Is(s.readErr, io.EOF) {
+			ref := s.ref(s.line)
+			return Result{Ref: ref, Err: &DecodeError{Ref: ref, Err: fmt.Errorf("read: %w", s.readErr)}}, true
+		}
+		return Result{}, false
+	}
+	startLine := s.line
+	ref := s.ref(startLine)
+	if c != '{' {
+		text := s.restOfLine(200)
+		if bytes.HasPrefix(text, []byte(validationPrefix)) {
+			return Result{Ref: ref, Skip: "SES SNS topic validation message: " + truncate(text, 120)}, true
+		}
+		return Result{Ref: ref, Err: &DecodeError{Ref: ref, Err: fmt.Errorf("want a JSON object, got %s", describeJSON(text))}}, true
+	}
+	size, err := s.scan(startLine)
+	if err != nil {
+		if size > MaxRecordSize {
+			err = fmt.Errorf("record is larger than the %d-byte limit (%w)", MaxRecordSize, err)
+		}
+		return Result{Ref: ref, Err: &DecodeError{Ref: ref, Err: err}}, true
+	}
+	if s.mode == 0 {
+		s.mode = 1
+		if s.line != startLine {
+			s.mode = -1
+		}
+	}
+	if size > MaxRecordSize {
+		return Result{Ref: ref, Err: &DecodeError{Ref: ref, Err: fmt.Errorf("record is %d bytes, more than the %d-byte limit", size, MaxRecordSize)}}, true
+	}
+	return decodeMessage(s.rec, "", ref, Envelope{}), true
+}
+
+func (s *Stream) ref(line int) string { return s.name + ":" + strconv.Itoa(line) }
+
+func (s *Stream) start() {
+	s.started = true
+	s.buf = make([]byte, 64<<10)
+	br := bufio.NewReaderSize(s.src, 64<<10)
+	s.r = br
+	head, _ := br.Peek(3)
+	switch {
+	case len(head) >= 2 && head[0] == 0x1f && head[1] == 0x8b:
+		gz, err := gzip.NewReader(br)
+		if err != nil {
+			s.readErr = fmt.Errorf("gzip: %w", err)
+			return
+		}
+		s.r = gz
+	case bytes.Equal(head, []byte("\xef\xbb\xbf")):
+		_, _ = br.Discard(3)
+	}
+}
+
+// fill makes buf[pos] readable; false at end of input or after a read error.
+func (s *Stream) fill() bool {
+	if s.pos < s.end {
+		return true
+	}
+	if s.readErr != nil || s.r == nil {
+		return false
+	}
+	for empty := 0; empty < 100; empty++ {
+		n, err := s.r.Read(s.buf)
+		s.pos, s.end = 0, n
+		if err != nil {
+			s.readErr = err
+		}
+		if n > 0 {
+			return true
+		}
+		if err != nil {
+			return false
+		}
+	}
+	s.readErr = io.ErrNoProgress
+	return false
+}
+
+func (s *Stream) peek() (byte, bool) {
+	if !s.fill() {
+		return 0, false
+	}
+	return s.buf[s.pos], true
+}
+
+func (s *Stream) skipSpace() {
+	for s.fill() {
+		switch c := s.buf[s.pos]; c {
+		case '\n':
+			s.line++
+			s.content = false
+		case ' ', '\t', '\r', 0x1e: // 0x1e: RFC 7464 record separator
+		default:
+			return
+		}
+		s.pos++
+	}
+}
+
+// restOfLine consumes through the end of the line and returns up to max of its first bytes.
+func (s *Stream) restOfLine(max int) []byte {
+	var out []byte
+	for s.fill() {
+		chunk := s.buf[s.pos:s.end]
+		i := bytes.IndexByte(chunk, '\n')
+		if i >= 0 {
+			chunk = chunk[:i]
+		}
+		if room := max - len(out); room > 0 {
+			out = append(out, chunk[:min(room, len(chunk))]...)
+		}
+		s.pos += len(chunk)
+		if i >= 0 {
+			s.pos++
+			s.line++
+			s.content = false
+			break
+		}
+	}
+	return bytes.TrimRight(out, "\r")
+}
+
+// resync skips past a framing error found on errLine. newRecord reports that the offending byte is
+// a '{' opening a later line than the record's first: a new record starts there.
+func (s *Stream) resync(startLine, errLine int, newRecord bool) {
+	if s.mode != 1 && errLine > startLine && newRecord {
+		return
+	}
+	s.restOfLine(0)
+	if s.mode == 1 {
+		return
+	}
+	for {
+		c, ok := s.peek()
+		if !ok || c == '{' {
+			return
+		}
+		s.restOfLine(0)
+	}
+}
+
+// Scanner states.
+const (
+	stObjKeyOrEnd = iota
+	stObjKey
+	stColon
+	stValue
+	stArrValueOrEnd
+	stAfterValue
+	stString
+	stEscape
+	stScalar
+)
+
+// scan frames one JSON object starting at buf[pos] == '{', copying it into s.rec while it fits
+// in MaxRecordSize. It returns the object's size; on error the input has been resynchronised.
+func (s *Stream) scan(startLine int) (size int, err error) {
+	s.rec = s.rec[:0]
+	s.stack = s.stack[:0]
+	st := stValue
+	key := false
+	var c byte
+	for {
+		if !s.fill() {
+			if s.readErr != nil && !errors.Is(s.readErr, io.EOF) {
+				return size, fmt.Errorf("read: %w", s.readErr)
+			}
+			return size, errors.New("truncated JSON: input ends inside a value")
+		}
+		// Strings are the bulk of a record: copy them in runs.
+		if st == stString {
+			chunk := s.buf[s.pos:s.end]
+			i := 0
+			for i < len(chunk) && chunk[i] != '"' && chunk[i] != '\\' && chunk[i] >= 0x20 {
+				i++
+			}
+			s.keep(chunk[:i], &size)
+			s.pos += i
+			if i == len(chunk) {
+				continue
+			}
+		}
+		c = s.buf[s.pos]
+		errLine, newRecord := s.line, !s.content && c == '{'
+		fail := func(format string, args ...any) (int, error) {
+			err := fmt.Errorf("invalid JSON at line %d: "+format, append([]any{errLine}, args...)...)
+			s.resync(startLine, errLine, newRecord)
+			return size, err
+		}
+		switch st {
+		case stString:
+			switch {
+			case c == '"':
+				if key {
+					st = stColon
+				} else {
+					st = stAfterValue
+				}
+			case c == '\\':
+				st = stEscape
+			case c == '\n':
+				return fail("line ends inside a string (truncated record?)")
+			default:
+				return fail("control character 0x%02x in a string", c)
+			}
+		case stEscape:
+			if c < 0x20 {
+				if c == '\n' {
+					return fail("line ends inside a string (truncated record?)")
+				}
+				return fail("control character 0x%02x in a string", c)
+			}
+			st = stString
+		case stScalar:
+			if isScalarByte(c) {
+				break
+			}
+			st = stAfterValue
+			continue // reprocess c
+		default:
+			if c == ' ' || c == '\t' || c == '\r' || c == '\n' {
+				if c == '\n' {
+					if s.mode == 1 {
+						// Consume the newline so the next record starts on the next line.
+						s.pos++
+						s.line++
+						s.content = false
+						return size, fmt.Errorf("line %d ends inside a JSON value (truncated record?)", errLine)
+					}
+					s.line++
+					s.content = false
+				}
+				s.pos++
+				s.keep([]byte{c}, &size)
+				continue
+			}
+			switch st {
+			case stObjKeyOrEnd, stObjKey:
+				if c == '"' {
+					st, key = stString, true
+				} else if c == '}' && st == stObjKeyOrEnd {
+					if s.pop(&size) {
+						return size, nil
+					}
+					st = stAfterValue
+					continue
+				} else {
+					return fail("want an object key, got %q", c)
+				}
+			case stColon:
+				if c != ':' {
+					return fail("want ':', got %q", c)
+				}
+				st = stValue
+			case stValue, stArrValueOrEnd:
+				switch {
+				case c == '{' || c == '[':
+					if len(s.stack) >= MaxDepth {
+						return fail("nested deeper than %d levels", MaxDepth)
+					}
+					s.stack = append(s.stack, c)
+					if c == '{' {
+						st = stObjKeyOrEnd
+					} else {
+						st = stArrValueOrEnd
+					}
+				case c == '"':
+					st, key = stString, false
+				case c == ']' && st == stArrValueOrEnd:
+					if s.pop(&size) {
+						return size, nil
+					}
+					st = stAfterValue
+					continue
+				case c == '-' || (c >= '0' && c <= '9') || c == 't' || c == 'f' || c == 'n':
+					st = stScalar
+				default:
+					return fail("want a value, got %q", c)
+				}
+			case stAfterValue:
+				top := s.stack[len(s.stack)-1]
+				switch {
+				case c == ',' && top == '{':
+					st = stObjKey
+				case c == ',':
+					st = stValue
+				case c == '}' && top == '{', c == ']' && top == '[':
+					if s.pop(&size) {
+						return size, nil
+					}
+					continue
+				default:
+					return fail("want ',' or the end of the %s, got %q", containerName(top), c)
+				}
+			}
+		}
+		s.pos++
+		s.content = true
+		s.keep([]byte{c}, &size)
+	}
+}
+
+// pop consumes the closing byte at buf[pos]; true when the top-level value is complete.
+func (s *Stream) pop(size *int) bool {
+	c := s.buf[s.pos]
+	s.pos++
+	s.content = true
+	s.keep([]byte{c}, size)
+	s.stack = s.stack[:len(s.stack)-1]
+	return len(s.stack) == 0
+}
+
+// keep appends b to the record buffer while the record is within MaxRecordSize.
+func (s *Stream) keep(b []byte, size *int) {
+	*size += len(b)
+	if *size <= MaxRecordSize {
+		s.rec = append(s.rec, b...)
+	}
+}
+
+func isScalarByte(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '+' || c == '-' || c == '.'
+}
+
+func containerName(c byte) string {
+	if c == '{' {
+		return "object"
+	}
+	return "array"
+}
