@@ -1,0 +1,252 @@
+package alert
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Webhook defaults.
+const (
+	DefaultHTTPTimeout   = 10 * time.Second
+	DefaultMaxAttempts   = 4
+	DefaultMaxRetryAfter = 20 * time.Second
+	DefaultBackoff       = 500 * time.Millisecond
+	maxBackoff           = 8 * time.Second
+)
+
+// HTTPError is a non-2xx answer from the Slack webhook.
+type HTTPError struct {
+	StatusCode int
+	// Body is Slack's short error code (e.g. invalid_blocks, no_service), cleaned and capped.
+	Body string
+	// RetryAfter is set on 429 answers.
+	RetryAfter time.Duration
+}
+
+func (e *HTTPError) Error() string {
+	s := fmt.Sprintf("slack webhook answered HTTP %d", e.StatusCode)
+	if e.Body != "" {
+		s += ": " + e.Body
+	}
+	if e.RetryAfter > 0 {
+		s += fmt.Sprintf(" (retry after %s)", e.RetryAfter)
+	}
+	return s
+}
+
+// Temporary reports whether a later retry may succeed (429 and 5xx).
+func (e *HTTPError) Temporary() bool {
+	return e.StatusCode == http.StatusTooManyRequests || e.StatusCode >= 500
+}
+
+// SlackWebhook posts messages to a Slack incoming webhook. It retries 429 (waiting Retry-After,
+// but giving up at once when Slack asks for more than MaxRetryAfter, so the queue's visibility
+// timeout does the long wait) and 5xx and transport errors with exponential backoff. Other 4xx
+// answers are permanent errors. The webhook URL never appears in errors or logs.
+type SlackWebhook struct {
+	URLs          URLSource
+	Client        *http.Client                                     // default: timeout DefaultHTTPTimeout
+	MaxAttempts   int                                              // default DefaultMaxAttempts
+	MaxRetryAfter time.Duration                                    // default DefaultMaxRetryAfter
+	Backoff       time.Duration                                    // first 5xx wait, doubling; default DefaultBackoff
+	Sleep         func(ctx context.Context, d time.Duration) error // default: a timer that honours ctx
+	Now           func() time.Time                                 // for HTTP-date Retry-After; default time.Now
+}
+
+var _ Destination = (*SlackWebhook)(nil)
+
+// NewSlackWebhook returns a webhook sender with defaults.
+func NewSlackWebhook(urls URLSource) *SlackWebhook {
+	return &SlackWebhook{URLs: urls, Client: &http.Client{Timeout: DefaultHTTPTimeout}}
+}
+
+// Name identifies the destination in dedup keys and logs.
+func (w *SlackWebhook) Name() string { return "slack" }
+
+// Send renders and posts an alert.
+func (w *SlackWebhook) Send(ctx context.Context, a Alert) error {
+	if err := a.Validate(); err != nil {
+		return err
+	}
+	return w.Post(ctx, a.Slack())
+}
+
+// Post delivers one message.
+func (w *SlackWebhook) Post(ctx context.Context, msg SlackMessage) error {
+	payload, err := json.Marshal(msg)
+	if err != nil {
+		return fmt.Errorf("encode slack message: %w", err)
+	}
+	attempts := w.MaxAttempts
+	if attempts <= 0 {
+		attempts = DefaultMaxAttempts
+	}
+	backoff := w.Backoff
+	if backoff <= 0 {
+		backoff = DefaultBackoff
+	}
+	capWait := w.MaxRetryAfter
+	if capWait <= 0 {
+		capWait = DefaultMaxRetryAfter
+	}
+	var last error
+	for attempt := 1; ; attempt++ {
+		// Re-read each attempt: a cache invalidated by a 404 picks up a rotated secret.
+		u, err := w.URLs.URL(ctx)
+		if err != nil {
+			return err
+		}
+		wait, err := w.once(ctx, u, payload, backoff, capWait)
+		if err == nil {
+			return nil
+		}
+		last = err
+		var he *HTTPError
+		if errors.As(err, &he) && !he.Temporary() {
+			return err
+		}
+		if wait < 0 || ctx.Err() != nil {
+			return err
+		}
+		if attempt >= attempts {
+			return fmt.Errorf("slack webhook: giving up after %d attempts: %w", attempt, last)
+		}
+		if err := w.sleep(ctx, wait); err != nil {
+			return fmt.Errorf("slack webhook: %w (while waiting to retry: %v)", last, err)
+		}
+		backoff = min(2*backoff, maxBackoff)
+	}
+}
+
+// once makes one attempt. It returns the wait before the next attempt, or -1 for "do not retry".
+func (w *SlackWebhook) once(ctx context.Context, u string, payload []byte, backoff, capWait time.Duration) (time.Duration, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(payload))
+	if err != nil {
+		return -1, fmt.Errorf("build slack webhook request for %s: %s", redactURL(u), scrub(err.Error(), u))
+	}
+	req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	client := w.Client
+	if client == nil {
+		client = &http.Client{Timeout: DefaultHTTPTimeout}
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		// *url.Error embeds the full URL: keep only the cause, scrubbed.
+		var ue *url.Error
+		cause := err
+		if errors.As(err, &ue) {
+			cause = ue.Err
+		}
+		return backoff, &transportError{msg: fmt.Sprintf("post to slack webhook %s: %s", redactURL(u), scrub(cause.Error(), u)), timeout: isTimeout(err)}
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return 0, nil
+	}
+	he := &HTTPError{StatusCode: resp.StatusCode, Body: clip(clean(scrub(string(body), u)), 200)}
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests:
+		ra, ok := parseRetryAfter(resp.Header.Get("Retry-After"), w.now())
+		if !ok {
+			return backoff, he
+		}
+		he.RetryAfter = ra
+		if ra > capWait {
+			return -1, he
+		}
+		return ra, he
+	case resp.StatusCode >= 500:
+		return backoff, he
+	case resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
+		// Revoked or rotated URL (no_service, channel_is_archived): re-read the secret next time.
+		if inv, ok := w.URLs.(invalidator); ok {
+			inv.Invalidate()
+		}
+	}
+	return -1, he
+}
+
+func (w *SlackWebhook) now() time.Time {
+	if w.Now != nil {
+		return w.Now()
+	}
+	return time.Now()
+}
+
+func (w *SlackWebhook) sleep(ctx context.Context, d time.Duration) error {
+	if w.Sleep != nil {
+		return w.Sleep(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// transportError is a network-level failure with the URL removed.
+type transportError struct {
+	msg     string
+	timeout bool
+}
+
+func (e *transportError) Error() string { return e.msg }
+
+// Timeout reports whether the attempt timed out.
+func (e *transportError) Timeout() bool { return e.timeout }
+
+func isTimeout(err error) bool {
+	var t interface{ Timeout() bool }
+	return errors.As(err, &t) && t.Timeout()
+}
+
+// scrub removes every occurrence of the URL and of its path from s.
+func scrub(s, u string) string {
+	if u == "" {
+		return s
+	}
+	s = strings.ReplaceAll(s, u, redactURL(u))
+	if p, err := url.Parse(u); err == nil && len(p.Path) > 1 {
+		s = strings.ReplaceAll(s, p.Path, "/[redacted]")
+	}
+	return s
+}
+
+// parseRetryAfter reads delta-seconds or an HTTP date.
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n < 0 {
+			return 0, false
+		}
+		if n > 86400 {
+			n = 86400
+		}
+		return time.Duration(n) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		d := t.Sub(now)
+		if d < 0 {
+			d = 0
+		}
+		return d, true
+	}
+	return 0, false
+}
