@@ -80,7 +80,10 @@ func (s *staticURL) Invalidate()                         { s.invalidated++ }
 // sleeps records requested waits instead of sleeping.
 type sleeps struct{ got []time.Duration }
 
-func (s *sleeps) Sleep(_ context.Context, d time.Duration) error { s.got = append(s.got, d); return nil }
+func (s *sleeps) Sleep(_ context.Context, d time.Duration) error {
+	s.got = append(s.got, d)
+	return nil
+}
 
 func newHook(f *fakeSlack, src *staticURL, sl *sleeps) *SlackWebhook {
 	w := NewSlackWebhook(src)
