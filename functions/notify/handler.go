@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/sesguard/sesguard/functions/internal/fnenv"
+	"github.com/sesguard/sesguard/functions/internal/topic"
+	"github.com/sesguard/sesguard/shared/alert"
+	"github.com/sesguard/sesguard/shared/finding"
+)
+
+// Notifier sends alerts for findings and containment results (alert.Notifier: Slack, SNS, with
+// per-finding dedup).
+type Notifier interface {
+	NotifyFinding(ctx context.Context, f *finding.Finding) error
+	NotifyResult(ctx context.Context, r *finding.Result) error
+}
+
+var _ Notifier = (*alert.Notifier)(nil)
+
+// Handler is the notify function: one SQS batch of findings-topic messages in, alerts out.
+type Handler struct {
+	Notifier Notifier
+	// MinSeverity: findings (and results of findings) below it are not alerted.
+	MinSeverity finding.Severity
+	Log         *slog.Logger
+}
+
+// Handle alerts on each message; a message that cannot be decoded or delivered is named in
+// batchItemFailures so SQS retries it and finally moves it to the DLQ.
+func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	log := fnenv.ForInvocation(ctx, h.Log)
+	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
+	var sent, skipped int
+	for _, m := range ev.Records {
+		rlog := log.With(fnenv.LogRecord, "sqs:"+m.MessageId)
+		done, err := h.one(ctx, rlog, m)
+		if err != nil {
+			rlog.Error("notify: message failed", "error", err.Error())
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
+			continue
+		}
+		if done {
+			sent++
+		} else {
+			skipped++
+		}
+	}
+	log.Info("notify: batch done", "records", len(ev.Records), "notified", sent, "below_min_severity", skipped, "failed", len(resp.BatchItemFailures))
+	return resp, nil
+}
+
+// one handles a message; it reports false when the message was deliberately not alerted.
+func (h *Handler) one(ctx context.Context, log *slog.Logger, m events.SQSMessage) (bool, error) {
+	data, err := topic.Unwrap(m.Body)
+	if err != nil {
+		return false, fmt.Errorf("record sqs:%s: body: %w", m.MessageId, err)
+	}
+	f, r, err := finding.Decode(data)
+	if err != nil {
+		return false, fmt.Errorf("record sqs:%s: %w", m.MessageId, err)
+	}
+	if f != nil {
+		log = log.With(fnenv.LogFindingID, f.ID, "rule", f.Rule, "severity", f.Severity)
+		if h.below(f.Severity) {
+			log.Info("notify: finding below alerts.min_severity", "min_severity", h.MinSeverity)
+			return false, nil
+		}
+		if err := h.Notifier.NotifyFinding(ctx, f); err != nil {
+			return false, err
+		}
+		log.Info("notify: finding notified", "count", f.Evidence.Count)
+		return true, nil
+	}
+	log = log.With(fnenv.LogFindingID, r.FindingID, "rule", r.Rule, "severity", r.Severity, "mode", r.Mode)
+	if h.below(r.Severity) {
+		log.Info("notify: result below alerts.min_severity", "min_severity", h.MinSeverity)
+		return false, nil
+	}
+	if err := h.Notifier.NotifyResult(ctx, r); err != nil {
+		return false, err
+	}
+	log.Info("notify: containment result notified", "actions", len(r.Actions))
+	return true, nil
+}
+
+func (h *Handler) below(s finding.Severity) bool {
+	return h.MinSeverity.Rank() > 0 && s.Rank() < h.MinSeverity.Rank()
+}

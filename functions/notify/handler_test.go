@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"slices"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/sesguard/sesguard/shared/finding"
+)
+
+type fakeNotifier struct {
+	findings []string
+	results  []string
+	failID   string
+}
+
+func (n *fakeNotifier) NotifyFinding(_ context.Context, f *finding.Finding) error {
+	if f.ID == n.failID {
+		return errors.New("slack: 500")
+	}
+	n.findings = append(n.findings, f.ID)
+	return nil
+}
+
+func (n *fakeNotifier) NotifyResult(_ context.Context, r *finding.Result) error {
+	if r.FindingID == n.failID {
+		return errors.New("sns: throttled")
+	}
+	n.results = append(n.results, r.FindingID)
+	return nil
+}
+
+func js(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func snsWrap(msg string) string {
+	return js(map[string]any{"Type": "Notification", "MessageId": "n", "TopicArn": "arn:aws:sns:us-east-1:123456789012:findings", "Message": msg})
+}
+
+func TestHandle(t *testing.T) {
+	high := &finding.Finding{Schema: finding.SchemaFinding, ID: "f-high", Rule: "network.outside_approved", Severity: finding.SeverityHigh}
+	low := &finding.Finding{Schema: finding.SchemaFinding, ID: "f-low", Rule: "sender.from_unapproved", Severity: finding.SeverityLow}
+	res := &finding.Result{Schema: finding.SchemaResult, FindingID: "f-high", Severity: finding.SeverityHigh, Mode: "enforce"}
+	bad := &finding.Finding{Schema: finding.SchemaFinding, ID: "f-fail", Severity: finding.SeverityCritical}
+	ev := events.SQSEvent{Records: []events.SQSMessage{
+		{MessageId: "1", Body: js(high)},
+		{MessageId: "2", Body: snsWrap(js(res))},
+		{MessageId: "3", Body: js(low)},
+		{MessageId: "4", Body: "not json"},
+		{MessageId: "5", Body: `{"schema":"sesguard.finding/v9"}`},
+		{MessageId: "6", Body: js(bad)},
+		{MessageId: "7", Body: ""},
+	}}
+	n := &fakeNotifier{failID: "f-fail"}
+	h := &Handler{Notifier: n, MinSeverity: finding.SeverityMedium, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+	resp, err := h.Handle(context.Background(), ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var failed []string
+	for _, f := range resp.BatchItemFailures {
+		failed = append(failed, f.ItemIdentifier)
+	}
+	if want := []string{"4", "5", "6", "7"}; !slices.Equal(failed, want) {
+		t.Errorf("batchItemFailures = %v, want %v", failed, want)
+	}
+	if !slices.Equal(n.findings, []string{"f-high"}) || !slices.Equal(n.results, []string{"f-high"}) {
+		t.Errorf("notified findings %v results %v", n.findings, n.results)
+	}
+}
+
+func TestNoMinSeverityAlertsEverything(t *testing.T) {
+	low := &finding.Finding{Schema: finding.SchemaFinding, ID: "f-low", Severity: finding.SeverityLow}
+	n := &fakeNotifier{}
+	h := &Handler{Notifier: n, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+	if _, err := h.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{{MessageId: "1", Body: js(low)}}}); err != nil {
+		t.Fatal(err)
+	}
+	if len(n.findings) != 1 {
+		t.Errorf("findings notified = %v", n.findings)
+	}
+}
