@@ -117,6 +117,8 @@ func (f *sesv2Filler) serve(w http.ResponseWriter, r *http.Request) bool {
 		f.putIdentityConfigurationSet(w, r, parts[1])
 	case len(parts) == 2 && parts[0] == "identities" && r.Method == http.MethodGet:
 		f.getEmailIdentity(w, r, parts[1])
+	case len(parts) == 1 && r.Method == http.MethodPost && listShimPaths[parts[0]] != "":
+		f.list(w, r, parts[0]) // see sesv2_lists.go
 	case len(parts) == 1 && parts[0] == "outbound-emails" && r.Method == http.MethodPost:
 		return f.sendEmail(w, r)
 	default:
