@@ -152,8 +152,25 @@ func decodeDocument(data []byte, name string) []Result {
 			return decodeFirehoseDocument(top, recs, name)
 		}
 	}
-	// EventBridge events, SNS notifications and bare records: one value, decoded as a stream record
-	// so its Ref is "<name>:<line>".
+	if _, ok := top["detail-type"]; ok {
+		var ev events.CloudWatchEvent
+		if err := json.Unmarshal(trimmed, &ev); err == nil {
+			return []Result{DecodeEventBridge(ev)}
+		}
+	}
+	if _, ok := top["TopicArn"]; ok {
+		if _, ok := top["Message"]; ok {
+			var id string
+			_ = json.Unmarshal(top["MessageId"], &id)
+			ref := "sns:" + id
+			if id == "" {
+				ref = name + ":1"
+			}
+			return []Result{decodeMessage(trimmed, "", ref, Envelope{})}
+		}
+	}
+	// Bare records (and envelopes too broken to name): one value, decoded as a stream record so
+	// its Ref is "<name>:<line>".
 	return stream()
 }
 
@@ -208,7 +225,7 @@ func decodeLambdaRecord(rec json.RawMessage, i int, name string) Result {
 		var r events.KinesisEventRecord
 		if err := json.Unmarshal(rec, &r); err != nil {
 			id := idOf(keys["kinesis"], "sequenceNumber")
-			return errorResult(refOr("kinesis:", id, i), jsonErrorField(err), jsonError(err))
+			return errorResult(refOr("kinesis:", id, i), fieldOr(jsonErrorField(err), "kinesis.data"), jsonError(err))
 		}
 		return decodeKinesisRecord(r, i)
 	case src == "aws:sqs" || hasBody:
@@ -238,7 +255,7 @@ func decodeFirehoseDocument(top map[string]json.RawMessage, raw json.RawMessage,
 	for i, rec := range recs {
 		var r events.KinesisFirehoseEventRecord
 		if err := json.Unmarshal(rec, &r); err != nil {
-			out = append(out, errorResult(refOr("firehose:", idOf(rec, "recordId"), i), jsonErrorField(err), jsonError(err)))
+			out = append(out, errorResult(refOr("firehose:", idOf(rec, "recordId"), i), fieldOr(jsonErrorField(err), "data"), jsonError(err)))
 			continue
 		}
 		res := decodeFirehoseRecord(env, r, i)
@@ -265,4 +282,12 @@ func refOr(prefix, id string, i int) string {
 		return prefix + "Records[" + strconv.Itoa(i) + "]"
 	}
 	return prefix + id
+}
+
+// fieldOr names the field a non-type error (e.g. bad base64) is about.
+func fieldOr(field, def string) string {
+	if field == "" {
+		return def
+	}
+	return field
 }
