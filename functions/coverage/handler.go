@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/sesguard/sesguard/functions/internal/fnenv"
+	"github.com/sesguard/sesguard/shared/coverage"
+	"github.com/sesguard/sesguard/shared/finding"
+)
+
+// Checker runs the coverage check (coverage.Check over the SESv2 client).
+type Checker func(ctx context.Context) (*coverage.Report, error)
+
+// Publisher publishes a finding to the findings topic.
+type Publisher interface {
+	PublishFinding(ctx context.Context, f *finding.Finding) (string, error)
+}
+
+// SeverityOf gives a coverage rule its severity (the policy's override, else the default).
+type SeverityOf func(rule string, def finding.Severity) finding.Severity
+
+// Handler is the coverage function: on a schedule or an SES configuration change, list identities
+// and configuration sets and publish one finding per gap.
+type Handler struct {
+	Check     Checker
+	Publisher Publisher
+	Severity  SeverityOf // nil: defaults
+	Mode      string
+	Account   string // fallback when the invocation carries no function ARN
+	Region    string
+	Now       func() time.Time
+	Log       *slog.Logger
+}
+
+// Summary is the function's response, handy when invoked by hand.
+type Summary struct {
+	Identities        int      `json:"identities"`
+	ConfigurationSets int      `json:"configuration_sets"`
+	Gaps              int      `json:"gaps"`
+	Findings          []string `json:"findings"`
+}
+
+// defaultSeverity: an identity whose sends go unseen is as bad as an unmonitored set; a set
+// whose destination lacks some event types only weakens the rate rules.
+func defaultSeverity(kind string) finding.Severity {
+	switch kind {
+	case coverage.GapSetMissingTypes, coverage.GapSetNotLive:
+		return finding.SeverityLow
+	case coverage.GapIdentityDefaultMissing:
+		return finding.SeverityHigh
+	}
+	return finding.SeverityMedium
+}
+
+// Handle ignores the triggering event's content: a schedule tick and a CloudTrail change event
+// both mean "check now".
+func (h *Handler) Handle(ctx context.Context, _ json.RawMessage) (*Summary, error) {
+	log := fnenv.ForInvocation(ctx, h.Log)
+	rep, err := h.Check(ctx)
+	if err != nil {
+		log.Error("coverage: check failed", "error", err.Error())
+		return nil, fmt.Errorf("coverage check: %w", err)
+	}
+	account, region := h.Account, h.Region
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		if a, r := arnAccountRegion(lc.InvokedFunctionArn); a != "" {
+			account, region = a, r
+		}
+	}
+	now := time.Now().UTC()
+	if h.Now != nil {
+		now = h.Now().UTC()
+	}
+	sum := &Summary{Identities: len(rep.Identities), ConfigurationSets: len(rep.ConfigurationSets), Gaps: len(rep.Gaps), Findings: []string{}}
+	var errs []error
+	for _, g := range rep.Gaps {
+		f := h.gapFinding(g, account, region, now)
+		glog := log.With(fnenv.LogFindingID, f.ID, "rule", f.Rule, "identity", g.Identity, "configuration_set", g.ConfigurationSet)
+		if _, err := h.Publisher.PublishFinding(ctx, f); err != nil {
+			glog.Error("coverage: publish failed", "error", err.Error())
+			errs = append(errs, err)
+			continue
+		}
+		glog.Warn("coverage: gap", "detail", g.Detail)
+		sum.Findings = append(sum.Findings, f.ID)
+	}
+	log.Info("coverage: check done", "identities", sum.Identities, "configuration_sets", sum.ConfigurationSets, "gaps", sum.Gaps)
+	if len(errs) > 0 {
+		return sum, errors.Join(errs...)
+	}
+	return sum, nil
+}
+
+// gapFinding turns a gap into a finding. The id is stable per (rule, account, identity, set), so
+// a gap that persists across runs stays one finding and is alerted once.
+func (h *Handler) gapFinding(g coverage.Gap, account, region string, now time.Time) *finding.Finding {
+	sum := sha256.Sum256([]byte(strings.Join([]string{g.Kind, account, region, g.Identity, g.ConfigurationSet}, "\x00")))
+	sev := defaultSeverity(g.Kind)
+	if h.Severity != nil {
+		sev = h.Severity(g.Kind, sev)
+	}
+	return &finding.Finding{
+		Schema: finding.SchemaFinding, ID: "cov-" + hex.EncodeToString(sum[:10]), Rule: g.Kind, Severity: sev,
+		Account: account, Region: region, Principal: finding.Principal{Kind: finding.KindUnknown},
+		WindowStart: now, WindowEnd: now,
+		Evidence: finding.Evidence{
+			MessageIDs: []string{}, Count: 1, FirstSeen: now, LastSeen: now,
+			Identity: g.Identity, ConfigurationSet: g.ConfigurationSet, Detail: g.Detail,
+		},
+		Actions: []string{}, Mode: h.Mode,
+	}
+}
+
+// arnAccountRegion extracts account and region from an ARN.
+func arnAccountRegion(arn string) (account, region string) {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) < 6 || parts[0] != "arn" {
+		return "", ""
+	}
+	return parts[4], parts[3]
+}
