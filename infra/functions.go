@@ -1,0 +1,356 @@
+package main
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/sesguard/sesguard/shared/finding"
+	"github.com/sesguard/sesguard/shared/policy"
+)
+
+// Environment variables the functions read (functions/<name>/main.go).
+const (
+	envTable          = "SESGUARD_TABLE"
+	envFindingsTopic  = "SESGUARD_FINDINGS_TOPIC_ARN"
+	envAlertsTopic    = "SESGUARD_ALERTS_TOPIC_ARN"
+	envSlackSecret    = "SESGUARD_SLACK_SECRET_ARN"
+	envMode           = "SESGUARD_MODE"
+	envPolicy         = "SESGUARD_POLICY"
+	envConfigSets     = "SESGUARD_CONFIGURATION_SETS"
+	bundledPolicyPath = "/opt/sesguard/sesguard.yaml" // where the policy layer mounts the file
+)
+
+// placeholderWarning is attached to every function synthesized without its binary.
+const placeholderWarning = "sesguard: %s has no binary at %s; a placeholder that fails every invocation is deployed. Run `go run ./cmd/build` before `cdk deploy`."
+
+// functions are the four Lambdas, their roles and the queues feeding respond and notify.
+type functions struct {
+	Fn    map[string]awslambda.Function
+	Roles map[string]awsiam.Role
+	// Policies are the explicit least-privilege policies, by function name.
+	Policies map[string]awsiam.Policy
+	Respond  queuePair
+	Notify   queuePair
+	// CoverageDLQ receives coverage invocations EventBridge could not deliver or that failed.
+	CoverageDLQ awssqs.Queue
+	// Placeholders lists the functions deployed without a real binary.
+	Placeholders []string
+}
+
+type fnSpec struct {
+	name        string
+	description string
+	timeout     float64 // seconds
+	memory      float64
+}
+
+var fnSpecs = []fnSpec{
+	{"ingest", "decode SES events, attribute, detect, publish findings", 30, 256},
+	{"respond", "contain actionable findings (dry-run or enforce), record the ledger", 60, 256},
+	{"notify", "announce findings and containment results to Slack and the alerts topic", 30, 128},
+	{"coverage", "check every identity and configuration set is monitored", 120, 256},
+}
+
+func newFunctions(scope constructs.Construct, id string, cfg *Config, tp *topics, table awsdynamodb.Table, pl *pipeline) *functions {
+	c := constructs.NewConstruct(scope, jsii.String(id))
+	f := &functions{Fn: map[string]awslambda.Function{}, Roles: map[string]awsiam.Role{}, Policies: map[string]awsiam.Policy{}}
+
+	layer := awslambda.NewLayerVersion(c, jsii.String("PolicyLayer"), &awslambda.LayerVersionProps{
+		Code:                    awslambda.Code_FromAsset(jsii.String(policyLayerDir(cfg)), nil),
+		CompatibleArchitectures: &[]awslambda.Architecture{awslambda.Architecture_ARM_64()},
+		CompatibleRuntimes:      &[]awslambda.Runtime{awslambda.Runtime_PROVIDED_AL2023()},
+		Description:             jsii.String("sesguard policy file, mounted at " + bundledPolicyPath),
+		RemovalPolicy:           awscdk.RemovalPolicy_RETAIN,
+	})
+
+	env := map[string]*string{
+		envTable:         table.TableName(),
+		envFindingsTopic: tp.Findings.TopicArn(),
+		envAlertsTopic:   tp.Alerts.TopicArn(),
+		envSlackSecret:   tp.SlackSecret.Ref(),
+		envMode:          jsii.String(cfg.ResponseMode),
+		envPolicy:        jsii.String(bundledPolicyPath),
+		envConfigSets:    jsii.String(strings.Join(cfg.MonitoredConfigSets(), ",")),
+	}
+	if len(cfg.VpcCIDRs) > 0 {
+		env[policy.EnvVPCCIDRs] = jsii.String(policy.FormatVPCCIDRs(cfg.VpcCIDRs))
+	}
+
+	for _, s := range fnSpecs {
+		logs := awslogs.NewLogGroup(c, jsii.String(title(s.name)+"Logs"), &awslogs.LogGroupProps{
+			Retention:     awslogs.RetentionDays_ONE_YEAR,
+			RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+		})
+		role := awsiam.NewRole(c, jsii.String(title(s.name)+"Role"), &awsiam.RoleProps{
+			AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+			Description: jsii.String("sesguard " + s.name + ": " + s.description),
+		})
+		role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("OwnLogs"),
+			Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
+			Resources: &[]*string{logs.LogGroupArn()},
+		}))
+		code, placeholder := functionCode(cfg, s.name)
+		props := &awslambda.FunctionProps{
+			Description:   jsii.String("sesguard " + s.name + ": " + s.description),
+			Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
+			Architecture:  awslambda.Architecture_ARM_64(),
+			Handler:       jsii.String("bootstrap"),
+			Code:          code,
+			Role:          role,
+			LogGroup:      logs,
+			Timeout:       awscdk.Duration_Seconds(jsii.Number(s.timeout)),
+			MemorySize:    jsii.Number(s.memory),
+			Layers:        &[]awslambda.ILayerVersion{layer},
+			Environment:   &env,
+			LoggingFormat: awslambda.LoggingFormat_JSON,
+		}
+		if s.name == "respond" {
+			// Containment is rate-capped in code; a small reserved concurrency also bounds how
+			// fast a flood of findings can turn into IAM/SES writes.
+			props.ReservedConcurrentExecutions = jsii.Number(float64(cfg.RespondConcurrency))
+		}
+		fn := awslambda.NewFunction(c, jsii.String(title(s.name)), props)
+		if placeholder {
+			f.Placeholders = append(f.Placeholders, s.name)
+			awscdk.Annotations_Of(fn).AddWarningV2(jsii.String("sesguard:placeholder-code"),
+				jsii.String(fmt.Sprintf(placeholderWarning, s.name, filepath.Join(cfg.BuildDir, s.name, "bootstrap"))))
+		}
+		f.Fn[s.name] = fn
+		f.Roles[s.name] = role
+	}
+
+	// ingest ← SES events.
+	f.Fn["ingest"].AddEventSource(awslambdaeventsources.NewSqsEventSource(pl.Ingest.Queue, &awslambdaeventsources.SqsEventSourceProps{
+		BatchSize:               jsii.Number(10),
+		MaxBatchingWindow:       awscdk.Duration_Seconds(jsii.Number(5)),
+		ReportBatchItemFailures: jsii.Bool(true),
+	}))
+
+	// respond ← findings only (not containment results), raw delivery.
+	f.Respond = newQueuePair(c, "Respond", awscdk.Duration_Seconds(jsii.Number(360)), 3)
+	tp.Findings.AddSubscription(awssnssubscriptions.NewSqsSubscription(f.Respond.Queue, &awssnssubscriptions.SqsSubscriptionProps{
+		RawMessageDelivery: jsii.Bool(true),
+		DeadLetterQueue:    f.Respond.DLQ,
+		FilterPolicy: &map[string]awssns.SubscriptionFilter{
+			"type": awssns.SubscriptionFilter_StringFilter(&awssns.StringConditions{Allowlist: jsii.Strings(finding.TypeFinding)}),
+		},
+	}))
+	f.Fn["respond"].AddEventSource(awslambdaeventsources.NewSqsEventSource(f.Respond.Queue, &awslambdaeventsources.SqsEventSourceProps{
+		BatchSize:               jsii.Number(5),
+		ReportBatchItemFailures: jsii.Bool(true),
+		MaxConcurrency:          jsii.Number(float64(max(cfg.RespondConcurrency, 2))),
+	}))
+
+	// notify ← findings and containment results, raw delivery.
+	f.Notify = newQueuePair(c, "Notify", awscdk.Duration_Seconds(jsii.Number(180)), 5)
+	tp.Findings.AddSubscription(awssnssubscriptions.NewSqsSubscription(f.Notify.Queue, &awssnssubscriptions.SqsSubscriptionProps{
+		RawMessageDelivery: jsii.Bool(true),
+		DeadLetterQueue:    f.Notify.DLQ,
+	}))
+	f.Fn["notify"].AddEventSource(awslambdaeventsources.NewSqsEventSource(f.Notify.Queue, &awslambdaeventsources.SqsEventSourceProps{
+		BatchSize:               jsii.Number(10),
+		ReportBatchItemFailures: jsii.Bool(true),
+	}))
+
+	// coverage ← schedule and SES configuration changes (CloudTrail management events).
+	f.CoverageDLQ = awssqs.NewQueue(c, jsii.String("CoverageDLQ"), &awssqs.QueueProps{
+		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:      jsii.Bool(true),
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+	})
+	target := awseventstargets.NewLambdaFunction(f.Fn["coverage"], &awseventstargets.LambdaFunctionProps{
+		DeadLetterQueue: f.CoverageDLQ,
+		RetryAttempts:   jsii.Number(2),
+	})
+	awsevents.NewRule(c, jsii.String("CoverageSchedule"), &awsevents.RuleProps{
+		Description: jsii.String("sesguard: periodic coverage check"),
+		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(float64(cfg.CoverageEveryMins)))),
+		Targets:     &[]awsevents.IRuleTarget{target},
+	})
+	awsevents.NewRule(c, jsii.String("CoverageOnSesChange"), &awsevents.RuleProps{
+		Description: jsii.String("sesguard: coverage check after SES identity or configuration-set changes (needs a CloudTrail trail)"),
+		EventPattern: &awsevents.EventPattern{
+			Source:     jsii.Strings("aws.ses"),
+			DetailType: jsii.Strings("AWS API Call via CloudTrail"),
+			Detail: &map[string]any{
+				"eventSource": []string{"ses.amazonaws.com"},
+				"eventName":   sesConfigChangeEvents,
+			},
+		},
+		Targets: &[]awsevents.IRuleTarget{target},
+	})
+
+	grantLeastPrivilege(c, cfg, f, tp, table)
+	return f
+}
+
+// sesConfigChangeEvents are the SES API calls (v1 and v2) that can leave an identity or a
+// configuration set unmonitored.
+var sesConfigChangeEvents = []string{
+	"CreateEmailIdentity", "DeleteEmailIdentity", "PutEmailIdentityConfigurationSetAttributes",
+	"CreateConfigurationSet", "DeleteConfigurationSet",
+	"CreateConfigurationSetEventDestination", "UpdateConfigurationSetEventDestination", "DeleteConfigurationSetEventDestination",
+	"VerifyDomainIdentity", "VerifyEmailIdentity", "DeleteIdentity",
+}
+
+// functionCode is build/<name>/ when it holds a bootstrap, else the placeholder asset.
+func functionCode(cfg *Config, name string) (awslambda.Code, bool) {
+	dir := filepath.Join(cfg.BuildDir, name)
+	if st, err := os.Stat(filepath.Join(dir, "bootstrap")); err == nil && st.Mode().IsRegular() {
+		return awslambda.Code_FromAsset(jsii.String(dir), nil), false
+	}
+	return awslambda.Code_FromAsset(jsii.String(filepath.Join(cfg.Root, "infra", "placeholder")), nil), true
+}
+
+// policyLayerDir writes the policy file into a directory laid out as the layer (/opt/sesguard/…)
+// and returns it. The directory name carries a content hash so concurrent synths never clash;
+// the asset hash is content-based, so the temp path does not change the template.
+func policyLayerDir(cfg *Config) string {
+	sum := fmt.Sprintf("%x", sha256Sum(cfg.PolicyYAML))[:16]
+	dir := filepath.Join(os.TempDir(), "sesguard-policy-layer-"+sum)
+	file := filepath.Join(dir, "sesguard", "sesguard.yaml")
+	if b, err := os.ReadFile(file); err == nil && string(b) == string(cfg.PolicyYAML) {
+		return dir
+	}
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		panic(fmt.Errorf("policy layer: %w", err)) // synth cannot continue without the layer
+	}
+	if err := os.WriteFile(file, cfg.PolicyYAML, 0o644); err != nil {
+		panic(fmt.Errorf("policy layer: %w", err))
+	}
+	return dir
+}
+
+func sha256Sum(b []byte) [32]byte { return sha256.Sum256(b) }
+
+func title(s string) string { return strings.ToUpper(s[:1]) + s[1:] }
+
+// grantLeastPrivilege writes each function's policy explicitly (no grant* helpers for IAM and
+// SES) so the tests can assert the exact statements.
+func grantLeastPrivilege(scope constructs.Construct, cfg *Config, f *functions, tp *topics, table awsdynamodb.Table) {
+	stmt := func(sid string, actions []string, resources ...*string) awsiam.PolicyStatement {
+		return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: jsii.String(sid), Actions: jsii.Strings(actions...), Resources: &resources,
+		})
+	}
+	tableRW := []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+		"dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem"}
+	publish := func(topicArn *string) []awsiam.PolicyStatement {
+		return []awsiam.PolicyStatement{
+			stmt("PublishTopic", []string{"sns:Publish"}, topicArn),
+			stmt("TopicKey", []string{"kms:GenerateDataKey", "kms:Decrypt"}, tp.Key.KeyArn()),
+		}
+	}
+	users := iamArn("user/*")
+	roles := iamArn("role/*")
+
+	// ingest: attribution reads, the state table, publish findings. No IAM or SES writes.
+	ingest := append([]awsiam.PolicyStatement{
+		stmt("AttributeUsers", []string{"iam:GetUser", "iam:ListAccessKeys", "iam:GetAccessKeyLastUsed",
+			"iam:ListUserPolicies", "iam:ListAttachedUserPolicies"}, users),
+		stmt("AttributeRoles", []string{"iam:GetRole"}, roles),
+		stmt("StateTable", tableRW, table.TableArn()),
+	}, publish(tp.Findings.TopicArn())...)
+	f.Policies["ingest"] = attach(scope, "IngestPolicy", f.Roles["ingest"], ingest)
+
+	// respond: containment writes on non-protected principals, the policy's identities and sets.
+	respond := []awsiam.PolicyStatement{
+		stmt("ContainUsers", []string{"iam:UpdateAccessKey", "iam:PutUserPolicy", "iam:DeleteUserPolicy"}, users),
+		stmt("ContainRoles", []string{"iam:PutRolePolicy", "iam:DeleteRolePolicy"}, roles),
+		stmt("ReadPrincipals", []string{"iam:GetUser", "iam:GetRole", "iam:ListAccessKeys", "iam:GetUserPolicy", "iam:GetRolePolicy"}, users, roles),
+	}
+	if deny := protectedARNs(cfg, f); len(deny) > 0 {
+		respond = append(respond, awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("NeverContainProtected"),
+			Effect:    awsiam.Effect_DENY,
+			Actions:   jsii.Strings("iam:UpdateAccessKey", "iam:PutUserPolicy", "iam:DeleteUserPolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy"),
+			Resources: &deny,
+		}))
+	}
+	if ids := cfg.LiteralIdentities(); len(ids) > 0 {
+		arns := make([]*string, len(ids))
+		for i, id := range ids {
+			arns[i] = sesArn("identity/" + id)
+		}
+		respond = append(respond, stmt("IdentityPolicies", []string{"ses:GetEmailIdentity", "ses:GetEmailIdentityPolicies",
+			"ses:CreateEmailIdentityPolicy", "ses:UpdateEmailIdentityPolicy", "ses:DeleteEmailIdentityPolicy"}, arns...))
+	}
+	if sets := cfg.PausableConfigSets(); len(sets) > 0 {
+		arns := make([]*string, len(sets))
+		for i, s := range sets {
+			arns[i] = sesArn("configuration-set/" + s)
+		}
+		respond = append(respond, stmt("PauseConfigurationSets", []string{"ses:GetConfigurationSet", "ses:PutConfigurationSetSendingOptions"}, arns...))
+	}
+	if usesAction(cfg.Policy, policy.ActionPauseAccount) {
+		// Account-level actions have no resource ARN; granted only when the policy asks for it.
+		respond = append(respond, stmt("PauseAccount", []string{"ses:GetAccount", "ses:PutAccountSendingAttributes"}, jsii.String("*")))
+	}
+	respond = append(respond, stmt("StateTable", tableRW, table.TableArn()))
+	respond = append(respond, publish(tp.Findings.TopicArn())...)
+	f.Policies["respond"] = attach(scope, "RespondPolicy", f.Roles["respond"], respond)
+
+	// notify: publish alerts and read the one secret.
+	notify := append([]awsiam.PolicyStatement{
+		stmt("SlackWebhook", []string{"secretsmanager:GetSecretValue"}, tp.SlackSecret.Ref()),
+	}, publish(tp.Alerts.TopicArn())...)
+	f.Policies["notify"] = attach(scope, "NotifyPolicy", f.Roles["notify"], notify)
+
+	// coverage: SES reads (list calls have no resource ARN), publish findings.
+	coverage := append([]awsiam.PolicyStatement{
+		stmt("ReadSesConfiguration", []string{"ses:ListEmailIdentities", "ses:GetEmailIdentity", "ses:ListConfigurationSets",
+			"ses:GetConfigurationSet", "ses:GetConfigurationSetEventDestinations"}, jsii.String("*")),
+	}, publish(tp.Findings.TopicArn())...)
+	f.Policies["coverage"] = attach(scope, "CoveragePolicy", f.Roles["coverage"], coverage)
+}
+
+func attach(scope constructs.Construct, id string, role awsiam.Role, statements []awsiam.PolicyStatement) awsiam.Policy {
+	return awsiam.NewPolicy(scope, jsii.String(id), &awsiam.PolicyProps{
+		Roles:      &[]awsiam.IRole{role},
+		Statements: &statements,
+	})
+}
+
+// protectedARNs are the principals respond must never touch: the policy's protected patterns (as
+// user and role ARNs; IAM ARNs accept the same * and ? wildcards) and sesguard's own roles.
+func protectedARNs(cfg *Config, f *functions) []*string {
+	var out []*string
+	patterns := slices.Clone(cfg.Policy.Response.ProtectedPrincipals)
+	slices.Sort(patterns)
+	for _, p := range slices.Compact(patterns) {
+		// The second form covers principals created with a path (user/ops/break-glass-1).
+		out = append(out, iamArn("user/"+p), iamArn("user/*/"+p), iamArn("role/"+p), iamArn("role/*/"+p))
+	}
+	for _, name := range functionNames {
+		out = append(out, f.Roles[name].RoleArn())
+	}
+	return out
+}
+
+func usesAction(p *policy.Policy, action string) bool {
+	for _, actions := range p.Response.On {
+		if slices.Contains(actions, action) {
+			return true
+		}
+	}
+	return false
+}

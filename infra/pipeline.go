@@ -1,0 +1,176 @@
+package main
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsses"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// sesEventTypes are the event types sesguard subscribes to. Opens and clicks are left out: they
+// say nothing about who sent and would multiply the volume.
+var sesEventTypes = []string{"SEND", "REJECT", "BOUNCE", "COMPLAINT", "DELIVERY", "DELIVERY_DELAY", "RENDERING_FAILURE"}
+
+// sesDetailTypes are the EventBridge detail-types of those event types.
+var sesDetailTypes = []string{"Email Sent", "Email Rejected", "Email Bounced", "Email Complaint Received",
+	"Email Delivered", "Email Delivery Delayed", "Email Rendering Failed"}
+
+// queuePair is a work queue and its dead-letter queue.
+type queuePair struct {
+	Queue awssqs.Queue
+	DLQ   awssqs.Queue
+}
+
+// newQueuePair creates an SSE-encrypted, TLS-only queue with a DLQ after maxReceive attempts.
+// visibility must be at least six times the consuming function's timeout (AWS guidance).
+func newQueuePair(scope constructs.Construct, id string, visibility awscdk.Duration, maxReceive float64) queuePair {
+	dlq := awssqs.NewQueue(scope, jsii.String(id+"DLQ"), &awssqs.QueueProps{
+		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:      jsii.Bool(true),
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+	})
+	q := awssqs.NewQueue(scope, jsii.String(id+"Queue"), &awssqs.QueueProps{
+		Encryption:        awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:        jsii.Bool(true),
+		VisibilityTimeout: visibility,
+		RetentionPeriod:   awscdk.Duration_Days(jsii.Number(4)),
+		DeadLetterQueue:   &awssqs.DeadLetterQueue{Queue: dlq, MaxReceiveCount: jsii.Number(maxReceive)},
+	})
+	return queuePair{Queue: q, DLQ: dlq}
+}
+
+// pipeline is the path from SES to the ingest queue: configuration sets, their event
+// destinations, the EventBridge rule and/or the SES events topic, and the Firehose archive role.
+type pipeline struct {
+	Ingest       queuePair
+	EventsTopic  awssns.Topic // nil unless the SNS transport is on
+	Rule         awsevents.Rule
+	ConfigSets   map[string]awsses.CfnConfigurationSet // created sets by name
+	Destinations []awsses.CfnConfigurationSetEventDestination
+}
+
+func newPipeline(scope constructs.Construct, id string, cfg *Config, tp *topics, ar *archive) *pipeline {
+	c := constructs.NewConstruct(scope, jsii.String(id))
+	p := &pipeline{ConfigSets: map[string]awsses.CfnConfigurationSet{}}
+	p.Ingest = newQueuePair(c, "Ingest", awscdk.Duration_Seconds(jsii.Number(180)), 5)
+
+	useEB := cfg.EventTransport == transportEventBridge || cfg.EventTransport == transportBoth
+	useSNS := cfg.EventTransport == transportSNS || cfg.EventTransport == transportBoth
+
+	if useEB {
+		// All SES sending events on the default bus, whichever configuration set published them:
+		// an attacker may pick any set in the account, so none is filtered out here.
+		p.Rule = awsevents.NewRule(c, jsii.String("SesEventsRule"), &awsevents.RuleProps{
+			Description: jsii.String("sesguard: SES sending events → ingest queue"),
+			EventPattern: &awsevents.EventPattern{
+				Source:     jsii.Strings("aws.ses"),
+				DetailType: jsii.Strings(sesDetailTypes...),
+			},
+		})
+		p.Rule.AddTarget(awseventstargets.NewSqsQueue(p.Ingest.Queue, &awseventstargets.SqsQueueProps{
+			DeadLetterQueue: p.Ingest.DLQ,
+			RetryAttempts:   jsii.Number(20),
+			MaxEventAge:     awscdk.Duration_Hours(jsii.Number(24)),
+		}))
+	}
+	if useSNS {
+		p.EventsTopic = awssns.NewTopic(c, jsii.String("SesEventsTopic"), &awssns.TopicProps{
+			DisplayName: jsii.String("sesguard SES events"),
+			MasterKey:   tp.Key,
+			EnforceSSL:  jsii.Bool(true),
+		})
+		p.EventsTopic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("AllowSesEventPublishing"),
+			Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("ses.amazonaws.com"), nil)},
+			Actions:    jsii.Strings("sns:Publish"),
+			Resources:  &[]*string{p.EventsTopic.TopicArn()},
+			Conditions: &map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": awscdk.Aws_ACCOUNT_ID()}},
+		}))
+		// Raw delivery: the SQS body is the SES record itself.
+		p.EventsTopic.AddSubscription(awssnssubscriptions.NewSqsSubscription(p.Ingest.Queue, &awssnssubscriptions.SqsSubscriptionProps{
+			RawMessageDelivery: jsii.Bool(true),
+			DeadLetterQueue:    p.Ingest.DLQ,
+		}))
+	}
+
+	// SES assumes this role to put records into the archive stream, only for this account's sets.
+	sesRole := awsiam.NewRole(c, jsii.String("SesFirehoseRole"), &awsiam.RoleProps{
+		AssumedBy: awsiam.NewServicePrincipal(jsii.String("ses.amazonaws.com"), &awsiam.ServicePrincipalOpts{
+			Conditions: &map[string]any{
+				"StringEquals": map[string]any{"aws:SourceAccount": awscdk.Aws_ACCOUNT_ID()},
+				"ArnLike":      map[string]any{"aws:SourceArn": sesArn("configuration-set/*")},
+			},
+		}),
+		Description: jsii.String("sesguard: SES event publishing into the archive Firehose stream"),
+	})
+	sesPolicy := awsiam.NewPolicy(c, jsii.String("SesFirehosePolicy"), &awsiam.PolicyProps{
+		Roles: &[]awsiam.IRole{sesRole},
+		Statements: &[]awsiam.PolicyStatement{awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:   jsii.Strings("firehose:PutRecord", "firehose:PutRecordBatch"),
+			Resources: &[]*string{ar.Stream.AttrArn()},
+		})},
+	})
+
+	for _, name := range cfg.MonitoredConfigSets() {
+		var setRef *string = jsii.String(name)
+		var created awsses.CfnConfigurationSet
+		if name == cfg.ConfigSetName {
+			created = awsses.NewCfnConfigurationSet(c, jsii.String("ConfigSet-"+name), &awsses.CfnConfigurationSetProps{
+				Name: jsii.String(name),
+				ReputationOptions: &awsses.CfnConfigurationSet_ReputationOptionsProperty{
+					ReputationMetricsEnabled: jsii.Bool(true),
+				},
+				SendingOptions: &awsses.CfnConfigurationSet_SendingOptionsProperty{SendingEnabled: jsii.Bool(true)},
+			})
+			p.ConfigSets[name] = created
+			setRef = created.Ref()
+		}
+		add := func(suffix string, dest *awsses.CfnConfigurationSetEventDestination_EventDestinationProperty) awsses.CfnConfigurationSetEventDestination {
+			dest.Enabled = jsii.Bool(true)
+			dest.MatchingEventTypes = jsii.Strings(sesEventTypes...)
+			dest.Name = jsii.String("sesguard-" + suffix)
+			d := awsses.NewCfnConfigurationSetEventDestination(c, jsii.String("Dest-"+name+"-"+suffix), &awsses.CfnConfigurationSetEventDestinationProps{
+				ConfigurationSetName: setRef,
+				EventDestination:     dest,
+			})
+			p.Destinations = append(p.Destinations, d)
+			return d
+		}
+		if useEB {
+			add("eventbridge", &awsses.CfnConfigurationSetEventDestination_EventDestinationProperty{
+				EventBridgeDestination: &awsses.CfnConfigurationSetEventDestination_EventBridgeDestinationProperty{
+					EventBusArn: awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default"), nil),
+				},
+			})
+		}
+		if useSNS {
+			add("sns", &awsses.CfnConfigurationSetEventDestination_EventDestinationProperty{
+				SnsDestination: &awsses.CfnConfigurationSetEventDestination_SnsDestinationProperty{TopicArn: p.EventsTopic.TopicArn()},
+			})
+		}
+		d := add("archive", &awsses.CfnConfigurationSetEventDestination_EventDestinationProperty{
+			KinesisFirehoseDestination: &awsses.CfnConfigurationSetEventDestination_KinesisFirehoseDestinationProperty{
+				DeliveryStreamArn: ar.Stream.AttrArn(),
+				IamRoleArn:        sesRole.RoleArn(),
+			},
+		})
+		d.Node().AddDependency(sesPolicy)
+	}
+	return p
+}
+
+// sesArn is an SES resource ARN in this stack's account and region.
+func sesArn(resource string) *string {
+	return awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:"+resource), nil)
+}
+
+// iamArn is an IAM resource ARN in this stack's account.
+func iamArn(resource string) *string {
+	return awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:iam::${AWS::AccountId}:"+resource), nil)
+}

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// Sesguard is the whole per-account deployment, kept together so tests and nag suppressions can
+// reach each part.
+type Sesguard struct {
+	Stack      awscdk.Stack
+	Config     *Config
+	Topics     *topics
+	Table      awsdynamodb.Table
+	Archive    *archive
+	Pipeline   *pipeline
+	Functions  *functions
+	Endpoints  *endpoints // nil when the endpoint mode is none
+	Preventive *preventive
+}
+
+// NewSesguardStack builds the stack. It is environment-agnostic (no account/region), so synth
+// needs no credentials and no lookups; the account and region come from the deploy credentials.
+func NewSesguardStack(scope constructs.Construct, cfg *Config) (*Sesguard, error) {
+	stack := awscdk.NewStack(scope, jsii.String(cfg.StackName), &awscdk.StackProps{
+		Description: jsii.String("sesguard: SES send monitoring, containment and preventive controls (policy: " + policyLabel(cfg) + ")"),
+	})
+	s := &Sesguard{Stack: stack, Config: cfg}
+	s.Topics = newTopics(stack, "Topics", cfg)
+	s.Table = newStateTable(stack, "State")
+	s.Archive = newArchive(stack, "Archive", cfg)
+	s.Pipeline = newPipeline(stack, "Pipeline", cfg, s.Topics, s.Archive)
+	s.Functions = newFunctions(stack, "Functions", cfg, s.Topics, s.Table, s.Pipeline)
+	newAlarms(stack, "Alarms", s.Topics, s.Pipeline, s.Functions)
+	var err error
+	if cfg.EndpointMode != endpointNone {
+		if s.Endpoints, err = newEndpoints(stack, "Endpoints", cfg); err != nil {
+			return nil, err
+		}
+	}
+	if s.Preventive, err = newPreventive(stack, "Preventive", cfg, s.Pipeline); err != nil {
+		return nil, err
+	}
+	if un := cfg.Policy.Unresolved(); len(un) > 0 {
+		awscdk.Annotations_Of(stack).AddWarningV2(jsii.String("sesguard:unresolved-vpcs"), jsii.String(fmt.Sprintf(
+			"VPC ids %s have no CIDR blocks in context %s: detection and the endpoint security group use network.cidrs only",
+			strings.Join(un, ", "), ctxVpcCidrs)))
+	}
+
+	out := func(id, description string, value *string) {
+		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{Value: value, Description: jsii.String(description)})
+	}
+	out("SlackSecretArn", "Put the Slack webhook URL here: aws secretsmanager put-secret-value --secret-id <this> --secret-string https://hooks.slack.com/…", s.Topics.SlackSecret.Ref())
+	out("FindingsTopicArn", "Findings and containment results (JSON)", s.Topics.Findings.TopicArn())
+	out("AlertsTopicArn", "Human-readable alerts and alarms; subscribe e-mail or AWS Chatbot here", s.Topics.Alerts.TopicArn())
+	out("StateTableName", "State table (windows, dedup, containment ledger)", s.Table.TableName())
+	out("ArchiveBucketName", "SES event archive (events/YYYY/MM/DD/HH/)", s.Archive.Bucket.BucketName())
+	out("AthenaWorkGroup", "Athena workgroup with the saved forensics queries", s.Archive.WorkGroup.Ref())
+	out("MonitoredConfigurationSets", "Configuration sets publishing to sesguard", jsii.String(strings.Join(cfg.MonitoredConfigSets(), ",")))
+
+	applyNag(scope, s)
+	return s, nil
+}
+
+func policyLabel(cfg *Config) string {
+	if cfg.PolicyPath == "" {
+		return "embedded example"
+	}
+	return "sesguard.yaml"
+}
