@@ -1,0 +1,216 @@
+package detect
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/sesguard/sesguard/shared/finding"
+	"github.com/sesguard/sesguard/shared/sesevent"
+)
+
+// maxIPs bounds the distinct source IPs named in a finding's detail.
+const maxIPs = 5
+
+// accum collects one batch's hits and counter increments.
+type accum struct {
+	groups     map[string]*group
+	groupOrder []string
+
+	vol      map[volKey]*volGroup
+	volOrder []volKey
+
+	sends          map[rateKey]int64
+	sendOrder      []rateKey
+	bounces        map[rateKey]*rateGroup
+	bounceOrder    []rateKey
+	complaints     map[rateKey]*rateGroup
+	complaintOrder []rateKey
+}
+
+func newAccum() *accum {
+	return &accum{
+		groups: make(map[string]*group), vol: make(map[volKey]*volGroup),
+		sends: make(map[rateKey]int64), bounces: make(map[rateKey]*rateGroup), complaints: make(map[rateKey]*rateGroup),
+	}
+}
+
+func (a *accum) addSend(k rateKey) {
+	if _, ok := a.sends[k]; !ok {
+		a.sendOrder = append(a.sendOrder, k)
+	}
+	a.sends[k]++
+}
+
+func (a *accum) addFeedback(kind feedbackKind, k rateKey, e *sesevent.Event) {
+	m, order := a.bounces, &a.bounceOrder
+	if kind == kindComplaint {
+		m, order = a.complaints, &a.complaintOrder
+	}
+	g := m[k]
+	if g == nil {
+		g = &rateGroup{}
+		m[k] = g
+		*order = append(*order, k)
+	}
+	g.events = append(g.events, e)
+}
+
+// hitSpec says which finding a hit belongs to.
+type hitSpec struct {
+	rule      string
+	account   string
+	principal string // caller name ("" when unknown or for identity-dimension findings)
+	identity  string // set for identity-dimension rate findings
+	dim       string // aggregation dimension: the principal, or "identity:NAME"
+	start     time.Time
+	end       time.Time
+	detail    string
+	metric    float64
+	threshold float64
+}
+
+// group is one finding's share of a batch.
+type group struct {
+	id, rule, account, principal string
+	identity                     string // fixed identity (identity-dimension findings)
+	start, end                   time.Time
+	detail                       string
+	metric, threshold            float64
+
+	n           int64
+	first, last time.Time
+	region      string
+	ips         []string
+	msgIDs      []string
+	from        []string
+	recipients  []string
+	identities  string // first identity seen
+	configSet   string
+}
+
+// FindingID is the deterministic id of the finding for (rule, account, dimension, window start):
+// the dimension is the principal name, or "identity:NAME" for per-identity rate findings.
+func FindingID(rule, account, dim string, windowStart time.Time) string {
+	sum := sha256.Sum256([]byte(finding.SchemaFinding + "\x00" + rule + "\x00" + account + "\x00" + dim + "\x00" + windowStart.UTC().Format(time.RFC3339)))
+	return "sgf-" + hex.EncodeToString(sum[:16])
+}
+
+func (a *accum) hit(d *Detector, h hitSpec, e *sesevent.Event, recipients []string) {
+	key := h.rule + "\x00" + h.account + "\x00" + h.dim + "\x00" + h.start.Format(time.RFC3339)
+	g := a.groups[key]
+	if g == nil {
+		g = &group{id: FindingID(h.rule, h.account, h.dim, h.start), rule: h.rule, account: h.account, principal: h.principal,
+			identity: h.identity, start: h.start, end: h.end, detail: h.detail}
+		a.groups[key] = g
+		a.groupOrder = append(a.groupOrder, key)
+	}
+	// Rate and volume details and metrics describe the latest state: keep the newest.
+	if h.metric != 0 {
+		g.metric, g.threshold, g.detail = h.metric, h.threshold, h.detail
+	}
+	t := d.when(e)
+	g.n++
+	if g.first.IsZero() || t.Before(g.first) {
+		g.first = t
+	}
+	if t.After(g.last) {
+		g.last = t
+	}
+	if g.region == "" {
+		g.region = e.Region
+	}
+	if e.SourceIP.IsValid() && len(g.ips) < maxIPs+1 {
+		addUnique(&g.ips, e.SourceIP.String(), maxIPs+1)
+	}
+	addUnique(&g.msgIDs, e.MessageID, finding.MaxMessageIDs)
+	for _, f := range e.From {
+		addUnique(&g.from, f.Address, finding.MaxFrom)
+	}
+	for _, r := range recipients {
+		if len(g.recipients) >= finding.MaxRecipients {
+			break
+		}
+		addUnique(&g.recipients, r, finding.MaxRecipients)
+	}
+	if g.identities == "" {
+		g.identities = e.Identity
+	}
+	if g.configSet == "" {
+		g.configSet = e.ConfigurationSet
+	}
+}
+
+// addUnique appends v to *list unless present, empty, or the list holds max values.
+func addUnique(list *[]string, v string, max int) {
+	if v == "" || len(*list) >= max {
+		return
+	}
+	for _, x := range *list {
+		if x == v {
+			return
+		}
+	}
+	*list = append(*list, v)
+}
+
+func (g *group) finding(d *Detector, pr finding.Principal, agg Aggregate) finding.Finding {
+	rule, _ := RuleByID(g.rule)
+	detail := g.detail
+	ips := g.ips
+	if len(ips) > 1 {
+		more := ""
+		if len(ips) > maxIPs {
+			ips, more = ips[:maxIPs], ", ..."
+		}
+		detail += fmt.Sprintf(" [source IPs: %s%s]", strings.Join(ips, ", "), more)
+	}
+	sourceIP := ""
+	if len(g.ips) > 0 {
+		sourceIP = g.ips[0]
+	}
+	identity := g.identity
+	if identity == "" {
+		identity = g.identities
+	}
+	first := agg.FirstSeen
+	if first.IsZero() || g.first.Before(first) {
+		first = g.first
+	}
+	return finding.Finding{
+		Schema:      finding.SchemaFinding,
+		ID:          g.id,
+		Rule:        g.rule,
+		Severity:    d.p.Severity(g.rule, rule.Severity),
+		Account:     g.account,
+		Region:      g.region,
+		Principal:   pr,
+		SourceIP:    sourceIP,
+		WindowStart: g.start,
+		WindowEnd:   g.end,
+		Evidence: finding.Evidence{
+			MessageIDs:       nonNil(g.msgIDs),
+			Count:            agg.Count,
+			FirstSeen:        first.UTC(),
+			LastSeen:         g.last.UTC(),
+			From:             g.from,
+			Identity:         identity,
+			ConfigurationSet: g.configSet,
+			RecipientsSample: g.recipients,
+			Detail:           detail,
+			Metric:           g.metric,
+			Threshold:        g.threshold,
+		},
+		Actions: d.actions(g.rule),
+		Mode:    d.p.Response.Mode,
+	}
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

@@ -1,0 +1,84 @@
+package detect
+
+import (
+	"slices"
+
+	"github.com/sesguard/sesguard/shared/finding"
+)
+
+// Collector merges the updates of successive batches into one finding per id, as a stream
+// consumer (the CLI replay) wants them at the end: the highest running count, the earliest first
+// and latest last sighting, and evidence samples merged up to their caps.
+type Collector struct {
+	byID  map[string]*finding.Finding
+	order []string
+}
+
+// NewCollector returns an empty Collector.
+func NewCollector() *Collector { return &Collector{byID: make(map[string]*finding.Finding)} }
+
+// Add merges the updates of one batch.
+func (c *Collector) Add(updates []Update) {
+	for _, u := range updates {
+		c.merge(u.Finding)
+	}
+}
+
+func (c *Collector) merge(f finding.Finding) {
+	cur, ok := c.byID[f.ID]
+	if !ok {
+		f.Evidence.MessageIDs = slices.Clone(f.Evidence.MessageIDs)
+		f.Evidence.From = slices.Clone(f.Evidence.From)
+		f.Evidence.RecipientsSample = slices.Clone(f.Evidence.RecipientsSample)
+		c.byID[f.ID] = &f
+		c.order = append(c.order, f.ID)
+		return
+	}
+	ev, in := &cur.Evidence, f.Evidence
+	ev.Count = max(ev.Count, in.Count)
+	if in.FirstSeen.Before(ev.FirstSeen) {
+		ev.FirstSeen = in.FirstSeen
+	}
+	if in.LastSeen.After(ev.LastSeen) {
+		ev.LastSeen = in.LastSeen
+	}
+	for _, v := range in.MessageIDs {
+		addUnique(&ev.MessageIDs, v, finding.MaxMessageIDs)
+	}
+	for _, v := range in.From {
+		addUnique(&ev.From, v, finding.MaxFrom)
+	}
+	for _, v := range in.RecipientsSample {
+		addUnique(&ev.RecipientsSample, v, finding.MaxRecipients)
+	}
+	if ev.Identity == "" {
+		ev.Identity = in.Identity
+	}
+	if ev.ConfigurationSet == "" {
+		ev.ConfigurationSet = in.ConfigurationSet
+	}
+	if cur.SourceIP == "" {
+		cur.SourceIP = f.SourceIP
+	}
+	if cur.Region == "" {
+		cur.Region = f.Region
+	}
+	// A rate or volume finding reports its worst moment.
+	if in.Metric > ev.Metric {
+		ev.Metric, ev.Threshold, ev.Detail = in.Metric, in.Threshold, in.Detail
+	}
+}
+
+// Len is the number of distinct findings.
+func (c *Collector) Len() int { return len(c.order) }
+
+// Findings returns the merged findings ordered by window, severity (highest first), rule,
+// account, principal and id.
+func (c *Collector) Findings() []finding.Finding {
+	out := make([]finding.Finding, 0, len(c.order))
+	for _, id := range c.order {
+		out = append(out, *c.byID[id])
+	}
+	sortFindings(out)
+	return out
+}

@@ -1,0 +1,53 @@
+package detect
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/sesguard/sesguard/shared/finding"
+	"github.com/sesguard/sesguard/shared/policy"
+	"github.com/sesguard/sesguard/shared/sesevent"
+)
+
+func networkOutsideApproved() Rule {
+	return Rule{
+		ID:       policy.RuleNetworkOutsideApproved,
+		Severity: finding.SeverityHigh,
+		Doc:      "the send's source IP (ses:source-ip) is outside network.cidrs and the resolved network.vpcs",
+		check: func(p *policy.Policy, e *sesevent.Event) (bool, string) {
+			if !e.SourceIP.IsValid() || p.NetworkApproved(e.SourceIP) {
+				return false, ""
+			}
+			return true, fmt.Sprintf("source %s is outside the approved networks (%s)", e.SourceIP, approvedNetworks(p))
+		},
+	}
+}
+
+func networkUnknownSource() Rule {
+	return Rule{
+		ID:       policy.RuleNetworkUnknownSource,
+		Severity: finding.SeverityMedium,
+		Doc:      "the send carries no usable source IP, so its network cannot be approved",
+		check: func(_ *policy.Policy, e *sesevent.Event) (bool, string) {
+			if e.SourceIP.IsValid() {
+				return false, ""
+			}
+			return true, "no source IP recorded (ses:source-ip missing or unparseable)"
+		},
+	}
+}
+
+// approvedNetworks describes the approved set for a finding's detail line.
+func approvedNetworks(p *policy.Policy) string {
+	var parts []string
+	for _, pf := range p.ApprovedPrefixes() {
+		parts = append(parts, pf.String())
+	}
+	for _, id := range p.Unresolved() {
+		parts = append(parts, id+" (unresolved)")
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,151 @@
+package detect
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/sesguard/sesguard/shared/finding"
+	"github.com/sesguard/sesguard/shared/policy"
+	"github.com/sesguard/sesguard/shared/sesevent"
+)
+
+func reputationBounceSpike() Rule {
+	return Rule{
+		ID:       policy.RuleReputationBounceSpike,
+		Severity: finding.SeverityHigh,
+		Doc:      "permanent bounces / sends of one principal or identity exceed limits.bounce_rate.max (once min_sends is reached)",
+		Stateful: true,
+	}
+}
+
+func reputationComplaintSpike() Rule {
+	return Rule{
+		ID:       policy.RuleReputationComplaintSpike,
+		Severity: finding.SeverityHigh,
+		Doc:      "complaints / sends of one principal or identity exceed limits.complaint_rate.max (once min_sends is reached)",
+		Stateful: true,
+	}
+}
+
+// Rate dimensions: a rate is kept per principal and per identity.
+const (
+	dimPrincipal = "principal:"
+	dimIdentity  = "identity:"
+)
+
+// rateKey is one rate counter: account, dimension ("principal:NAME" / "identity:NAME") and the
+// bucket of the original send's mail time (so a bounce lands in its send's bucket).
+type rateKey struct {
+	account, dim string
+	win, start   int64 // window length and bucket start, seconds
+}
+
+type rateGroup struct {
+	events []*sesevent.Event
+}
+
+// feedbackKind is the kind of a rate numerator.
+type feedbackKind int
+
+const (
+	kindBounce feedbackKind = iota
+	kindComplaint
+)
+
+func (k feedbackKind) rule() string {
+	if k == kindBounce {
+		return policy.RuleReputationBounceSpike
+	}
+	return policy.RuleReputationComplaintSpike
+}
+
+func (k feedbackKind) limit(p *policy.Policy) policy.RateLimit {
+	if k == kindBounce {
+		return p.Limits.BounceRate
+	}
+	return p.Limits.ComplaintRate
+}
+
+func (k feedbackKind) counter() string {
+	if k == kindBounce {
+		return "bnc"
+	}
+	return "cmp"
+}
+
+// evalRates adds the batch's sends to the per-dimension send counters, then the bounces and
+// complaints to theirs, and reports a hit for every bounce/complaint that arrives while its
+// dimension's rate is above the limit with at least min_sends sends in the bucket.
+func (d *Detector) evalRates(ctx context.Context, a *accum) error {
+	sends := make(map[rateKey]int64, len(a.sendOrder))
+	for _, k := range a.sendOrder {
+		w := time.Duration(k.win) * time.Second
+		n, err := d.st.Add(ctx, rateCounterKey("snd", k), a.sends[k], d.expiry(time.Unix(k.start, 0).Add(w+MarkTTL)))
+		if err != nil {
+			return err
+		}
+		sends[k] = n
+	}
+	for kind, groups := range []map[rateKey]*rateGroup{a.bounces, a.complaints} {
+		fk := feedbackKind(kind)
+		lim := fk.limit(d.p)
+		order := a.bounceOrder
+		if fk == kindComplaint {
+			order = a.complaintOrder
+		}
+		for _, k := range order {
+			g := groups[k]
+			start := time.Unix(k.start, 0).UTC()
+			num, err := d.st.Add(ctx, rateCounterKey(fk.counter(), k), int64(len(g.events)), d.expiry(start.Add(lim.Window+MarkTTL)))
+			if err != nil {
+				return err
+			}
+			den, ok := sends[k]
+			if !ok {
+				if den, err = d.st.Get(ctx, rateCounterKey("snd", k)); err != nil {
+					return err
+				}
+			}
+			if den == 0 || den < lim.MinSends {
+				continue
+			}
+			rate := float64(num) / float64(den)
+			if rate <= lim.Max {
+				continue
+			}
+			what, name := "principal", k.dim[len(dimPrincipal):]
+			if len(k.dim) >= len(dimIdentity) && k.dim[:len(dimIdentity)] == dimIdentity {
+				what, name = "identity", k.dim[len(dimIdentity):]
+			}
+			detail := fmt.Sprintf("%s %q: %s rate %.2f%% (%d/%d sends) in %s exceeds %.2f%%",
+				what, name, map[feedbackKind]string{kindBounce: "bounce", kindComplaint: "complaint"}[fk],
+				100*rate, num, den, lim.Window, 100*lim.Max)
+			spec := hitSpec{rule: fk.rule(), account: k.account, dim: k.dim, start: start, end: start.Add(lim.Window),
+				detail: detail, metric: rate, threshold: lim.Max}
+			if what == "principal" {
+				spec.principal = name
+			} else {
+				spec.identity = name
+			}
+			for _, e := range g.events {
+				a.hit(d, spec, e, feedbackRecipients(e))
+			}
+		}
+	}
+	return nil
+}
+
+func rateCounterKey(kind string, k rateKey) string {
+	return fmt.Sprintf("%s#%s#%s#%d#%d", kind, k.account, k.dim, k.win, k.start)
+}
+
+func feedbackRecipients(e *sesevent.Event) []string {
+	switch {
+	case e.Bounce != nil && len(e.Bounce.Recipients) > 0:
+		return e.Bounce.Recipients
+	case e.Complaint != nil && len(e.Complaint.Recipients) > 0:
+		return e.Complaint.Recipients
+	}
+	return e.Recipients
+}

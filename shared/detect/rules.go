@@ -1,0 +1,54 @@
+package detect
+
+import (
+	"github.com/sesguard/sesguard/shared/finding"
+	"github.com/sesguard/sesguard/shared/policy"
+	"github.com/sesguard/sesguard/shared/sesevent"
+)
+
+// Rule is one registered detection rule.
+type Rule struct {
+	ID       string           // a policy.Rule* name
+	Severity finding.Severity // default; the policy's `rules:` section may override it
+	Doc      string           // one line for README, `sesguard replay` and alerts
+	// Stateful rules (volume, reputation) need window counters and are evaluated by the
+	// Detector; the others are pure checks of one Send.
+	Stateful bool
+	check    func(p *policy.Policy, e *sesevent.Event) (bool, string)
+}
+
+// Check evaluates a per-send rule against one Send event: violated, and why. Stateful rules
+// always report false here.
+func (r Rule) Check(p *policy.Policy, e *sesevent.Event) (bool, string) {
+	if r.check == nil {
+		return false, ""
+	}
+	return r.check(p, e)
+}
+
+// Rules returns the registry, in evaluation (and documentation) order.
+func Rules() []Rule {
+	return []Rule{
+		networkOutsideApproved(),
+		networkUnknownSource(),
+		senderPrincipalUnapproved(),
+		senderFromUnapproved(),
+		senderIdentityUnapproved(),
+		senderConfigurationSetUnapproved(),
+		recipientDomainUnapproved(),
+		attributionMissing(),
+		volumePrincipalSpike(),
+		reputationBounceSpike(),
+		reputationComplaintSpike(),
+	}
+}
+
+// RuleByID returns the registered rule with id.
+func RuleByID(id string) (Rule, bool) {
+	for _, r := range Rules() {
+		if r.ID == id {
+			return r, true
+		}
+	}
+	return Rule{}, false
+}
