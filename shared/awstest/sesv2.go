@@ -10,7 +10,8 @@ import (
 
 // sesv2Filler answers the SESv2 operations moto 5.2.1 lacks and keeps their state:
 //   - GetAccount (GET /v2/email/account) and PutAccountSendingAttributes (PUT .../account/sending)
-//   - PutConfigurationSetSendingOptions (PUT /v2/email/configuration-sets/{name}/sending), reflected
+//   - PutConfigurationSetSendingOptions (PUT /v2/email/configuration-sets/{name}/sending) and the
+//     initial SendingOptions of CreateConfigurationSet, reflected
 //     in GetConfigurationSet's SendingOptions
 //   - Create/Get/Update/DeleteConfigurationSetEventDestination(s)
 //     (/v2/email/configuration-sets/{name}/event-destinations[/{dest}])
@@ -88,6 +89,8 @@ func (f *sesv2Filler) serve(w http.ResponseWriter, r *http.Request) bool {
 		f.st.accountPaused = !enabled
 		f.mu.Unlock()
 		writeJSON(w, http.StatusOK, struct{}{})
+	case len(parts) == 1 && parts[0] == "configuration-sets" && r.Method == http.MethodPost:
+		f.createConfigurationSet(w, r)
 	case len(parts) == 2 && parts[0] == "configuration-sets" && r.Method == http.MethodGet:
 		f.getConfigurationSet(w, r, parts[1])
 	case len(parts) == 2 && parts[0] == "configuration-sets" && r.Method == http.MethodDelete:
@@ -183,13 +186,50 @@ func (f *sesv2Filler) getConfigurationSet(w http.ResponseWriter, r *http.Request
 	f.mu.Lock()
 	paused, known := f.st.setPaused[name]
 	f.mu.Unlock()
-	if known {
-		out["SendingOptions"] = map[string]bool{"SendingEnabled": !paused}
-	} else if _, ok := out["SendingOptions"].(map[string]any); !ok {
-		out["SendingOptions"] = map[string]bool{"SendingEnabled": true}
+	if !known {
+		paused = !motoSendingEnabled(out["SendingOptions"])
 	}
+	out["SendingOptions"] = map[string]bool{"SendingEnabled": !paused}
 	body, _ := json.Marshal(out)
 	copyResponse(w, rec, body)
+}
+
+// createConfigurationSet passes the call to moto and keeps the initial sending flag itself:
+// moto cannot tell SendingOptions {} (the SDK's encoding of false: paused) from no options.
+func (f *sesv2Filler) createConfigurationSet(w http.ResponseWriter, r *http.Request) {
+	body, _ := readBody(r)
+	rec := f.m.forward(r, r.Method, r.URL.Path, body)
+	var in struct {
+		ConfigurationSetName string
+		SendingOptions       *struct{ SendingEnabled *bool }
+	}
+	if rec.Code == http.StatusOK && json.Unmarshal(body, &in) == nil && in.SendingOptions != nil {
+		f.mu.Lock()
+		f.st.setPaused[in.ConfigurationSetName] = in.SendingOptions.SendingEnabled == nil || !*in.SendingOptions.SendingEnabled
+		f.mu.Unlock()
+	}
+	copyResponse(w, rec, nil)
+}
+
+// motoSendingEnabled reads moto 5.2.1's SendingOptions, which nests the creation input one level
+// too deep ({"SendingEnabled": {"SendingEnabled": false}}, or {"SendingEnabled": {}} when absent;
+// the SDK cannot parse either). Absent means enabled, the SES default.
+func motoSendingEnabled(v any) bool {
+	for range 3 {
+		m, ok := v.(map[string]any)
+		if !ok {
+			break
+		}
+		inner, ok := m["SendingEnabled"]
+		if !ok {
+			return true
+		}
+		if b, ok := inner.(bool); ok {
+			return b
+		}
+		v = inner
+	}
+	return true
 }
 
 func (f *sesv2Filler) eventDestinations(w http.ResponseWriter, r *http.Request, set string, rest []string) {

@@ -144,3 +144,22 @@ func TestSESv2EventDestinations(t *testing.T) {
 		t.Fatalf("after delete: %v", names)
 	}
 }
+
+func TestSESv2GetConfigurationSetParses(t *testing.T) {
+	m := Start(t)
+	ctx := context.Background()
+	c := sesv2.NewFromConfig(m.Config(t))
+	for name, opts := range map[string]*types.SendingOptions{"plain": nil, "created-paused": {SendingEnabled: false}, "created-enabled": {SendingEnabled: true}} {
+		if _, err := c.CreateConfigurationSet(ctx, &sesv2.CreateConfigurationSetInput{ConfigurationSetName: aws.String(name), SendingOptions: opts}); err != nil {
+			t.Fatalf("create %s: %v", name, err)
+		}
+		out, err := c.GetConfigurationSet(ctx, &sesv2.GetConfigurationSetInput{ConfigurationSetName: aws.String(name)})
+		if err != nil {
+			t.Fatalf("get %s: %v", name, err)
+		}
+		want := opts == nil || opts.SendingEnabled
+		if out.SendingOptions == nil || out.SendingOptions.SendingEnabled != want {
+			t.Errorf("%s: SendingOptions = %+v, want enabled=%v", name, out.SendingOptions, want)
+		}
+	}
+}

@@ -128,6 +128,9 @@ const (
 	OutcomeRateCapped       Outcome = "rate_capped"       // over max_actions_per_hour
 	OutcomeFailed           Outcome = "failed"            // error after retries; Error says why
 	OutcomeRestored         Outcome = "restored"          // rolled back by restore
+	// OutcomeSkipped: the action does not apply to this finding (e.g. a role has no access keys,
+	// the finding names no identity or configuration set); Reason says why.
+	OutcomeSkipped Outcome = "skipped"
 )
 
 // ActionResult is what happened (or would happen) for one action of a plan.

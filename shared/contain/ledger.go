@@ -1,0 +1,232 @@
+package contain
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Status of a ledger row.
+type Status string
+
+// Ledger statuses. A row is written "pending" with the prior state before anything changes, then
+// moves to exactly one of applied, failed or rate_capped; restored after a restore.
+const (
+	StatusPending    Status = "pending"
+	StatusApplied    Status = "applied"
+	StatusFailed     Status = "failed"
+	StatusRateCapped Status = "rate_capped"
+	StatusRestored   Status = "restored"
+)
+
+// Ledger table layout (the shared state table: string keys pk and sk).
+const (
+	ledgerHashKey  = "pk"
+	ledgerRangeKey = "sk"
+	actionPrefix   = "contain#action#"
+	ratePrefix     = "contain#rate#"
+	ledgerSortKey  = "ledger"
+	rateSortKey    = "count"
+	rateTTL        = 48 * time.Hour
+)
+
+// ErrNotFound is returned by Ledger.Get for an unknown action id.
+var ErrNotFound = errors.New("no such containment action")
+
+// Record is one ledger row: one action for one finding, with the prior state in Step.State.
+type Record struct {
+	ActionID  string    `json:"action_id"`
+	FindingID string    `json:"finding_id"`
+	Rule      string    `json:"rule"`
+	Action    string    `json:"action"`
+	Target    string    `json:"target"`
+	Actor     string    `json:"actor"`
+	Status    Status    `json:"status"`
+	Created   time.Time `json:"created"`
+	Updated   time.Time `json:"updated"`
+	Step      Step      `json:"step"`
+	// Earlier are the steps of failed earlier attempts this row replaced; a failed apply may
+	// have changed part of its target, so Restore undoes them too (newest first).
+	Earlier []Step `json:"earlier,omitempty"`
+	Error   string `json:"error,omitempty"`
+	// Restore details, set when Status is restored.
+	RestoredBy     string    `json:"restored_by,omitempty"`
+	RestoredAt     time.Time `json:"restored_at,omitzero"`
+	RestoreChanges []string  `json:"restore_changes,omitempty"`
+}
+
+// Ledger stores containment records in DynamoDB. Rows have no TTL: they are the audit trail.
+type Ledger struct {
+	db    DynamoAPI
+	table string
+}
+
+// NewLedger returns a ledger on table (string keys pk, sk).
+func NewLedger(db DynamoAPI, table string) *Ledger { return &Ledger{db: db, table: table} }
+
+// ActionID is the deterministic ledger key of an action for a finding and target, so redelivered
+// and concurrent duplicates collide on the same row.
+func ActionID(findingID, action, target string) string {
+	h := sha256.Sum256([]byte(findingID + "\x00" + action + "\x00" + target))
+	return "sg-" + hex.EncodeToString(h[:10])
+}
+
+func actionKey(id string) map[string]ddbtypes.AttributeValue {
+	return map[string]ddbtypes.AttributeValue{
+		ledgerHashKey:  &ddbtypes.AttributeValueMemberS{Value: actionPrefix + id},
+		ledgerRangeKey: &ddbtypes.AttributeValueMemberS{Value: ledgerSortKey},
+	}
+}
+
+// Get reads a record; ErrNotFound when there is none.
+func (l *Ledger) Get(ctx context.Context, id string) (*Record, error) {
+	out, err := l.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(l.table), Key: actionKey(id), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return nil, fmt.Errorf("ledger: get %s: %w", id, err)
+	}
+	if out.Item == nil {
+		return nil, fmt.Errorf("ledger: %s: %w", id, ErrNotFound)
+	}
+	v, ok := out.Item["record"].(*ddbtypes.AttributeValueMemberS)
+	if !ok {
+		return nil, fmt.Errorf("ledger: %s: row has no record attribute", id)
+	}
+	var r Record
+	if err := json.Unmarshal([]byte(v.Value), &r); err != nil {
+		return nil, fmt.Errorf("ledger: %s: decode record: %w", id, err)
+	}
+	return &r, nil
+}
+
+func (l *Ledger) item(r *Record) (map[string]ddbtypes.AttributeValue, error) {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: encode %s: %w", r.ActionID, err)
+	}
+	item := actionKey(r.ActionID)
+	item["record"] = &ddbtypes.AttributeValueMemberS{Value: string(b)}
+	item["status"] = &ddbtypes.AttributeValueMemberS{Value: string(r.Status)}
+	item["finding_id"] = &ddbtypes.AttributeValueMemberS{Value: r.FindingID}
+	item["action"] = &ddbtypes.AttributeValueMemberS{Value: r.Action}
+	item["updated"] = &ddbtypes.AttributeValueMemberS{Value: r.Updated.UTC().Format(time.RFC3339Nano)}
+	return item, nil
+}
+
+// Claim writes r (status pending) unless a row for the action exists that is not failed or
+// rate_capped: the conditional write that resolves concurrent duplicates. When another row wins,
+// it returns claimed=false and that row.
+func (l *Ledger) Claim(ctx context.Context, r *Record) (claimed bool, existing *Record, err error) {
+	item, err := l.item(r)
+	if err != nil {
+		return false, nil, err
+	}
+	_, err = l.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                aws.String(l.table),
+		Item:                     item,
+		ConditionExpression:      aws.String("attribute_not_exists(#pk) OR #st IN (:failed, :capped)"),
+		ExpressionAttributeNames: map[string]string{"#pk": ledgerHashKey, "#st": "status"},
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{
+			":failed": &ddbtypes.AttributeValueMemberS{Value: string(StatusFailed)},
+			":capped": &ddbtypes.AttributeValueMemberS{Value: string(StatusRateCapped)},
+		},
+	})
+	var ccf *ddbtypes.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		cur, gerr := l.Get(ctx, r.ActionID)
+		if gerr != nil {
+			return false, nil, fmt.Errorf("ledger: %s claimed by another run, and reading it failed: %w", r.ActionID, gerr)
+		}
+		return false, cur, nil
+	}
+	if err != nil {
+		return false, nil, fmt.Errorf("ledger: claim %s: %w", r.ActionID, err)
+	}
+	return true, nil, nil
+}
+
+// Transition replaces the row with r if its status is still from (optimistic concurrency).
+func (l *Ledger) Transition(ctx context.Context, from Status, r *Record) error {
+	item, err := l.item(r)
+	if err != nil {
+		return err
+	}
+	_, err = l.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                 aws.String(l.table),
+		Item:                      item,
+		ConditionExpression:       aws.String("#st = :from"),
+		ExpressionAttributeNames:  map[string]string{"#st": "status"},
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":from": &ddbtypes.AttributeValueMemberS{Value: string(from)}},
+	})
+	var ccf *ddbtypes.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return fmt.Errorf("ledger: %s is no longer %s (changed by another run)", r.ActionID, from)
+	}
+	if err != nil {
+		return fmt.Errorf("ledger: set %s %s -> %s: %w", r.ActionID, from, r.Status, err)
+	}
+	return nil
+}
+
+func rateKey(hour time.Time) map[string]ddbtypes.AttributeValue {
+	return map[string]ddbtypes.AttributeValue{
+		ledgerHashKey:  &ddbtypes.AttributeValueMemberS{Value: ratePrefix + hour.UTC().Format("2006-01-02T15")},
+		ledgerRangeKey: &ddbtypes.AttributeValueMemberS{Value: rateSortKey},
+	}
+}
+
+// TakeSlot counts one action in the clock hour of now unless max are already counted; it
+// reports whether the slot was granted. The counter is one atomic conditional UpdateItem, so
+// concurrent executors cannot exceed max together.
+func (l *Ledger) TakeSlot(ctx context.Context, now time.Time, max int) (bool, error) {
+	if max <= 0 {
+		return false, nil
+	}
+	hour := now.UTC().Truncate(time.Hour)
+	_, err := l.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                aws.String(l.table),
+		Key:                      rateKey(hour),
+		UpdateExpression:         aws.String("ADD #n :one SET #ttl = :ttl"),
+		ConditionExpression:      aws.String("attribute_not_exists(#n) OR #n < :max"),
+		ExpressionAttributeNames: map[string]string{"#n": "n", "#ttl": "ttl"},
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{
+			":one": &ddbtypes.AttributeValueMemberN{Value: "1"},
+			":max": &ddbtypes.AttributeValueMemberN{Value: strconv.Itoa(max)},
+			":ttl": &ddbtypes.AttributeValueMemberN{Value: strconv.FormatInt(hour.Add(rateTTL).Unix(), 10)},
+		},
+	})
+	var ccf *ddbtypes.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("ledger: rate counter %s: %w", hour.Format("2006-01-02T15"), err)
+	}
+	return true, nil
+}
+
+// RateUsed returns how many actions were counted in the clock hour of now.
+func (l *Ledger) RateUsed(ctx context.Context, now time.Time) (int, error) {
+	hour := now.UTC().Truncate(time.Hour)
+	out, err := l.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(l.table), Key: rateKey(hour), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return 0, fmt.Errorf("ledger: read rate counter: %w", err)
+	}
+	n, ok := out.Item["n"].(*ddbtypes.AttributeValueMemberN)
+	if !ok {
+		return 0, nil
+	}
+	v, err := strconv.Atoi(n.Value)
+	if err != nil {
+		return 0, fmt.Errorf("ledger: rate counter %q: %w", n.Value, err)
+	}
+	return v, nil
+}
