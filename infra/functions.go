@@ -252,8 +252,10 @@ func grantLeastPrivilege(scope constructs.Construct, cfg *Config, f *functions, 
 			Sid: jsii.String(sid), Actions: jsii.Strings(actions...), Resources: &resources,
 		})
 	}
-	tableRW := []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
-		"dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem"}
+	// Table actions per function: exactly what shared/detect, shared/contain and shared/alert call.
+	ingestTable := []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
+	respondTable := []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
+	notifyTable := []string{"dynamodb:GetItem", "dynamodb:UpdateItem"}
 	publish := func(topicArn *string) []awsiam.PolicyStatement {
 		return []awsiam.PolicyStatement{
 			stmt("PublishTopic", []string{"sns:Publish"}, topicArn),
@@ -268,7 +270,7 @@ func grantLeastPrivilege(scope constructs.Construct, cfg *Config, f *functions, 
 		stmt("AttributeUsers", []string{"iam:GetUser", "iam:ListAccessKeys", "iam:GetAccessKeyLastUsed",
 			"iam:ListUserPolicies", "iam:ListAttachedUserPolicies"}, users),
 		stmt("AttributeRoles", []string{"iam:GetRole"}, roles),
-		stmt("StateTable", tableRW, table.TableArn()),
+		stmt("StateTable", ingestTable, table.TableArn()),
 	}, publish(tp.Findings.TopicArn())...)
 	f.Policies["ingest"] = attach(scope, "IngestPolicy", f.Roles["ingest"], ingest)
 
@@ -276,13 +278,14 @@ func grantLeastPrivilege(scope constructs.Construct, cfg *Config, f *functions, 
 	respond := []awsiam.PolicyStatement{
 		stmt("ContainUsers", []string{"iam:UpdateAccessKey", "iam:PutUserPolicy", "iam:DeleteUserPolicy"}, users),
 		stmt("ContainRoles", []string{"iam:PutRolePolicy", "iam:DeleteRolePolicy"}, roles),
-		stmt("ReadPrincipals", []string{"iam:GetUser", "iam:GetRole", "iam:ListAccessKeys", "iam:GetUserPolicy", "iam:GetRolePolicy"}, users, roles),
+		stmt("ReadUsers", []string{"iam:ListAccessKeys", "iam:GetAccessKeyLastUsed", "iam:GetUserPolicy"}, users),
+		stmt("ReadRoles", []string{"iam:GetRolePolicy"}, roles),
 	}
 	if deny := protectedARNs(cfg, f); len(deny) > 0 {
 		respond = append(respond, awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid:       jsii.String("NeverContainProtected"),
 			Effect:    awsiam.Effect_DENY,
-			Actions:   jsii.Strings("iam:UpdateAccessKey", "iam:PutUserPolicy", "iam:DeleteUserPolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy"),
+			Actions:   jsii.Strings(containActions...),
 			Resources: &deny,
 		}))
 	}
@@ -305,23 +308,28 @@ func grantLeastPrivilege(scope constructs.Construct, cfg *Config, f *functions, 
 		// Account-level actions have no resource ARN; granted only when the policy asks for it.
 		respond = append(respond, stmt("PauseAccount", []string{"ses:GetAccount", "ses:PutAccountSendingAttributes"}, jsii.String("*")))
 	}
-	respond = append(respond, stmt("StateTable", tableRW, table.TableArn()))
+	respond = append(respond, stmt("StateTable", respondTable, table.TableArn()))
 	respond = append(respond, publish(tp.Findings.TopicArn())...)
 	f.Policies["respond"] = attach(scope, "RespondPolicy", f.Roles["respond"], respond)
 
-	// notify: publish alerts and read the one secret.
+	// notify: read the one secret, publish alerts, dedup alerts in the state table.
 	notify := append([]awsiam.PolicyStatement{
 		stmt("SlackWebhook", []string{"secretsmanager:GetSecretValue"}, tp.SlackSecret.Ref()),
+		stmt("StateTable", notifyTable, table.TableArn()),
 	}, publish(tp.Alerts.TopicArn())...)
 	f.Policies["notify"] = attach(scope, "NotifyPolicy", f.Roles["notify"], notify)
 
-	// coverage: SES reads (list calls have no resource ARN), publish findings.
+	// coverage: SES reads (the list calls have no resource ARN), publish findings.
 	coverage := append([]awsiam.PolicyStatement{
-		stmt("ReadSesConfiguration", []string{"ses:ListEmailIdentities", "ses:GetEmailIdentity", "ses:ListConfigurationSets",
-			"ses:GetConfigurationSet", "ses:GetConfigurationSetEventDestinations"}, jsii.String("*")),
+		stmt("ListSes", []string{"ses:ListEmailIdentities", "ses:ListConfigurationSets"}, jsii.String("*")),
+		stmt("ReadSes", []string{"ses:GetEmailIdentity", "ses:GetConfigurationSetEventDestinations"},
+			sesArn("identity/*"), sesArn("configuration-set/*")),
 	}, publish(tp.Findings.TopicArn())...)
 	f.Policies["coverage"] = attach(scope, "CoveragePolicy", f.Roles["coverage"], coverage)
 }
+
+// containActions are the IAM writes respond may make (and the protected Deny covers).
+var containActions = []string{"iam:UpdateAccessKey", "iam:PutUserPolicy", "iam:DeleteUserPolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy"}
 
 func attach(scope constructs.Construct, id string, role awsiam.Role, statements []awsiam.PolicyStatement) awsiam.Policy {
 	return awsiam.NewPolicy(scope, jsii.String(id), &awsiam.PolicyProps{

@@ -49,8 +49,10 @@ func applyNag(scope constructs.Construct, s *Sesguard) {
 		"Containment targets whichever principal a finding names, unknown at deploy time; an explicit Deny statement in the same policy excludes the protected principals and sesguard's own roles. ses:PutAccountSendingAttributes/GetAccount (only when the policy uses pause_account) have no resource-level permissions.",
 		respond...)
 	suppress(s.Functions.Policies["coverage"], "AwsSolutions-IAM5",
-		"ses:ListEmailIdentities and ses:ListConfigurationSets support no resource-level permissions; the remaining actions are reads over every identity and set in the account, which is what a coverage check is.",
-		nagAny)
+		"ses:ListEmailIdentities and ses:ListConfigurationSets support no resource-level permissions; the two Get calls are reads over every identity and set in the account, which is what a coverage check is.",
+		nagAny,
+		"Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:identity/*",
+		"Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:configuration-set/*")
 	if s.Preventive.SenderPolicy != nil {
 		suppress(s.Preventive.SenderPolicy, "AwsSolutions-IAM5",
 			"Seed shape 000/003: ses:SendEmail/SendRawEmail on any identity but only with aws:SourceVpc in the approved VPCs (or aws:SourceIp in approved public ranges); the identity policies restrict the identity side.",
