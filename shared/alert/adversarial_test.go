@@ -285,6 +285,17 @@ func TestTruncationOnRuneBoundaries(t *testing.T) {
 			t.Fatalf("clip(limit %d) = %q (len %d)", limit, got, textLen(got))
 		}
 	}
+	// A huge input is cut before cleaning but always visibly marked, even when cleaning removes
+	// almost everything (a flood of zero-width spaces).
+	for _, in := range []string{strings.Repeat("\u200b", 100000) + "tail", strings.Repeat("é", 100000), strings.Repeat("a", 100000)} {
+		got := clipClean(in, 50)
+		if !strings.HasSuffix(got, TruncationMarker) || textLen(got) > 50 || !utf8.ValidString(got) {
+			t.Errorf("clipClean(%d bytes) = %q", len(in), got)
+		}
+	}
+	if got := clipClean("exact", 5); got != "exact" {
+		t.Errorf("clipClean changed a fitting string: %q", got)
+	}
 	if got := clip("short", 10); got != "short" {
 		t.Errorf("clip changed a short string: %q", got)
 	}

@@ -48,11 +48,11 @@ func newChatbot(id, threadID, eventType string) ChatbotNotification {
 	return ChatbotNotification{
 		Version: "1.0",
 		Source:  "custom",
-		ID:      clip(clean(id), capName),
+		ID:      clipClean(id, capName),
 		Content: ChatbotContent{TextType: "client-markdown"},
 		Metadata: ChatbotMetadata{
 			// The finding id threads the page, its updates and its containment result together.
-			ThreadID:  "sesguard-" + clip(clean(threadID), capName),
+			ThreadID:  "sesguard-" + clipClean(threadID, capName),
 			EventType: eventType,
 		},
 	}
@@ -103,7 +103,7 @@ func chatbotFindingResources(f *finding.Finding) []string {
 	if f.Principal.ARN == "" {
 		return nil
 	}
-	return []string{clip(clean(f.Principal.ARN), capName)}
+	return []string{clipClean(f.Principal.ARN, capName)}
 }
 
 // ChatbotFinding renders a new finding as a custom notification.
@@ -128,8 +128,8 @@ func ChatbotFinding(f *finding.Finding) ChatbotNotification {
 	n.Metadata.Summary = clip(severityLabel(f.Severity)+" "+mdText(title(f.Rule), capShort)+" by "+mdText(f.Principal.Name, capShort), chatbotMaxSummary)
 	n.Metadata.RelatedResources = chatbotFindingResources(f)
 	n.Metadata.AdditionalContext = map[string]string{
-		"findingId": clip(clean(f.ID), capName),
-		"rule":      clip(clean(f.Rule), capShort),
+		"findingId": clipClean(f.ID, capName),
+		"rule":      clipClean(f.Rule, capShort),
 		"mode":      modeLabel(f.Mode),
 	}
 	return n
@@ -142,7 +142,7 @@ func ChatbotUpdate(f *finding.Finding, prev int64) ChatbotNotification {
 	n.Content.Description = clip(strings.Join(chatbotFindingLines(f), "\n"), chatbotMaxDescription)
 	n.Content.Keywords = keywords(string(f.Severity), f.Rule, f.Region)
 	n.Metadata.Summary = clip("Update: "+countText(f.Evidence.Count)+" sends by "+mdText(f.Principal.Name, capShort), chatbotMaxSummary)
-	n.Metadata.AdditionalContext = map[string]string{"findingId": clip(clean(f.ID), capName)}
+	n.Metadata.AdditionalContext = map[string]string{"findingId": clipClean(f.ID, capName)}
 	return n
 }
 
@@ -179,7 +179,7 @@ func ChatbotResult(r *finding.Result) ChatbotNotification {
 	n.Content.Keywords = keywords(string(r.Severity), r.Rule, r.Region)
 	n.Metadata.Summary = clip(mdText(resultHeadline(r), capShort), chatbotMaxSummary)
 	n.Metadata.AdditionalContext = map[string]string{
-		"findingId": clip(clean(r.FindingID), capName),
+		"findingId": clipClean(r.FindingID, capName),
 		"mode":      modeLabel(r.Mode),
 	}
 	return n
@@ -200,7 +200,7 @@ func mdList(vals []string) string {
 func keywords(vals ...string) []string {
 	out := []string{"sesguard"}
 	for _, v := range vals {
-		if c := clip(clean(v), 50); c != "" {
+		if c := clipClean(v, 50); c != "" {
 			out = append(out, mdReplacer.Replace(c))
 		}
 	}

@@ -19,13 +19,23 @@ const maxCombining = 3
 // isolates, soft hyphen, tag characters) are dropped, and chat-wide mentions written as plain
 // text (@here, @channel, @everyone) get a full-width at sign so no chat client expands them.
 func clean(s string) string {
+	if plainASCII(s) {
+		return s
+	}
 	var b strings.Builder
 	b.Grow(len(s))
 	space, marks := false, 0
 	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
+		r, size := rune(s[i]), 1
+		if r >= utf8.RuneSelf {
+			r, size = utf8.DecodeRuneInString(s[i:])
+		}
 		i += size
 		switch {
+		case r < utf8.RuneSelf: // ASCII fast path: only controls need care
+			if r < 0x20 || r == 0x7f {
+				r = ' '
+			}
 		case r == utf8.RuneError && size <= 1:
 			r = utf8.RuneError
 		case unicode.IsControl(r) || unicode.In(r, unicode.Zl, unicode.Zp) || unicode.IsSpace(r):
@@ -53,6 +63,44 @@ func clean(s string) string {
 		b.WriteRune(r)
 	}
 	return defuseMentions(b.String())
+}
+
+// plainASCII reports whether clean would return s unchanged: printable ASCII, single spaces,
+// no leading or trailing space, no @. Most values (ids, IPs, ARNs) take this path.
+func plainASCII(s string) bool {
+	if s == "" || s[0] == ' ' || s[len(s)-1] == ' ' {
+		return s == ""
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c >= 0x7f || c == '@' || (c == ' ' && s[i+1] == ' ') {
+			return false
+		}
+	}
+	return true
+}
+
+// clipClean is clip(clean(s), limit) without cleaning more of a huge input than can be shown:
+// the raw text is cut (on a rune boundary) to a few bytes per output character first, and a cut
+// input is always marked even when cleaning shrank it below limit.
+func clipClean(s string, limit int) string {
+	maxBytes := 4*limit + 16
+	if len(s) <= maxBytes {
+		return clip(clean(s), limit)
+	}
+	cut := maxBytes
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	c := clip(clean(s[:cut]), limit)
+	if strings.HasSuffix(c, TruncationMarker) {
+		return c
+	}
+	room := limit - textLen(TruncationMarker)
+	if room <= 0 {
+		return prefixLen(TruncationMarker, limit)
+	}
+	return strings.TrimRight(prefixLen(c, room), " ") + TruncationMarker
 }
 
 // defuseMentions replaces the @ of @here, @channel and @everyone (any case) with U+FF20.
@@ -123,7 +171,7 @@ func clip(s string, limit int) string {
 // plain prepares attacker text for a Slack plain_text object: cleaned, angle brackets replaced by
 // look-alikes (no client ever reads them as <!channel> or <url|text>), clipped to limit.
 func plain(s string, limit int) string {
-	return clip(plainReplacer.Replace(clean(s)), limit)
+	return plainReplacer.Replace(clipClean(s, limit))
 }
 
 var plainReplacer = strings.NewReplacer("<", "‹", ">", "›")
@@ -135,7 +183,7 @@ var slackEsc = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Repla
 // inert; backticks in the text become U+02CB so they cannot close the span early. Empty text
 // renders as an em dash. The raw text is clipped to limit before escaping.
 func code(s string, limit int) string {
-	c := clip(clean(s), limit)
+	c := clipClean(s, limit)
 	if c == "" {
 		return "—"
 	}
@@ -146,7 +194,7 @@ func code(s string, limit int) string {
 // look-alikes so nothing turns bold, italic, struck or code, then the entities are escaped.
 // Since clean removes newlines and callers never start a line with prose, ">" cannot quote.
 func prose(s string, limit int) string {
-	return slackEsc(proseReplacer.Replace(clip(clean(s), limit)))
+	return slackEsc(proseReplacer.Replace(clipClean(s, limit)))
 }
 
 var proseReplacer = strings.NewReplacer("*", "∗", "_", "＿", "~", "∼", "`", "ˋ")
@@ -174,7 +222,7 @@ func fitMrkdwn(s string, limit int) string {
 // ascii makes an SNS subject: printable ASCII only (others become '?'), one line, clipped to limit
 // with an ASCII marker.
 func ascii(s string, limit int) string {
-	c := clean(s)
+	c := clipClean(s, 2*limit)
 	var b strings.Builder
 	for _, r := range c {
 		if r >= 0x20 && r < 0x7f {
@@ -197,7 +245,7 @@ func ascii(s string, limit int) string {
 // md renders attacker text for AWS Chatbot client-markdown inside a code span. The chat platform
 // behind Chatbot is unknown, so no entity escaping is relied on: <, > and & become look-alikes.
 func md(s string, limit int) string {
-	c := clip(clean(s), limit)
+	c := clipClean(s, limit)
 	if c == "" {
 		return "—"
 	}
@@ -206,7 +254,7 @@ func md(s string, limit int) string {
 
 // mdText is md without the code span, for titles and summaries.
 func mdText(s string, limit int) string {
-	return mdProse.Replace(clip(clean(s), limit))
+	return mdProse.Replace(clipClean(s, limit))
 }
 
 var (

@@ -143,7 +143,7 @@ func listCodes(vals []string, max, each int) string {
 func fallback(emoji, head, principal, ip string) string {
 	s := emoji + " " + head
 	if principal != "" {
-		s += " — " + prose(strings.ReplaceAll(clean(principal), ".", "[.]"), capShort)
+		s += " — " + prose(strings.ReplaceAll(clipClean(principal, capShort), ".", "[.]"), 2*capShort)
 	}
 	if t, ok := ipText(ip); ok {
 		s += " from " + t
@@ -154,7 +154,7 @@ func fallback(emoji, head, principal, ip string) string {
 // SlackFinding renders a new finding: header, the who/where/what fields, detail, the planned
 // actions (saying clearly when nothing will be changed) and identifiers for follow-up.
 func SlackFinding(f *finding.Finding) SlackMessage {
-	head := severityEmoji(f.Severity) + " " + severityLabel(f.Severity) + ": " + clean(title(f.Rule))
+	head := severityEmoji(f.Severity) + " " + severityLabel(f.Severity) + ": " + clipClean(title(f.Rule), capShort)
 	msg := SlackMessage{Text: fallback(severityEmoji(f.Severity), severityLabel(f.Severity)+": "+prose(title(f.Rule), capShort)+" ["+modeLabel(f.Mode)+"]", f.Principal.Name, f.SourceIP)}
 	msg.Blocks = append(msg.Blocks, headerBlock(plainReplacer.Replace(head)))
 	msg.Blocks = append(msg.Blocks, fieldsBlock(findingFields(f)))

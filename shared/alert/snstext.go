@@ -34,7 +34,7 @@ type SNSMessage struct {
 
 // attrValue sanitises an attribute value; SNS rejects empty String values, so empty → "unknown".
 func attrValue(s string) string {
-	v := clip(clean(s), snsMaxAttribute)
+	v := clipClean(s, snsMaxAttribute)
 	if v == "" {
 		return "unknown"
 	}
@@ -58,7 +58,7 @@ type textBody struct{ b strings.Builder }
 func (t *textBody) line(s string) { t.b.WriteString(s + "\n") }
 
 func (t *textBody) kv(label, value string, limit int) {
-	v := clip(clean(value), limit)
+	v := clipClean(value, limit)
 	if v == "" {
 		v = "-"
 	}
@@ -72,13 +72,13 @@ func principalText(p finding.Principal) string {
 	if kind == "" {
 		kind = string(finding.KindUnknown)
 	}
-	s := clean(p.Name)
+	s := clipClean(p.Name, capName)
 	if s == "" {
 		s = "(unknown)"
 	}
-	s = clip(s, capName) + " (" + clean(kind) + ")"
+	s += " (" + clipClean(kind, 20) + ")"
 	if p.ARN != "" {
-		s += " " + clip(clean(p.ARN), capName)
+		s += " " + clipClean(p.ARN, capName)
 	}
 	return s
 }
@@ -89,7 +89,7 @@ func ipPlain(ip string) string {
 	case s == "":
 		return "unknown (not in the event)"
 	case !ok:
-		return clip(clean(s), capShort) + " (unparsed)"
+		return clipClean(s, capShort) + " (unparsed)"
 	}
 	return s
 }
@@ -101,7 +101,7 @@ func joinClean(vals []string, max, each int) string {
 			parts = append(parts, fmt.Sprintf("+%d more", len(vals)-max))
 			break
 		}
-		parts = append(parts, clip(clean(v), each))
+		parts = append(parts, clipClean(v, each))
 	}
 	return strings.Join(parts, ", ")
 }
@@ -109,7 +109,7 @@ func joinClean(vals []string, max, each int) string {
 // SNSFinding renders a new finding as a plain-text SNS message.
 func SNSFinding(f *finding.Finding) SNSMessage {
 	var t textBody
-	t.line(fmt.Sprintf("sesguard %s finding: %s", severityLabel(f.Severity), clean(title(f.Rule))))
+	t.line(fmt.Sprintf("sesguard %s finding: %s", severityLabel(f.Severity), clipClean(title(f.Rule), capShort)))
 	t.line("")
 	findingLines(&t, f)
 	t.line("")
@@ -134,7 +134,7 @@ func SNSFinding(f *finding.Finding) SNSMessage {
 func findingLines(t *textBody, f *finding.Finding) {
 	ev := f.Evidence
 	t.kv("Rule", f.Rule, capShort)
-	t.kv("Account / region", clean(f.Account)+" / "+clean(f.Region), capShort)
+	t.kv("Account / region", clipClean(f.Account, capShort)+" / "+clipClean(f.Region, capShort), capShort)
 	t.kv("Principal", principalText(f.Principal), 2*capName)
 	t.kv("Access key", f.Principal.AccessKeyID, 40)
 	t.kv("Source IP", ipPlain(f.SourceIP), capShort)
@@ -156,7 +156,7 @@ func findingLines(t *textBody, f *finding.Finding) {
 func SNSUpdate(f *finding.Finding, prev int64) SNSMessage {
 	var t textBody
 	t.line(fmt.Sprintf("sesguard update: %s is still active: %s sends (was %s).",
-		clean(title(f.Rule)), countText(f.Evidence.Count), countText(prev)))
+		clipClean(title(f.Rule), capShort), countText(f.Evidence.Count), countText(prev)))
 	t.line("")
 	findingLines(&t, f)
 	t.line("")
@@ -176,8 +176,8 @@ func SNSResult(r *finding.Result) SNSMessage {
 		t.line("DRY-RUN: nothing was changed. Each action below is what enforce mode would do.")
 	}
 	t.line("")
-	t.kv("Rule", clean(r.Rule)+" ("+clean(string(r.Severity))+")", capShort)
-	t.kv("Account / region", clean(r.Account)+" / "+clean(r.Region), capShort)
+	t.kv("Rule", clipClean(r.Rule, capShort)+" ("+clipClean(string(r.Severity), 20)+")", capShort)
+	t.kv("Account / region", clipClean(r.Account, capShort)+" / "+clipClean(r.Region, capShort), capShort)
 	t.kv("Principal", principalText(r.Principal), 2*capName)
 	t.kv("Source IP", ipPlain(r.SourceIP), capShort)
 	t.kv("Mode", modeLabel(r.Mode), 20)
@@ -188,25 +188,25 @@ func SNSResult(r *finding.Result) SNSMessage {
 		t.line("No containment actions for this finding.")
 	}
 	for _, a := range r.Actions {
-		t.line("- " + clip(clean(a.Action), capShort) + " on " + clip(clean(a.Target), capName) + ": " + outcomeLabel(a.Outcome))
+		t.line("- " + clipClean(a.Action, capShort) + " on " + clipClean(a.Target, capName) + ": " + outcomeLabel(a.Outcome))
 		for i, c := range a.Changes {
 			if i == 10 {
 				t.line(fmt.Sprintf("    +%d more changes", len(a.Changes)-10))
 				break
 			}
-			t.line("    " + clip(clean(c), capName))
+			t.line("    " + clipClean(c, capName))
 		}
 		if a.Reason != "" {
-			t.line("    reason: " + clip(clean(a.Reason), 500))
+			t.line("    reason: " + clipClean(a.Reason, 500))
 		}
 		if a.Error != "" {
-			t.line("    error: " + clip(clean(a.Error), 500))
+			t.line("    error: " + clipClean(a.Error, 500))
 		}
 		if a.Outcome == finding.OutcomeApplied {
 			if a.ActionID == "" {
 				t.line("    undo: no action id was recorded; find it in the ledger")
 			} else {
-				t.line("    undo: " + restoreCommand(clip(clean(a.ActionID), capName)))
+				t.line("    undo: " + restoreCommand(clipClean(a.ActionID, capName)))
 			}
 		}
 	}
