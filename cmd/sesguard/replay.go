@@ -1,6 +1,394 @@
 package main
 
-import "context"
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"iter"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
 
-// runReplay is a placeholder until its issue lands; it says so and fails.
-func runReplay(ctx context.Context, e env, args []string) int { return notImplemented(e, "runReplay") }
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+
+	"github.com/sesguard/sesguard/shared/attribute"
+	"github.com/sesguard/sesguard/shared/contain"
+	"github.com/sesguard/sesguard/shared/detect"
+	"github.com/sesguard/sesguard/shared/finding"
+	"github.com/sesguard/sesguard/shared/policy"
+	"github.com/sesguard/sesguard/shared/sesevent"
+)
+
+const replayUsage = `usage: sesguard replay [--policy FILE] [--format text|json] [--vpc-cidrs SPEC] [--attribute] PATH...|-
+
+Decode SES events from files, directories (recursively) or stdin (-) in any envelope sesguard
+knows (SNS, SQS, EventBridge, Firehose, Kinesis, Lambda events, bare records, NDJSON, gzip), run
+detection under the policy and print the aggregated findings with their containment plan. The
+plan is always a dry run: replay never changes anything.
+
+Policy: --policy FILE, else ./sesguard.yaml when present, else the embedded example policy.
+Output: text (default), or --format json: one sesguard.finding/v1 object per line.
+Exit status: 0 ran (with or without findings), 1 usage or policy error, 2 some input could not
+be read or decoded (each bad record is reported on stderr; the rest is still processed).
+`
+
+// replayChunk is how many events go through the detector at once.
+const replayChunk = 512
+
+// replayStats counts what a replay read.
+type replayStats struct {
+	files, records, events, duplicates, skipped, bad, unjoined int
+	byType                                                     map[sesevent.Type]int
+}
+
+func runReplay(ctx context.Context, e env, args []string) int {
+	fs := opFlagSet(e, "replay", replayUsage+"\nflags:\n")
+	policyPath := fs.String("policy", "", "policy file (default ./sesguard.yaml, else the embedded example)")
+	format := fs.String("format", "text", "output format: text or json")
+	vpcCIDRs := fs.String("vpc-cidrs", "", "CIDR blocks of the policy's VPCs, \"vpc-a=10.0.0.0/16,...;vpc-b=...\" (default $"+policy.EnvVPCCIDRs+")")
+	useIAM := fs.Bool("attribute", false, "look principals up in IAM with the default AWS credentials (default: offline)")
+	paths, code, ok := opParse(fs, args)
+	if !ok {
+		return code
+	}
+	if *format != "text" && *format != "json" {
+		fmt.Fprintf(e.stderr, "replay: --format %q: want text or json\n", *format)
+		return exitUsage
+	}
+	if len(paths) == 0 {
+		fmt.Fprint(e.stderr, "replay: give at least one PATH (file, directory, or - for stdin)\n\n", replayUsage)
+		return exitUsage
+	}
+	p, err := replayPolicy(e, *policyPath)
+	if err != nil {
+		printPolicyErr(e.stderr, "replay", err)
+		return exitUsage
+	}
+	if err := opResolveVPCs(e, "replay", p, *vpcCIDRs); err != nil {
+		fmt.Fprintf(e.stderr, "replay: --vpc-cidrs: %v\n", err)
+		return exitUsage
+	}
+	var attr detect.Attributor = offlineAttributor{}
+	if *useIAM {
+		cfg, err := config.LoadDefaultConfig(ctx)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "replay: --attribute: load AWS config: %v\n", err)
+			return exitUsage
+		}
+		attr = attribute.New(iam.NewFromConfig(cfg))
+	}
+	det, err := detect.New(p, detect.NewMemoryState(), detect.WithAttributor(attr))
+	if err != nil {
+		fmt.Fprintf(e.stderr, "replay: %v\n", err)
+		return exitUsage
+	}
+
+	st := replayStats{byType: map[sesevent.Type]int{}}
+	col := detect.NewCollector()
+	batch := make([]sesevent.Event, 0, replayChunk)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		b, err := det.Process(ctx, batch)
+		if err != nil {
+			return err
+		}
+		st.duplicates += b.Duplicates
+		st.unjoined += b.Unjoined
+		col.Add(b.Updates)
+		batch = batch[:0]
+		return nil
+	}
+	for _, path := range paths {
+		for src := range replaySources(e, path) {
+			if src.err != nil {
+				st.bad++
+				fmt.Fprintf(e.stderr, "replay: %s: %v\n", src.name, src.err)
+				continue
+			}
+			st.files++
+			for res := range src.results {
+				if ctx.Err() != nil {
+					fmt.Fprintf(e.stderr, "replay: %v\n", ctx.Err())
+					return exitUsage
+				}
+				st.records++
+				switch {
+				case res.Err != nil:
+					st.bad++
+					fmt.Fprintf(e.stderr, "replay: %s\n", recordError(src.name, res))
+				case res.Skip != "":
+					st.skipped++
+				default:
+					for _, ev := range res.Events {
+						st.events++
+						st.byType[ev.Type]++
+						batch = append(batch, ev)
+					}
+					if len(batch) >= replayChunk {
+						if err := flush(); err != nil {
+							fmt.Fprintf(e.stderr, "replay: %v\n", err)
+							return exitUsage
+						}
+					}
+				}
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		fmt.Fprintf(e.stderr, "replay: %v\n", err)
+		return exitUsage
+	}
+
+	findings := col.Findings()
+	cfg := replayContainConfig(p)
+	if *format == "json" {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetEscapeHTML(false)
+		for i := range findings {
+			if err := enc.Encode(&findings[i]); err != nil {
+				fmt.Fprintf(e.stderr, "replay: write: %v\n", err)
+				return exitUsage
+			}
+		}
+		fmt.Fprintln(e.stderr, "replay: "+st.summary(len(findings)))
+	} else {
+		printReplayText(e.stdout, p, &st, findings, cfg, *useIAM)
+	}
+	if st.bad > 0 {
+		return exitInput
+	}
+	return exitOK
+}
+
+// replayPolicy picks the policy: --policy, else ./sesguard.yaml, else the embedded example.
+func replayPolicy(e env, path string) (*policy.Policy, error) {
+	p, err := opLoadPolicy(e, path)
+	if err != nil || p != nil {
+		return p, err
+	}
+	return policy.LoadExample()
+}
+
+// replayContainConfig is the containment configuration replay plans with: the policy's, but
+// always dry-run.
+func replayContainConfig(p *policy.Policy) *contain.Config {
+	return &contain.Config{
+		Mode:              contain.ModeDryRun,
+		Protected:         p.Response.ProtectedPrincipals,
+		MaxActionsPerHour: p.Response.MaxActionsPerHour,
+		On:                p.Response.On,
+		ApprovedVPCs:      p.Network.VPCs,
+	}
+}
+
+// offlineAttributor infers what needs no AWS call: root, and SES console SMTP users by name.
+type offlineAttributor struct{}
+
+func (offlineAttributor) Attribute(_ context.Context, account, name string) finding.Principal {
+	switch {
+	case name == "root":
+		p := finding.Principal{Name: name, Kind: finding.KindRoot}
+		if account != "" {
+			p.ARN = "arn:aws:iam::" + account + ":root"
+		}
+		return p
+	case strings.HasPrefix(name, attribute.SMTPUserPrefix):
+		// The SES console creates SMTP credentials as IAM users with this prefix.
+		return finding.Principal{Name: name, Kind: finding.KindUser}
+	}
+	return finding.Principal{Name: name, Kind: finding.KindUnknown}
+}
+
+var _ detect.Attributor = offlineAttributor{}
+
+// replaySource is one input file (or stdin) and its decoded records.
+type replaySource struct {
+	name    string
+	results iter.Seq[sesevent.Result]
+	err     error
+}
+
+// replaySources expands a PATH argument: "-" is stdin, a directory is walked recursively in
+// lexical order (hidden entries and documentation files are skipped), a file is itself.
+func replaySources(e env, path string) iter.Seq[replaySource] {
+	return func(yield func(replaySource) bool) {
+		if path == "-" {
+			yield(replaySource{name: "<stdin>", results: sesevent.DecodeReader(e.stdin, "<stdin>")})
+			return
+		}
+		info, err := os.Stat(path)
+		if err != nil {
+			yield(replaySource{name: path, err: err})
+			return
+		}
+		if !info.IsDir() {
+			yield(replaySource{name: path, results: sesevent.DecodeFile(path)})
+			return
+		}
+		err = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				if !yield(replaySource{name: p, err: err}) {
+					return fs.SkipAll
+				}
+				return nil
+			}
+			name := d.Name()
+			if p != path && strings.HasPrefix(name, ".") {
+				if d.IsDir() {
+					return fs.SkipDir
+				}
+				return nil
+			}
+			if d.IsDir() || !d.Type().IsRegular() || !replayInputFile(name) {
+				return nil
+			}
+			if !yield(replaySource{name: p, results: sesevent.DecodeFile(p)}) {
+				return fs.SkipAll
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, fs.SkipAll) {
+			yield(replaySource{name: path, err: err})
+		}
+	}
+}
+
+// replayInputFile reports whether a file found in a directory walk may hold events: anything
+// but documentation, policies, goldens and sources (Firehose archive objects have no extension).
+func replayInputFile(name string) bool {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".md", ".txt", ".yaml", ".yml", ".golden", ".go", ".sh":
+		return false
+	}
+	return true
+}
+
+// recordError names the file of a bad record when its Ref does not already (Lambda-event Refs
+// such as "sqs:<id>" name only the record).
+func recordError(file string, res sesevent.Result) string {
+	msg := res.Err.Error()
+	if strings.HasPrefix(res.Ref, file+":") {
+		return msg
+	}
+	return file + ": " + msg
+}
+
+func (st *replayStats) summary(findings int) string {
+	s := fmt.Sprintf("%d file(s), %d record(s): %d event(s)", st.files, st.records, st.events)
+	if n := st.byType[sesevent.TypeSend]; n > 0 || st.events > 0 {
+		s += fmt.Sprintf(" (%d Send)", n)
+	}
+	s += fmt.Sprintf(", %d duplicate(s), %d skipped, %d bad; %d finding(s)", st.duplicates, st.skipped, st.bad, findings)
+	return s
+}
+
+func printReplayText(w io.Writer, p *policy.Policy, st *replayStats, findings []finding.Finding, cfg *contain.Config, online bool) {
+	fmt.Fprintf(w, "sesguard replay — policy %s (response mode %s; replay plans are always dry-run)\n", p.Name, p.Response.Mode)
+	fmt.Fprintf(w, "read %s\n", st.summary(len(findings)))
+	if st.unjoined > 0 {
+		fmt.Fprintf(w, "note: %d bounce/complaint event(s) had no Send in the input; attributed from their own tags\n", st.unjoined)
+	}
+	if len(findings) == 0 {
+		fmt.Fprintln(w, "\nno findings: every send matched the policy")
+		return
+	}
+	if !online {
+		fmt.Fprintln(w, "note: offline attribution (root and ses-smtp-user.* inferred by name); --attribute looks principals up in IAM")
+	}
+	for i := range findings {
+		f := &findings[i]
+		fmt.Fprintf(w, "\n[%s] %s — %d event(s)\n", strings.ToUpper(string(f.Severity)), f.Rule, f.Evidence.Count)
+		fmt.Fprintf(w, "  id          %s\n", f.ID)
+		fmt.Fprintf(w, "  window      %s .. %s\n", f.WindowStart.Format(time.RFC3339), f.WindowEnd.Format(time.RFC3339))
+		fmt.Fprintf(w, "  principal   %s\n", describePrincipal(f))
+		if f.SourceIP != "" {
+			fmt.Fprintf(w, "  source ip   %s\n", f.SourceIP)
+		}
+		fmt.Fprintf(w, "  detail      %s\n", f.Evidence.Detail)
+		ev := &f.Evidence
+		fmt.Fprintf(w, "  seen        %s .. %s\n", ev.FirstSeen.Format(time.RFC3339Nano), ev.LastSeen.Format(time.RFC3339Nano))
+		if len(ev.From) > 0 {
+			fmt.Fprintf(w, "  from        %s\n", strings.Join(ev.From, ", "))
+		}
+		if ev.Identity != "" || ev.ConfigurationSet != "" {
+			fmt.Fprintf(w, "  identity    %s   configuration set %s\n", orDash(ev.Identity), orDash(ev.ConfigurationSet))
+		}
+		if len(ev.RecipientsSample) > 0 {
+			fmt.Fprintf(w, "  recipients  %s\n", strings.Join(ev.RecipientsSample, ", "))
+		}
+		fmt.Fprintf(w, "  messages    %s\n", sampleList(ev.MessageIDs, ev.Count, 3))
+		printPlan(w, f, cfg)
+	}
+}
+
+// printPlan prints the containment plan for a finding from the pure planner (dry-run).
+func printPlan(w io.Writer, f *finding.Finding, cfg *contain.Config) {
+	intents, err := contain.Plan(f, cfg)
+	switch {
+	case err != nil:
+		fmt.Fprintf(w, "  plan        error: %v\n", err)
+		return
+	case len(intents) == 0:
+		fmt.Fprintln(w, "  plan        none (no response.on actions for this rule)")
+		return
+	}
+	fmt.Fprintln(w, "  plan (dry-run):")
+	for _, in := range intents {
+		target := in.Target.Name()
+		if target == "" {
+			target = "-"
+		}
+		outcome := string(finding.OutcomePlanned)
+		if !in.Run() {
+			outcome = string(in.Outcome) + ": " + in.Reason
+		}
+		fmt.Fprintf(w, "    %-24s %-32s %s\n", in.Target.Action, target, outcome)
+	}
+}
+
+func describePrincipal(f *finding.Finding) string {
+	p := f.Principal
+	name := p.Name
+	if name == "" {
+		name = "(none recorded)"
+	}
+	s := fmt.Sprintf("%s [%s]", name, p.Kind)
+	if p.ARN != "" {
+		s += " " + p.ARN
+	}
+	if p.AccessKeyID != "" {
+		s += " key " + p.AccessKeyID
+	}
+	s += "   account " + orDash(f.Account)
+	if f.Region != "" {
+		s += " " + f.Region
+	}
+	return s
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// sampleList shows the first n of a sample and how many of total are not shown.
+func sampleList(sample []string, total int64, n int) string {
+	shown := sample
+	if len(shown) > n {
+		shown = shown[:n]
+	}
+	s := strings.Join(shown, ", ")
+	if rest := total - int64(len(shown)); rest > 0 {
+		s += fmt.Sprintf(" (+%d more)", rest)
+	}
+	return s
+}
