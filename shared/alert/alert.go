@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/sesguard/sesguard/shared/finding"
+	"github.com/sesguard/sesguard/shared/policy"
 )
 
 // Kind says what an Alert announces.
@@ -64,30 +65,36 @@ func (a Alert) Validate() error {
 	return nil
 }
 
-// ruleTitles gives the known rules a human title; unknown rules show their name.
-var ruleTitles = map[string]string{
-	"network.outside_approved":               "SES send from outside the approved networks",
-	"network.unknown_source":                 "SES send with no source IP",
-	"sender.principal_unapproved":            "SES send by an unapproved principal",
-	"sender.principal_unknown":               "SES send by an unattributed principal",
-	"sender.from_unapproved":                 "SES send with an unapproved From address",
-	"sender.identity_unapproved":             "SES send through an unapproved identity",
-	"sender.configuration_set_unapproved":    "SES send through an unapproved configuration set",
-	"recipients.domain_unapproved":           "SES send to unapproved recipient domains",
-	"volume.principal_spike":                 "SES sending volume spike",
-	"reputation.bounce_rate":                 "SES bounce rate above threshold",
-	"reputation.complaint_rate":              "SES complaint rate above threshold",
-	"coverage.identity_unmonitored":          "SES identity without monitoring",
-	"coverage.configuration_set_unmonitored": "SES configuration set without monitoring",
-}
-
-// title is the human title of a rule, sanitised by the caller.
+// title is the human title of a rule; unknown rules show their name. Callers sanitise it.
 func title(rule string) string {
-	if t, ok := ruleTitles[rule]; ok {
-		return t
-	}
-	if rule == "" {
+	switch rule {
+	case policy.RuleNetworkOutsideApproved:
+		return "SES send from outside the approved networks"
+	case policy.RuleNetworkUnknownSource:
+		return "SES send with no source IP"
+	case policy.RuleSenderPrincipalUnapproved:
+		return "SES send by an unapproved principal"
+	case policy.RuleSenderFromUnapproved:
+		return "SES send with an unapproved From address"
+	case policy.RuleSenderIdentityUnapproved:
+		return "SES send through an unapproved identity"
+	case policy.RuleSenderConfigurationSetUnapproved:
+		return "SES send through an unapproved configuration set"
+	case policy.RuleRecipientDomainUnapproved:
+		return "SES send to unapproved recipient domains"
+	case policy.RuleAttributionMissing:
+		return "SES send without attribution"
+	case policy.RuleVolumePrincipalSpike:
+		return "SES sending volume spike"
+	case policy.RuleReputationBounceSpike:
+		return "SES bounce rate spike"
+	case policy.RuleReputationComplaintSpike:
+		return "SES complaint rate spike"
+	case "":
 		return "SES finding"
+	}
+	if gap, ok := strings.CutPrefix(rule, "coverage."); ok {
+		return "SES monitoring gap: " + strings.ReplaceAll(gap, "_", " ")
 	}
 	return "SES finding " + rule
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -83,11 +84,18 @@ func TestDynamoStore(t *testing.T) {
 	client := dynamodb.NewFromConfig(m.Config(t))
 	ctx := context.Background()
 	const table = "sesguard-state"
+	// The shared state table's layout (infra/state.go): pk hash, sk range.
 	if _, err := client.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            aws.String(table),
-		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
-		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: ddbtypes.KeyTypeHash}},
-		BillingMode:          ddbtypes.BillingModePayPerRequest,
+		TableName: aws.String(table),
+		AttributeDefinitions: []ddbtypes.AttributeDefinition{
+			{AttributeName: aws.String("pk"), AttributeType: ddbtypes.ScalarAttributeTypeS},
+			{AttributeName: aws.String("sk"), AttributeType: ddbtypes.ScalarAttributeTypeS},
+		},
+		KeySchema: []ddbtypes.KeySchemaElement{
+			{AttributeName: aws.String("pk"), KeyType: ddbtypes.KeyTypeHash},
+			{AttributeName: aws.String("sk"), KeyType: ddbtypes.KeyTypeRange},
+		},
+		BillingMode: ddbtypes.BillingModePayPerRequest,
 	}); err != nil {
 		t.Fatalf("create table: %v", err)
 	}
@@ -97,7 +105,8 @@ func TestDynamoStore(t *testing.T) {
 
 	// Assert the stored state directly: announced count, no pending claim, TTL in the future.
 	out, err := client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table),
-		Key: map[string]ddbtypes.AttributeValue{"pk": &ddbtypes.AttributeValueMemberS{Value: "alert#b"}}, ConsistentRead: aws.Bool(true)})
+		Key:            map[string]ddbtypes.AttributeValue{"pk": &ddbtypes.AttributeValueMemberS{Value: "alert#b"}, "sk": &ddbtypes.AttributeValueMemberS{Value: "alert"}},
+		ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,9 +121,29 @@ func TestDynamoStore(t *testing.T) {
 		t.Errorf("ttl = %d, want %d", ttl, want)
 	}
 
+	// A hash-only table works too.
+	if _, err := client.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:            aws.String("hash-only"),
+		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
+		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: ddbtypes.KeyTypeHash}},
+		BillingMode:          ddbtypes.BillingModePayPerRequest,
+	}); err != nil {
+		t.Fatalf("create table: %v", err)
+	}
+	ho := &DynamoStore{Client: client, Table: "hash-only", KeyAttr: "id", HashOnly: true, TTLAttr: "expires_at", Now: clk.Now}
+	if dec, _, err := ho.Claim(ctx, "k", 1, 0); err != nil || dec != Page {
+		t.Fatalf("hash-only claim: %v, %v", dec, err)
+	}
+	if err := ho.Commit(ctx, "k", 1); err != nil {
+		t.Fatal(err)
+	}
+	if dec, _, err := ho.Claim(ctx, "k", 1, 0); err != nil || dec != Suppress {
+		t.Fatalf("hash-only repeat: %v, %v", dec, err)
+	}
+
 	// DynamoDB errors other than a lost condition are returned, naming the key.
 	bad := &DynamoStore{Client: client, Table: "no-such-table", Now: clk.Now}
-	if _, _, err := bad.Claim(ctx, "x", 1, 0); err == nil {
-		t.Fatal("claim on a missing table succeeded")
+	if _, _, err := bad.Claim(ctx, "x", 1, 0); err == nil || !strings.Contains(err.Error(), "dedup claim x") {
+		t.Fatalf("claim on a missing table: %v", err)
 	}
 }

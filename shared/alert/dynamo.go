@@ -18,9 +18,10 @@ type dynamoAPI interface {
 	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 }
 
-// DynamoStore is a Store in a DynamoDB table with a string partition key (the shared sesguard
-// state table). Each key is one item "alert#<key>" holding the announced count, the pending
-// claim, its lease and an expiry for DynamoDB TTL. All writes are conditional, so concurrent
+// DynamoStore is a Store in the shared sesguard state table (string keys pk and sk, TTL attribute
+// "ttl" — the layout shared/detect and shared/contain use). Each key is one item
+// pk "alert#<key>", sk "alert" holding the announced count, the pending claim, its lease and an
+// expiry for DynamoDB TTL. All writes are conditional, so concurrent
 // invocations agree on who sends.
 //
 // Items past their expiry but not yet deleted by DynamoDB TTL (which is lazy) still count as
@@ -30,6 +31,10 @@ type DynamoStore struct {
 	Table  string
 	// KeyAttr is the table's partition key attribute (string). Default "pk".
 	KeyAttr string
+	// SortKeyAttr is the table's sort key attribute (string), set to "alert" on every item.
+	// Default "sk"; set HashOnly for a table without a sort key.
+	SortKeyAttr string
+	HashOnly    bool
 	// TTLAttr is the attribute the table's TTL is configured on (epoch seconds). Default "ttl".
 	TTLAttr string
 	Lease   time.Duration    // default DefaultLease
@@ -58,7 +63,15 @@ func (s *DynamoStore) names() map[string]string {
 }
 
 func (s *DynamoStore) key(k string) map[string]ddbtypes.AttributeValue {
-	return map[string]ddbtypes.AttributeValue{s.names()["#pk"]: &ddbtypes.AttributeValueMemberS{Value: "alert#" + k}}
+	key := map[string]ddbtypes.AttributeValue{s.names()["#pk"]: &ddbtypes.AttributeValueMemberS{Value: "alert#" + k}}
+	if !s.HashOnly {
+		sk := s.SortKeyAttr
+		if sk == "" {
+			sk = "sk"
+		}
+		key[sk] = &ddbtypes.AttributeValueMemberS{Value: "alert"}
+	}
+	return key
 }
 
 func (s *DynamoStore) now() time.Time {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sesguard/sesguard/shared/finding"
+	"github.com/sesguard/sesguard/shared/policy"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata")
@@ -304,5 +305,19 @@ func BenchmarkSNSFinding(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		_ = SNSFinding(f)
+	}
+}
+
+func TestTitles(t *testing.T) {
+	for _, r := range policy.RuleNames() {
+		if got := title(r); strings.HasPrefix(got, "SES finding") {
+			t.Errorf("rule %s has no human title", r)
+		}
+	}
+	if got := title("coverage.set_unmonitored"); got != "SES monitoring gap: set unmonitored" {
+		t.Errorf("coverage title = %q", got)
+	}
+	if got := title("future.rule"); got != "SES finding future.rule" {
+		t.Errorf("unknown rule title = %q", got)
 	}
 }

@@ -53,10 +53,11 @@ type SlackText struct {
 	Verbatim bool `json:"verbatim,omitempty"`
 }
 
-var noEmoji = false
-
-func plainText(s string) SlackText { return SlackText{Type: "plain_text", Text: s, Emoji: &noEmoji} }
-func mrkdwn(s string) SlackText    { return SlackText{Type: "mrkdwn", Text: s, Verbatim: true} }
+func plainText(s string) SlackText {
+	emoji := false // per object: a shared pointer would be package-level mutable state
+	return SlackText{Type: "plain_text", Text: s, Emoji: &emoji}
+}
+func mrkdwn(s string) SlackText { return SlackText{Type: "mrkdwn", Text: s, Verbatim: true} }
 
 func headerBlock(s string) SlackBlock {
 	t := plainText(clip(s, SlackMaxHeader))

@@ -3,6 +3,7 @@ package alert
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 
@@ -72,6 +73,9 @@ func (p *SNSPublisher) Send(ctx context.Context, a Alert) error {
 // Publish sends one rendered message and returns the SNS message id. The subject is
 // re-sanitised here so a hand-built SNSMessage cannot break SNS's subject rules.
 func (p *SNSPublisher) Publish(ctx context.Context, m SNSMessage) (string, error) {
+	if p.Client == nil || p.TopicARN == "" {
+		return "", errors.New("sns publisher: client or topic ARN not configured")
+	}
 	in := &sns.PublishInput{
 		TopicArn:          aws.String(p.TopicARN),
 		Message:           aws.String(m.Body),

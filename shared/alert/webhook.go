@@ -82,6 +82,9 @@ func (w *SlackWebhook) Send(ctx context.Context, a Alert) error {
 
 // Post delivers one message.
 func (w *SlackWebhook) Post(ctx context.Context, msg SlackMessage) error {
+	if w.URLs == nil {
+		return errors.New("slack webhook: no URL source configured")
+	}
 	payload, err := json.Marshal(msg)
 	if err != nil {
 		return fmt.Errorf("encode slack message: %w", err)
