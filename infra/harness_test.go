@@ -178,11 +178,13 @@ func props(r map[string]any) map[string]any {
 
 // canon is a stable string form of any JSON value (map keys sorted by encoding/json).
 func canon(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // keep <, > and & readable (Glue types, SQL)
+	if err := enc.Encode(v); err != nil {
 		return fmt.Sprintf("<%v>", err)
 	}
-	return string(b)
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
 func sortedKeys[V any](m map[string]V) []string {
