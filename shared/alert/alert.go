@@ -190,7 +190,7 @@ func outcomeLabel(o finding.Outcome) string {
 		return "FAILED"
 	case finding.OutcomeRestored:
 		return "restored"
-	case "skipped":
+	case finding.OutcomeSkipped:
 		return "skipped (does not apply)"
 	}
 	return "unknown outcome " + string(o)
