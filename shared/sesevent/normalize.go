@@ -108,12 +108,12 @@ func jsonError(err error) error {
 	if errors.As(err, &te) {
 		return fmt.Errorf("wrong JSON type: got %s, want %s", te.Value, jsonTypeName(te.Type.String()))
 	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || err.Error() == "unexpected end of JSON input" {
+		return fmt.Errorf("truncated JSON: %w", err)
+	}
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
 		return fmt.Errorf("invalid JSON at byte %d: %w", se.Offset, err)
-	}
-	if errors.Is(err, io.ErrUnexpectedEOF) || err.Error() == "unexpected end of JSON input" {
-		return fmt.Errorf("truncated JSON: %w", err)
 	}
 	return err
 }
