@@ -7,9 +7,11 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/sesguard/sesguard/shared/awstest"
 	"github.com/sesguard/sesguard/shared/finding"
 	"github.com/sesguard/sesguard/shared/policy"
 )
@@ -197,5 +199,28 @@ func TestReplayPolicyFromWorkingDirectory(t *testing.T) {
 	code, out, _ = runCLI(t, string(send), env, "replay", "-")
 	if code != exitOK || strings.Contains(out, "network.outside_approved") {
 		t.Errorf("with $%s: exit %d\n%s", policy.EnvVPCCIDRs, code, out)
+	}
+}
+
+// TestReplayAttributeAgainstMoto: --attribute resolves principals in IAM (here moto), so the plan
+// can target them.
+func TestReplayAttributeAgainstMoto(t *testing.T) {
+	m := awstest.Start(t)
+	m.Setenv(t)
+	roleARN := m.SeedRole(t, "ci-deploy-role")
+	send, err := os.ReadFile("../../events/record/send-api-public-role.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCLI(t, string(send), nil, "replay", "--attribute", "-")
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	if !strings.Contains(out, "ci-deploy-role [role] "+roleARN) {
+		t.Errorf("principal not resolved to the role:\n%s", out)
+	}
+	// A role has no keys (skipped) but can get the deny-send policy (planned).
+	if !strings.Contains(out, "roles have no access keys") || !regexp.MustCompile(`deny_send_policy\s+ci-deploy-role\s+planned`).MatchString(out) {
+		t.Errorf("plan:\n%s", out)
 	}
 }
