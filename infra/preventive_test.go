@@ -1,0 +1,172 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/sesguard/sesguard/shared/policy"
+)
+
+// unjoin flattens a Fn::Join into a string with pseudo parameters as ${AWS::…}, so rendered JSON
+// inside a custom resource's property can be compared with the renderer's output.
+func unjoin(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case map[string]any:
+		if j, ok := x["Fn::Join"].([]any); ok {
+			var b strings.Builder
+			for _, part := range j[1].([]any) {
+				b.WriteString(unjoin(part))
+			}
+			return b.String()
+		}
+		if r, ok := x["Ref"].(string); ok {
+			return "${" + r + "}"
+		}
+	}
+	return canon(v)
+}
+
+func TestIdentityPolicies(t *testing.T) {
+	s := get(t, "local")
+	crs := s.resources("Custom::SesguardIdentityPolicy")
+	if len(crs) != 2 {
+		t.Fatalf("want identity policies on the 2 literal identities, got %d", len(crs))
+	}
+	for _, identity := range []string{"example.com", "mail.example.com"} {
+		id := s.logicalID(t, "Custom::SesguardIdentityPolicy", "PreventiveIdentityPolicy"+strings.ReplaceAll(identity, ".", ""))
+		create := unjoin(props(crs[id])["Create"])
+		arn := "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/" + identity
+		doc, err := policy.RenderIdentityPolicy(s.s.Config.Policy, arn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The rendered document travels as a JSON string inside the SDK call's JSON.
+		quoted := canon(string(doc))
+		if !strings.Contains(create, `"Policy":`+quoted) || !strings.Contains(create, `"action":"CreateEmailIdentityPolicy"`) ||
+			!strings.Contains(create, `"service":"SESv2"`) || !strings.Contains(create, `"PolicyName":"`+identityPolicyName+`"`) {
+			t.Errorf("%s: create call does not carry the rendered policy:\n%s\nwant policy %s", identity, create, doc)
+		}
+		for _, want := range []string{"aws:SourceVpc", "vpc-0a1b2c3d4e5f60718", "ses:FromAddress", "ses:Recipients", "aws:SourceIp", "203.0.113.10/32"} {
+			if !strings.Contains(string(doc), want) {
+				t.Errorf("%s: rendered identity policy lacks %s", identity, want)
+			}
+		}
+		if u := unjoin(props(crs[id])["Update"]); !strings.Contains(u, "UpdateEmailIdentityPolicy") {
+			t.Errorf("%s: update call %s", identity, u)
+		}
+		if d := unjoin(props(crs[id])["Delete"]); !strings.Contains(d, "DeleteEmailIdentityPolicy") || !strings.Contains(d, "NotFoundException") {
+			t.Errorf("%s: delete call %s", identity, d)
+		}
+	}
+	// Each custom resource may only touch its own identity.
+	for id, p := range s.resources("AWS::IAM::Policy") {
+		if !strings.HasPrefix(id, "PreventiveIdentityPolicy") {
+			continue
+		}
+		doc := canon(props(p)["PolicyDocument"])
+		if strings.Count(doc, ":identity/") != 1 || strings.Contains(doc, `"Resource":"*"`) {
+			t.Errorf("%s is not scoped to one identity: %s", id, doc)
+		}
+	}
+}
+
+func TestDefaultConfigurationSet(t *testing.T) {
+	for _, c := range []struct{ name, set string }{{"local", "sesguard-local"}, {"default", "sesguard-monitored"}, {"central", "prod-outbound"}} {
+		s := get(t, c.name)
+		crs := s.resources("Custom::SesguardDefaultConfigurationSet")
+		if len(crs) != len(s.s.Config.LiteralIdentities()) {
+			t.Errorf("%s: %d default-set resources for identities %v", c.name, len(crs), s.s.Config.LiteralIdentities())
+		}
+		for id, cr := range crs {
+			p := props(cr)
+			up, del := unjoin(p["Update"]), unjoin(p["Delete"])
+			if !strings.Contains(up, `"ConfigurationSetName":"`+c.set+`"`) || !strings.Contains(up, "PutEmailIdentityConfigurationSetAttributes") {
+				t.Errorf("%s/%s: update %s", c.name, id, up)
+			}
+			if strings.Contains(del, "ConfigurationSetName") {
+				t.Errorf("%s/%s: delete must clear the default: %s", c.name, id, del)
+			}
+		}
+	}
+}
+
+func TestSenderUser(t *testing.T) {
+	if n := len(get(t, "default").resources("AWS::IAM::User")); n != 0 {
+		t.Errorf("default: sender user created without sesguardSenderUser (%d)", n)
+	}
+	s := get(t, "local")
+	users := s.resources("AWS::IAM::User")
+	if len(users) != 1 {
+		t.Fatalf("want one sender user, got %d", len(users))
+	}
+	userID := s.logicalID(t, "AWS::IAM::User", "PreventiveSenderUser")
+	if p := props(users[userID]); p["LoginProfile"] != nil || p["ManagedPolicyArns"] != nil {
+		t.Errorf("sender user must be programmatic-only with no managed policies: %s", canon(p))
+	}
+	if n := len(s.resources("AWS::IAM::AccessKey")); n != 0 {
+		t.Errorf("the stack must not create access keys (their secret would pass through CloudFormation): %d", n)
+	}
+	doc, err := policy.SMTPUserPolicy(s.s.Config.Policy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []stmtWant
+	for _, st := range doc.Statement {
+		cond := map[string]any{}
+		for op, kv := range st.Condition {
+			m := map[string]any{}
+			for k, v := range kv {
+				vals := make([]any, len(v))
+				for i := range v {
+					vals[i] = v[i]
+				}
+				if len(vals) == 1 {
+					m[k] = vals[0]
+				} else {
+					m[k] = vals
+				}
+			}
+			cond[op] = m
+		}
+		want = append(want, stmtWant{Effect: st.Effect, Actions: st.Action, Resources: []any{st.Resource}, Condition: cond})
+	}
+	var got []stmtWant
+	for _, p := range s.resources("AWS::IAM::Policy") {
+		pp := props(p)
+		if canon(pp["Users"]) == canon([]any{ref(userID)}) {
+			for _, st := range asList(pp["PolicyDocument"].(map[string]any)["Statement"]) {
+				got = append(got, templateStmt(st.(map[string]any)))
+			}
+		}
+	}
+	// CloudFormation keeps single-element condition lists as lists; normalise both sides.
+	norm := func(ws []stmtWant) []stmtWant {
+		for i := range ws {
+			ws[i].Condition = normaliseCondition(ws[i].Condition)
+		}
+		return ws
+	}
+	assertStatements(t, "sender user", norm(got), norm(want))
+	if len(want) == 0 || !strings.Contains(canon(want), "aws:SourceVpc") {
+		t.Errorf("sender policy lacks the VPC condition: %s", canon(want))
+	}
+}
+
+// normaliseCondition turns every condition value into a list.
+func normaliseCondition(c any) any {
+	m, ok := c.(map[string]any)
+	if !ok {
+		return c
+	}
+	out := map[string]any{}
+	for op, kv := range m {
+		inner := map[string]any{}
+		for k, v := range kv.(map[string]any) {
+			inner[k] = asList(v)
+		}
+		out[op] = inner
+	}
+	return out
+}
