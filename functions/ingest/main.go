@@ -1,0 +1,52 @@
+// Command ingest is the sesguard detection Lambda. It accepts SES event-publishing records from
+// SQS (EventBridge or SNS bodies), SNS, EventBridge, Kinesis and Firehose (as a transformation),
+// attributes each send to an IAM principal, runs the policy's rules with DynamoDB-backed windows
+// and dedup, and publishes findings to the findings topic.
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+
+	"github.com/sesguard/sesguard/functions/internal/fnenv"
+	"github.com/sesguard/sesguard/functions/internal/topic"
+	"github.com/sesguard/sesguard/shared/attribute"
+	"github.com/sesguard/sesguard/shared/detect"
+)
+
+func main() {
+	log := fnenv.NewLogger(os.Stderr, "ingest")
+	cfg, err := fnenv.Load(os.Getenv, fnenv.TaskRoot(os.Getenv), fnenv.EnvTable, fnenv.EnvFindingsTopicARN)
+	if err != nil {
+		fnenv.Fatal(log, "ingest: cannot start", err)
+	}
+	if un := cfg.Policy.Unresolved(); len(un) > 0 {
+		// No EC2 client here (binary size, least privilege): VPC blocks come from the deploy.
+		log.Warn("ingest: VPC ids without CIDR blocks in SESGUARD_VPC_CIDRS; sends from them count as outside the approved networks", "vpcs", un)
+	}
+	awsCfg, err := config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		fnenv.Fatal(log, "ingest: cannot start: AWS configuration", err)
+	}
+	attr := attribute.New(iam.NewFromConfig(awsCfg), attribute.WithLogger(log))
+	det, err := detect.New(cfg.Policy, detect.NewDynamoState(dynamodb.NewFromConfig(awsCfg), cfg.Table),
+		detect.WithAttributor(attr), detect.WithLogger(log))
+	if err != nil {
+		fnenv.Fatal(log, "ingest: cannot start", err)
+	}
+	h := &Handler{
+		Detector:   det,
+		Publisher:  topic.New(sns.NewFromConfig(awsCfg), cfg.FindingsTopicARN),
+		Attributor: attr,
+		Network:    cfg.Policy,
+		Log:        log,
+	}
+	log.Info("ingest: ready", "policy", cfg.PolicySource, "mode", cfg.Mode, "table", cfg.Table)
+	lambda.Start(h.Handle)
+}

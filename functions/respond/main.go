@@ -1,0 +1,50 @@
+// Command respond is the sesguard containment Lambda: it reads actionable findings from the
+// findings topic (via SQS), plans containment, applies it in enforce mode or reports the plan in
+// dry-run mode, records every change in the ledger, and publishes the containment result.
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+
+	"github.com/sesguard/sesguard/functions/internal/fnenv"
+	"github.com/sesguard/sesguard/functions/internal/topic"
+	"github.com/sesguard/sesguard/shared/contain"
+)
+
+func main() {
+	log := fnenv.NewLogger(os.Stderr, "respond")
+	cfg, err := fnenv.Load(os.Getenv, fnenv.TaskRoot(os.Getenv), fnenv.EnvTable, fnenv.EnvFindingsTopicARN)
+	if err != nil {
+		fnenv.Fatal(log, "respond: cannot start", err)
+	}
+	awsCfg, err := config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		fnenv.Fatal(log, "respond: cannot start: AWS configuration", err)
+	}
+	awsCfg = contain.TuneConfig(awsCfg)
+	p := cfg.Policy
+	cc := contain.Config{
+		Mode:              cfg.Mode,
+		Protected:         p.Response.ProtectedPrincipals,
+		MaxActionsPerHour: p.Response.MaxActionsPerHour,
+		On:                p.Response.On,
+		ApprovedVPCs:      p.Network.VPCs,
+		Actor:             "lambda:" + os.Getenv("AWS_LAMBDA_FUNCTION_NAME"),
+	}
+	if err := cc.Validate(); err != nil {
+		fnenv.Fatal(log, "respond: cannot start", err)
+	}
+	ledger := contain.NewLedger(dynamodb.NewFromConfig(awsCfg), cfg.Table)
+	exec := contain.NewExecutor(cc, iam.NewFromConfig(awsCfg), sesv2.NewFromConfig(awsCfg), ledger, log)
+	h := &Handler{Container: exec, Publisher: topic.New(sns.NewFromConfig(awsCfg), cfg.FindingsTopicARN), Log: log}
+	log.Info("respond: ready", "policy", cfg.PolicySource, "mode", cfg.Mode, "max_actions_per_hour", cc.MaxActionsPerHour)
+	lambda.Start(h.Handle)
+}
