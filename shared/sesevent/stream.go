@@ -99,8 +99,9 @@ func (s *Stream) ref(line int) string { return s.name + ":" + strconv.Itoa(line)
 
 func (s *Stream) start() {
 	s.started = true
-	s.buf = make([]byte, 64<<10)
-	br := bufio.NewReaderSize(s.src, 64<<10)
+	s.buf = make([]byte, 32<<10)
+	// Only used to sniff the first bytes: large reads bypass its buffer.
+	br := bufio.NewReaderSize(s.src, 16)
 	s.r = br
 	head, _ := br.Peek(3)
 	switch {

@@ -1,0 +1,125 @@
+package sesevent
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+// benchEnvelopes groups the fixture corpus by envelope.
+var benchEnvelopes = []struct {
+	name  string
+	match func(rel string) bool
+}{
+	{"record", func(r string) bool { return strings.HasPrefix(r, "record/") }},
+	{"sns-lambda", func(r string) bool { return strings.HasPrefix(r, "sns/") }},
+	{"eventbridge-lambda", func(r string) bool { return strings.HasPrefix(r, "eventbridge/") }},
+	{"sqs-sns", func(r string) bool { return strings.HasPrefix(r, "sqs/sns-") }},
+	{"sqs-raw", func(r string) bool { return strings.HasPrefix(r, "sqs/raw-") }},
+	{"sqs-eventbridge", func(r string) bool { return strings.HasPrefix(r, "sqs/eventbridge-") }},
+	{"firehose", func(r string) bool { return strings.HasPrefix(r, "firehose/") }},
+	{"kinesis", func(r string) bool { return strings.HasPrefix(r, "kinesis/") }},
+	{"ndjson", func(r string) bool { return strings.HasSuffix(r, ".ndjson") }},
+	{"ndjson-gz", func(r string) bool { return strings.HasSuffix(r, ".ndjson.gz") }},
+}
+
+type benchFile struct {
+	rel  string
+	data []byte
+}
+
+func benchCorpus(b *testing.B, match func(string) bool) (files []benchFile, size int64, records int) {
+	b.Helper()
+	for _, rel := range fixtureFiles(b, false) {
+		if !match(rel) {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(eventsDir, filepath.FromSlash(rel)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		files = append(files, benchFile{rel, data})
+		size += int64(len(data))
+		records += len(DecodeAny(data, rel))
+	}
+	if len(files) == 0 {
+		b.Fatal("no fixtures")
+	}
+	return files, size, records
+}
+
+// BenchmarkDecode decodes each envelope's fixtures from their bytes (envelope JSON included), the
+// way the CLI reads files: go test -run='^$' -bench=BenchmarkDecode -benchtime=2000x ./shared/sesevent/
+func BenchmarkDecode(b *testing.B) {
+	for _, env := range benchEnvelopes {
+		b.Run(env.name, func(b *testing.B) {
+			files, size, records := benchCorpus(b, env.match)
+			b.SetBytes(size)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				for _, f := range files {
+					for range DecodeReader(bytes.NewReader(f.data), f.rel) {
+					}
+				}
+			}
+			b.ReportMetric(float64(records)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+		})
+	}
+}
+
+// BenchmarkDecodeTyped measures what a Lambda handler pays after the runtime has unmarshalled the
+// event into its aws-lambda-go type.
+func BenchmarkDecodeTyped(b *testing.B) {
+	for _, env := range benchEnvelopes[1:8] {
+		b.Run(env.name, func(b *testing.B) {
+			files, size, records := benchCorpus(b, env.match)
+			var decode []func() []Result
+			for _, f := range files {
+				switch {
+				case strings.HasPrefix(f.rel, "sqs/"):
+					var ev events.SQSEvent
+					mustUnmarshalB(b, f.data, &ev)
+					decode = append(decode, func() []Result { return DecodeSQS(ev) })
+				case strings.HasPrefix(f.rel, "sns/"):
+					var ev events.SNSEvent
+					mustUnmarshalB(b, f.data, &ev)
+					decode = append(decode, func() []Result { return DecodeSNS(ev) })
+				case strings.HasPrefix(f.rel, "eventbridge/"):
+					var ev events.CloudWatchEvent
+					mustUnmarshalB(b, f.data, &ev)
+					decode = append(decode, func() []Result { return []Result{DecodeEventBridge(ev)} })
+				case strings.HasPrefix(f.rel, "firehose/"):
+					var ev events.KinesisFirehoseEvent
+					mustUnmarshalB(b, f.data, &ev)
+					decode = append(decode, func() []Result { return DecodeFirehose(ev) })
+				case strings.HasPrefix(f.rel, "kinesis/"):
+					var ev events.KinesisEvent
+					mustUnmarshalB(b, f.data, &ev)
+					decode = append(decode, func() []Result { return DecodeKinesis(ev) })
+				}
+			}
+			b.SetBytes(size)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				for _, d := range decode {
+					d()
+				}
+			}
+			b.ReportMetric(float64(records)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+		})
+	}
+}
+
+func mustUnmarshalB(b *testing.B, data []byte, v any) {
+	b.Helper()
+	if err := json.Unmarshal(data, v); err != nil {
+		b.Fatal(err)
+	}
+}
