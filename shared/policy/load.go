@@ -104,6 +104,7 @@ type field struct {
 // mapping walks a mapping node, calling each field's parser and reporting unknown, duplicate and
 // missing-required keys. It returns the key nodes seen, by name.
 func (l *loader) mapping(n *yaml.Node, what string, fields []field) map[string]*yaml.Node {
+	n = deref(n)
 	seen := make(map[string]*yaml.Node)
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 		return seen
@@ -156,7 +157,16 @@ func kindName(n *yaml.Node) string {
 	return "a document"
 }
 
+// deref follows YAML aliases (*anchor) to the anchored node.
+func deref(n *yaml.Node) *yaml.Node {
+	for i := 0; n.Kind == yaml.AliasNode && n.Alias != nil && i < 16; i++ {
+		n = n.Alias
+	}
+	return n
+}
+
 func (l *loader) str(n *yaml.Node, what string) (string, bool) {
+	n = deref(n)
 	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
 		l.errf(n, "%s: expected a string, got %s", what, kindName(n))
 		return "", false
@@ -166,6 +176,7 @@ func (l *loader) str(n *yaml.Node, what string) (string, bool) {
 
 // list reads a sequence of strings, validating each with check (nil: any non-empty string).
 func (l *loader) list(n *yaml.Node, what string, check func(string) error) []string {
+	n = deref(n)
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 		return nil
 	}
@@ -393,6 +404,7 @@ func (l *loader) rateLimit(n *yaml.Node, what string, r *RateLimit) {
 }
 
 func (l *loader) rules(n *yaml.Node, p *Policy) {
+	n = deref(n)
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 		return
 	}
@@ -460,6 +472,7 @@ func (l *loader) response(n *yaml.Node, r *Response) {
 }
 
 func (l *loader) on(n *yaml.Node, r *Response) {
+	n = deref(n)
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 		return
 	}

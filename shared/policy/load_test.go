@@ -166,6 +166,21 @@ func TestLoadStructuralErrors(t *testing.T) {
 	}
 }
 
+func TestLoadAliases(t *testing.T) {
+	p, err := Load([]byte(`version: 1
+senders:
+  principals: &who [mailer-task-role]
+response:
+  protected_principals: *who
+`), "a.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.Protected("mailer-task-role") || !p.PrincipalApproved("mailer-task-role") {
+		t.Errorf("alias not followed: %+v", p.Response)
+	}
+}
+
 func TestLoadEnforceEmptySets(t *testing.T) {
 	src := `version: 1
 network: { cidrs: [10.0.0.0/8] }
