@@ -33,7 +33,9 @@ type Fault struct {
 	// ("UpdateAccessKey"), a JSON target op ("PutItem") or "METHOD /path" for SESv2
 	// ("PUT /v2/email/configuration-sets/*/sending"). "" matches any.
 	Operation string
-	Kind      FaultKind
+	// Match, when set, must also accept the request (e.g. one access key id: see FormValue).
+	Match func(r *http.Request) bool
+	Kind  FaultKind
 	// Times is how many matching calls to fault; 0 means every matching call.
 	Times int
 	// Delay is used by FaultDelay.
@@ -103,6 +105,9 @@ func (fs *faults) take(r *http.Request) *FaultRule {
 			if ok, _ := path.Match(fr.f.Operation, op); !ok {
 				continue
 			}
+		}
+		if fr.f.Match != nil && !fr.f.Match(r) {
+			continue
 		}
 		fr.mu.Lock()
 		fr.matched++

@@ -80,9 +80,9 @@ func TestFaults(t *testing.T) {
 		}
 	})
 	t.Run("delay longer than the client timeout", func(t *testing.T) {
-		r := m.Fault(Fault{Service: "iam", Operation: "GetUser", Kind: FaultDelay, Delay: 2 * time.Second})
+		r := m.Fault(Fault{Service: "iam", Operation: "GetUser", Kind: FaultDelay, Delay: 5 * time.Second})
 		defer m.ClearFaults()
-		c := iam.NewFromConfig(cfg, func(o *iam.Options) {
+		c := iam.NewFromConfig(m.ConfigFastRetry(t, 2), func(o *iam.Options) {
 			o.HTTPClient = &http.Client{Timeout: 200 * time.Millisecond}
 			o.RetryMaxAttempts = 2
 		})
@@ -91,7 +91,8 @@ func TestFaults(t *testing.T) {
 		if err == nil || r.Hits() != 2 {
 			t.Fatalf("err=%v hits=%d", err, r.Hits())
 		}
-		if time.Since(start) > 1500*time.Millisecond {
+		// Two attempts that waited out the delay would take 10 s.
+		if time.Since(start) > 5*time.Second {
 			t.Fatalf("timeout took %s", time.Since(start))
 		}
 	})
@@ -102,4 +103,22 @@ func TestFaults(t *testing.T) {
 			t.Fatalf("err=%v matched=%d", err, r.Matched())
 		}
 	})
+}
+
+func TestFaultMatch(t *testing.T) {
+	m := Start(t)
+	ctx := context.Background()
+	u := m.SeedSMTPUser(t, "ses-smtp-user.match")
+	r := m.Fault(Fault{Service: "iam", Operation: "UpdateAccessKey", Kind: FaultAccessDenied,
+		Match: func(r *http.Request) bool { return FormValue(r, "AccessKeyId") == u.KeyIDs[1] }})
+	c := iam.NewFromConfig(m.Config(t))
+	for i, id := range u.KeyIDs {
+		_, err := c.UpdateAccessKey(ctx, &iam.UpdateAccessKeyInput{UserName: aws.String(u.UserName), AccessKeyId: aws.String(id), Status: "Inactive"})
+		if (err != nil) != (i == 1) {
+			t.Fatalf("key %d: err = %v", i, err)
+		}
+	}
+	if r.Hits() != 1 {
+		t.Fatalf("hits = %d", r.Hits())
+	}
 }

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -48,6 +50,16 @@ func Operation(r *http.Request) string {
 		}
 	}
 	return r.Method + " " + r.URL.Path
+}
+
+// FormValue returns a parameter of a form-encoded (query protocol) request, e.g. the AccessKeyId
+// of an IAM call, leaving the body readable for later handlers.
+func FormValue(r *http.Request, key string) string {
+	form, err := readForm(r)
+	if err != nil {
+		return ""
+	}
+	return form.Get(key)
 }
 
 // readBody returns the request body and puts an identical reader back for later handlers.
@@ -101,10 +113,13 @@ func writeAWSError(w http.ResponseWriter, r *http.Request, status int, code, msg
 		fmt.Fprintf(w, `<ErrorResponse><Error><Type>%s</Type><Code>%s</Code><Message>%s</Message></Error><RequestId>awstest-fault</RequestId></ErrorResponse>`,
 			typ, xmlEscape(code), xmlEscape(msg))
 	case protoJSON:
+		body, _ := json.Marshal(map[string]string{"__type": code, "message": msg})
 		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
 		w.Header().Set("X-Amzn-ErrorType", code)
+		// DynamoDB clients verify this checksum on every answer.
+		w.Header().Set("X-Amz-Crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE(body)), 10))
 		w.WriteHeader(status)
-		_ = json.NewEncoder(w).Encode(map[string]string{"__type": code, "message": msg})
+		_, _ = w.Write(body)
 	default:
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("X-Amzn-ErrorType", code)
