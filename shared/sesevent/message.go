@@ -19,7 +19,7 @@ const (
 // have: a bare SES record, an SNS notification (HTTP/SQS form) or an EventBridge event. One pass of
 // encoding/json fills whichever fields are present; field names do not collide across shapes.
 type message struct {
-	Record
+	wireRecord
 
 	// SNS notification.
 	Type      string  `json:"Type"`
@@ -67,7 +67,7 @@ func decodeMessage(data []byte, carrier, ref string, outer Envelope) Result {
 	if m.NotificationType == legacySubscribed {
 		return Result{Ref: ref, Skip: "SES identity-notification subscription confirmation"}
 	}
-	ev, err := Normalize(&m.Record, outer)
+	ev, err := Normalize(m.record(), outer)
 	if err != nil {
 		return errorResult(ref, "", err)
 	}
@@ -93,7 +93,7 @@ func decodeSNSParts(ref, carrier, typ, msg string, env Envelope) Result {
 // decodeRecordResult decodes a bare SES record carried in carrier.
 func decodeRecordResult(data []byte, carrier, ref string, env Envelope) Result {
 	data = bytes.TrimSpace(data)
-	var r Record
+	var r wireRecord
 	if field, err := unmarshalObject(data, &r); err != nil {
 		if field == "" {
 			field = carrier
@@ -103,7 +103,7 @@ func decodeRecordResult(data []byte, carrier, ref string, env Envelope) Result {
 	if r.NotificationType == legacySubscribed {
 		return Result{Ref: ref, Skip: "SES identity-notification subscription confirmation"}
 	}
-	ev, err := Normalize(&r, env)
+	ev, err := Normalize(r.record(), env)
 	if err != nil {
 		return errorResult(ref, "", err)
 	}

@@ -35,11 +35,11 @@ func DecodeRecord(data []byte) (Event, error) {
 
 // decodeRecord parses and normalises one SES record, returning the failing field path on error.
 func decodeRecord(data []byte, env Envelope) (Event, string, error) {
-	var r Record
+	var r wireRecord
 	if field, err := unmarshalObject(data, &r); err != nil {
 		return Event{}, field, err
 	}
-	ev, err := Normalize(&r, env)
+	ev, err := Normalize(r.record(), env)
 	if err != nil {
 		var de *DecodeError
 		if errors.As(err, &de) {
@@ -96,8 +96,8 @@ func truncate(b []byte, n int) string {
 func jsonErrorField(err error) string {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
-		// message embeds Record; its name is not part of the JSON path.
-		return strings.TrimPrefix(te.Field, "Record.")
+		// message embeds wireRecord; its name is not part of the JSON path.
+		return strings.TrimPrefix(te.Field, "wireRecord.")
 	}
 	return ""
 }

@@ -37,6 +37,8 @@ type Stream struct {
 	mode    int8 // 0 undecided, 1 NDJSON, -1 multi-line values seen
 	rec     []byte
 	stack   []byte
+	size    int  // bytes of the current record, including any beyond MaxRecordSize
+	mark    int  // start of the current record's bytes in buf not yet copied to rec
 	content bool // the current line has had a non-space byte
 }
 
@@ -220,39 +222,39 @@ const (
 
 // scan frames one JSON object starting at buf[pos] == '{', copying it into s.rec while it fits
 // in MaxRecordSize. It returns the object's size; on error the input has been resynchronised.
-func (s *Stream) scan(startLine int) (size int, err error) {
+// Bytes are copied in runs (from s.mark to s.pos) whenever the read buffer is refilled and when
+// the object ends.
+func (s *Stream) scan(startLine int) (int, error) {
 	s.rec = s.rec[:0]
 	s.stack = s.stack[:0]
+	s.size = 0
+	s.mark = s.pos
 	st := stValue
 	key := false
-	var c byte
 	for {
-		if !s.fill() {
-			if s.readErr != nil && !errors.Is(s.readErr, io.EOF) {
-				return size, fmt.Errorf("read: %w", s.readErr)
+		if s.pos == s.end {
+			s.flush()
+			if !s.fill() {
+				if s.readErr != nil && !errors.Is(s.readErr, io.EOF) {
+					return s.size, fmt.Errorf("read: %w", s.readErr)
+				}
+				return s.size, errors.New("truncated JSON: input ends inside a value")
 			}
-			return size, errors.New("truncated JSON: input ends inside a value")
+			s.mark = s.pos
 		}
-		// Strings are the bulk of a record: copy them in runs.
 		if st == stString {
+			// Strings are the bulk of a record: skip to the next quote, escape or control byte.
 			chunk := s.buf[s.pos:s.end]
 			i := 0
 			for i < len(chunk) && chunk[i] != '"' && chunk[i] != '\\' && chunk[i] >= 0x20 {
 				i++
 			}
-			s.keep(chunk[:i], &size)
 			s.pos += i
 			if i == len(chunk) {
 				continue
 			}
 		}
-		c = s.buf[s.pos]
-		errLine, newRecord := s.line, !s.content && c == '{'
-		fail := func(format string, args ...any) (int, error) {
-			err := fmt.Errorf("invalid JSON at line %d: "+format, append([]any{errLine}, args...)...)
-			s.resync(startLine, errLine, newRecord)
-			return size, err
-		}
+		c := s.buf[s.pos]
 		switch st {
 		case stString:
 			switch {
@@ -265,64 +267,66 @@ func (s *Stream) scan(startLine int) (size int, err error) {
 			case c == '\\':
 				st = stEscape
 			case c == '\n':
-				return fail("line ends inside a string (truncated record?)")
+				return s.fail(startLine, c, "line ends inside a string (truncated record?)")
 			default:
-				return fail("control character 0x%02x in a string", c)
+				return s.fail(startLine, c, "control character 0x%02x in a string", c)
 			}
 		case stEscape:
 			if c < 0x20 {
 				if c == '\n' {
-					return fail("line ends inside a string (truncated record?)")
+					return s.fail(startLine, c, "line ends inside a string (truncated record?)")
 				}
-				return fail("control character 0x%02x in a string", c)
+				return s.fail(startLine, c, "control character 0x%02x in a string", c)
 			}
 			st = stString
 		case stScalar:
-			if isScalarByte(c) {
-				break
+			if !isScalarByte(c) {
+				st = stAfterValue
+				continue // reprocess c
 			}
-			st = stAfterValue
-			continue // reprocess c
 		default:
 			if c == ' ' || c == '\t' || c == '\r' || c == '\n' {
 				if c == '\n' {
 					if s.mode == 1 {
-						// Consume the newline so the next record starts on the next line.
+						// NDJSON: the line ended inside a value. Consume the newline so the next
+						// record starts on the next line.
+						line := s.line
+						s.flush()
 						s.pos++
 						s.line++
 						s.content = false
-						return size, fmt.Errorf("line %d ends inside a JSON value (truncated record?)", errLine)
+						return s.size, fmt.Errorf("line %d ends inside a JSON value (truncated record?)", line)
 					}
 					s.line++
 					s.content = false
 				}
 				s.pos++
-				s.keep([]byte{c}, &size)
 				continue
 			}
 			switch st {
 			case stObjKeyOrEnd, stObjKey:
-				if c == '"' {
+				switch {
+				case c == '"':
 					st, key = stString, true
-				} else if c == '}' && st == stObjKeyOrEnd {
-					if s.pop(&size) {
-						return size, nil
+				case c == '}' && st == stObjKeyOrEnd:
+					if s.pop() {
+						return s.size, nil
 					}
 					st = stAfterValue
 					continue
-				} else {
-					return fail("want an object key, got %q", c)
+				default:
+					return s.fail(startLine, c, "want an object key, got %q", c)
 				}
 			case stColon:
 				if c != ':' {
-					return fail("want ':', got %q", c)
+					return s.fail(startLine, c, "want ':', got %q", c)
 				}
 				st = stValue
 			case stValue, stArrValueOrEnd:
 				switch {
 				case c == '{' || c == '[':
 					if len(s.stack) >= MaxDepth {
-						return fail("nested deeper than %d levels", MaxDepth)
+						return s.fail(startLine, c, "nested deeper than %d levels", MaxDepth)
 					}
 					s.stack = append(s.stack, c)
 					if c == '{' {
@@ -333,15 +337,15 @@ func (s *Stream) scan(startLine int) (size int, err error) {
 				case c == '"':
 					st, key = stString, false
 				case c == ']' && st == stArrValueOrEnd:
-					if s.pop(&size) {
-						return size, nil
+					if s.pop() {
+						return s.size, nil
 					}
 					st = stAfterValue
 					continue
 				case c == '-' || (c >= '0' && c <= '9') || c == 't' || c == 'f' || c == 'n':
 					st = stScalar
 				default:
-					return fail("want a value, got %q", c)
+					return s.fail(startLine, c, "want a value, got %q", c)
 				}
 			case stAfterValue:
 				top := s.stack[len(s.stack)-1]
@@ -351,37 +355,53 @@ func (s *Stream) scan(startLine int) (size int, err error) {
 				case c == ',':
 					st = stValue
 				case c == '}' && top == '{', c == ']' && top == '[':
-					if s.pop(&size) {
-						return size, nil
+					if s.pop() {
+						return s.size, nil
 					}
 					continue
 				default:
-					return fail("want ',' or the end of the %s, got %q", containerName(top), c)
+					return s.fail(startLine, c, "want ',' or the end of the %s, got %q", containerName(top), c)
 				}
 			}
 		}
 		s.pos++
 		s.content = true
-		s.keep([]byte{c}, &size)
 	}
 }
 
-// pop consumes the closing byte at buf[pos]; true when the top-level value is complete.
-func (s *Stream) pop(size *int) bool {
-	c := s.buf[s.pos]
+// fail reports a syntax error at the unconsumed byte c and resynchronises.
+func (s *Stream) fail(startLine int, c byte, format string, args ...any) (int, error) {
+	errLine := s.line
+	err := fmt.Errorf("invalid JSON at line %d: "+format, append([]any{errLine}, args...)...)
+	s.flush()
+	s.resync(startLine, errLine, !s.content && c == '{')
+	return s.size, err
+}
+
+// pop consumes the closing byte at buf[pos]; true when the top-level value is complete (its bytes
+// are then all in s.rec, or counted in s.size when too large).
+func (s *Stream) pop() bool {
 	s.pos++
 	s.content = true
-	s.keep([]byte{c}, size)
 	s.stack = s.stack[:len(s.stack)-1]
-	return len(s.stack) == 0
+	if len(s.stack) == 0 {
+		s.flush()
+		return true
+	}
+	return false
 }
 
-// keep appends b to the record buffer while the record is within MaxRecordSize.
-func (s *Stream) keep(b []byte, size *int) {
-	*size += len(b)
-	if *size <= MaxRecordSize {
-		s.rec = append(s.rec, b...)
+// flush moves buf[mark:pos] into the record, keeping at most MaxRecordSize bytes.
+func (s *Stream) flush() {
+	if s.pos <= s.mark {
+		return
 	}
+	b := s.buf[s.mark:s.pos]
+	if room := MaxRecordSize - s.size; room > 0 {
+		s.rec = append(s.rec, b[:min(room, len(b))]...)
+	}
+	s.size += len(b)
+	s.mark = s.pos
 }
 
 func isScalarByte(c byte) bool {
