@@ -236,6 +236,7 @@ func (s *Stream) scan(startLine int) (int, error) {
 			s.flush()
 			if !s.fill() {
 				if s.readErr != nil && !errors.Is(s.readErr, io.EOF) {
+					s.done = true // reported here, not again by Next
 					return s.size, fmt.Errorf("read: %w", s.readErr)
 				}
 				return s.size, errors.New("truncated JSON: input ends inside a value")

@@ -3,6 +3,8 @@ package sesevent
 import (
 	"bytes"
 	"compress/gzip"
+	"errors"
+	"io"
 	"strconv"
 	"strings"
 	"testing"
@@ -123,9 +125,23 @@ func TestStreamGzip(t *testing.T) {
 	}
 	// A truncated gzip member reports the read error once, after the records it could read.
 	got = readStream(t, buf.Bytes()[:buf.Len()-10])
-	last := got[len(got)-1]
-	if last.Err == nil || !strings.Contains(last.Err.Error(), "read") {
-		t.Fatalf("got %v", outcomes(got))
+	errs := 0
+	for _, r := range got {
+		if r.Err != nil {
+			errs++
+		}
+	}
+	if last := got[len(got)-1]; errs != 1 || last.Err == nil || !strings.Contains(last.Err.Error(), "read") {
+		t.Fatalf("want exactly one trailing read error, got %v", outcomes(got))
+	}
+	// A read error inside a record fails that record once, and ends the stream.
+	s := NewStream(io.MultiReader(strings.NewReader(sendA+"\n"+sendB[:30]), &errReader{err: errors.New("connection reset")}), "f")
+	var rs []Result
+	for r, ok := s.Next(); ok; r, ok = s.Next() {
+		rs = append(rs, r)
+	}
+	if len(rs) != 2 || outcome(rs[0]) != "ok:a" || rs[1].Err == nil || !strings.Contains(rs[1].Err.Error(), "read: connection reset") {
+		t.Fatalf("got %v", outcomes(rs))
 	}
 	// Not gzip after all.
 	got = readStream(t, []byte{0x1f, 0x8b, 'x', 'y'})
