@@ -223,6 +223,7 @@ func newArchive(scope constructs.Construct, id string, cfg *Config) *archive {
 	})
 
 	for _, q := range namedQueries(approvedCIDRs(cfg)) {
+		// WorkGroup is a Ref, so CloudFormation creates the workgroup first.
 		nq := awsathena.NewCfnNamedQuery(c, jsii.String("Query"+q.id), &awsathena.CfnNamedQueryProps{
 			Name:        jsii.String(q.name),
 			Description: jsii.String(q.description),
@@ -233,7 +234,6 @@ func newArchive(scope constructs.Construct, id string, cfg *Config) *archive {
 				"Table":    jsii.String(archiveTableName),
 			}),
 		})
-		nq.Node().AddDependency(a.WorkGroup)
 		a.Queries[q.id] = nq
 	}
 	return a
