@@ -331,7 +331,7 @@ func loadConfig(root string, get func(string) any) (*Config, error) {
 	c.DefaultConfigSet = r.boolean(ctxDefaultConfigSet, true)
 	c.ArchiveDays = r.integer(ctxArchiveDays, 400, 1)
 	c.ResponseMode = r.str(ctxResponseMode, c.Policy.Response.Mode)
-	c.RespondConcurrency = r.integer(ctxRespondConcurrency, 2, 1)
+	c.RespondConcurrency = r.integer(ctxRespondConcurrency, 2, 2) // the SQS event source needs at least 2
 	c.CoverageEveryMins = r.integer(ctxCoverageScheduleMins, 360, 5)
 	c.BuildDir = r.str(ctxBuildDir, "build")
 	if !filepath.IsAbs(c.BuildDir) {

@@ -157,7 +157,7 @@ func newFunctions(scope constructs.Construct, id string, cfg *Config, tp *topics
 	f.Fn["respond"].AddEventSource(awslambdaeventsources.NewSqsEventSource(f.Respond.Queue, &awslambdaeventsources.SqsEventSourceProps{
 		BatchSize:               jsii.Number(5),
 		ReportBatchItemFailures: jsii.Bool(true),
-		MaxConcurrency:          jsii.Number(float64(max(cfg.RespondConcurrency, 2))),
+		MaxConcurrency:          jsii.Number(float64(cfg.RespondConcurrency)), // never more pollers than reserved instances
 	}))
 
 	// notify ← findings and containment results, raw delivery.
