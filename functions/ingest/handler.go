@@ -97,17 +97,31 @@ type topLevel struct {
 	Records []json.RawMessage // SQS, SNS, Kinesis ("Records")
 }
 
+// envelopeKeys are the top-level keys that tell the event sources apart. One decode of the
+// payload fills them; records stay raw so one malformed record cannot fail the whole batch.
+// (encoding/json prefers the exact-case key, so "Records" and "records" do not collide.)
+type envelopeKeys struct {
+	Records           []json.RawMessage `json:"Records"`
+	FirehoseRecords   json.RawMessage   `json:"records"`
+	DeliveryStreamArn *string           `json:"deliveryStreamArn"`
+	InvocationID      *string           `json:"invocationId"`
+	DetailType        *string           `json:"detail-type"`
+	Detail            json.RawMessage   `json:"detail"`
+}
+
 // sniff classifies the payload by its keys, the way the event sources shape them.
 func sniff(payload []byte) (eventKind, *topLevel, error) {
-	var top map[string]json.RawMessage
+	var top envelopeKeys
 	if err := json.Unmarshal(payload, &top); err != nil {
+		var ute *json.UnmarshalTypeError
+		if errors.As(err, &ute) && ute.Field != "" {
+			return kindUnknown, nil, fmt.Errorf("ingest: field %s: %w", ute.Field, err)
+		}
 		return kindUnknown, nil, fmt.Errorf("ingest: event is not a JSON object: %w", err)
 	}
-	if raw, ok := top["Records"]; ok {
-		t := &topLevel{}
-		if err := json.Unmarshal(raw, &t.Records); err != nil {
-			return kindUnknown, nil, fmt.Errorf("ingest: field Records: %w", err)
-		}
+	switch {
+	case top.Records != nil:
+		t := &topLevel{Records: top.Records}
 		if len(t.Records) == 0 {
 			return kindSQS, t, nil // nothing to do; any batch response shape is fine
 		}
@@ -126,19 +140,10 @@ func sniff(payload []byte) (eventKind, *topLevel, error) {
 			return kindSNS, t, nil
 		}
 		return kindUnknown, nil, fmt.Errorf("%w (Records[0].eventSource %q)", errUnknownShape, first.Lower+first.Upper)
-	}
-	if _, ok := top["records"]; ok {
-		if _, ok := top["deliveryStreamArn"]; ok {
-			return kindFirehose, nil, nil
-		}
-		if _, ok := top["invocationId"]; ok {
-			return kindFirehose, nil, nil
-		}
-	}
-	if _, ok := top["detail-type"]; ok {
-		if _, ok := top["detail"]; ok {
-			return kindEventBridge, nil, nil
-		}
+	case top.FirehoseRecords != nil && (top.DeliveryStreamArn != nil || top.InvocationID != nil):
+		return kindFirehose, nil, nil
+	case top.DetailType != nil && top.Detail != nil:
+		return kindEventBridge, nil, nil
 	}
 	return kindUnknown, nil, errUnknownShape
 }

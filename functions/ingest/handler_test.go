@@ -287,6 +287,8 @@ func TestSNSAndEventBridge(t *testing.T) {
 		{"unknown shape", []byte(`{"hello":"world"}`), "unsupported event", 0},
 		{"unknown records", []byte(`{"Records":[{"eventSource":"aws:s3"}]}`), `eventSource "aws:s3"`, 0},
 		{"not an object", []byte(`[1,2]`), "not a JSON object", 0},
+		{"Records not an array", []byte(`{"Records":5}`), "field Records", 0},
+		{"firehose without records", []byte(`{"invocationId":"i","deliveryStreamArn":"arn:aws:firehose:us-east-1:1:deliverystream/x"}`), "unsupported event", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
