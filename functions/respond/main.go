@@ -30,15 +30,10 @@ func main() {
 		fnenv.Fatal(log, "respond: cannot start: AWS configuration", err)
 	}
 	awsCfg = contain.TuneConfig(awsCfg)
-	p := cfg.Policy
-	cc := contain.Config{
-		Mode:              cfg.Mode,
-		Protected:         p.Response.ProtectedPrincipals,
-		MaxActionsPerHour: p.Response.MaxActionsPerHour,
-		On:                p.Response.On,
-		ApprovedVPCs:      p.Network.VPCs,
-		Actor:             "lambda:" + os.Getenv("AWS_LAMBDA_FUNCTION_NAME"),
-	}
+	// The same policy → containment mapping as `sesguard contain`; cfg.Policy already carries the
+	// SESGUARD_MODE override.
+	cc := contain.ConfigFromPolicy(cfg.Policy)
+	cc.Actor = "lambda:" + os.Getenv("AWS_LAMBDA_FUNCTION_NAME")
 	if err := cc.Validate(); err != nil {
 		fnenv.Fatal(log, "respond: cannot start", err)
 	}
