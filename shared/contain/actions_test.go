@@ -180,6 +180,16 @@ func TestDenySend(t *testing.T) {
 		}
 	})
 
+	t.Run("missing user is an error, not a plan", func(t *testing.T) {
+		f := testFinding()
+		f.Principal.Name = "no-such-user"
+		_, err := a.Plan(ctx, targetFor(t, f, &Config{}, ActionDenySendPolicy))
+		var nse *iamtypes.NoSuchEntityException
+		if !errors.As(err, &nse) || !strings.Contains(err.Error(), "no-such-user") {
+			t.Fatalf("err = %v", err)
+		}
+	})
+
 	t.Run("restore refuses when someone edited the policy", func(t *testing.T) {
 		u := e.m.SeedSMTPUser(t, "ses-smtp-user.c")
 		s := planApply(t, a, targetFor(t, smtpFinding(u), &Config{}, ActionDenySendPolicy))

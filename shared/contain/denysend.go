@@ -62,6 +62,17 @@ func (a *DenySend) Name() string { return ActionDenySendPolicy }
 // Plan implements Action.
 func (a *DenySend) Plan(ctx context.Context, t Target) (Step, error) {
 	st := denyState{Kind: string(t.Principal.Kind), Name: t.Principal.Name, Document: DenySendDocument(t.ApprovedVPCs, t.ApprovedVPCEs)}
+	// GetUserPolicy answers NoSuchEntity for a missing user and a missing policy alike: check
+	// the principal first so a dry run does not plan a change that cannot be made.
+	var err error
+	if st.Kind == string(finding.KindRole) {
+		_, err = a.IAM.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(st.Name)})
+	} else {
+		_, err = a.IAM.GetUser(ctx, &iam.GetUserInput{UserName: aws.String(st.Name)})
+	}
+	if err != nil {
+		return Step{}, fmt.Errorf("deny_send_policy: %s %s: %w", st.Kind, st.Name, err)
+	}
 	prior, err := a.get(ctx, st.Kind, st.Name)
 	if err != nil {
 		return Step{}, err
