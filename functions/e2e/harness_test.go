@@ -318,6 +318,8 @@ type slackStandIn struct {
 	srv  *httptest.Server
 	mu   sync.Mutex
 	msgs []string
+	down bool // answer 500 (Slack having a bad day)
+	hits int  // every POST, failed or not
 }
 
 func newSlackStandIn(t testing.TB) *slackStandIn {
@@ -329,14 +331,31 @@ func newSlackStandIn(t testing.TB) *slackStandIn {
 			return
 		}
 		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.hits++
+		if s.down {
+			http.Error(w, "internal_error", http.StatusInternalServerError)
+			return
+		}
 		s.msgs = append(s.msgs, string(b))
-		s.mu.Unlock()
 		_, _ = io.WriteString(w, "ok")
 	}))
 	s.srv.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
 	s.srv.StartTLS()
 	t.Cleanup(s.srv.Close)
 	return s
+}
+
+func (s *slackStandIn) setDown(down bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.down = down
+}
+
+func (s *slackStandIn) attempts() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.hits
 }
 
 func (s *slackStandIn) messages() []string {
