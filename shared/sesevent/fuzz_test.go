@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -182,8 +183,43 @@ func FuzzStream(f *testing.F) {
 		if _, ok := s.Next(); ok {
 			t.Fatal("Next after the end returned a result")
 		}
+		// Framing: valid NDJSON of objects yields exactly one result per line, on that line.
+		if refs, ok := ndjsonRefs(data); ok {
+			s := NewStream(bytes.NewReader(data), "f")
+			for i := 0; ; i++ {
+				r, more := s.Next()
+				if !more {
+					if i != len(refs) {
+						t.Fatalf("%d results for %d NDJSON lines", i, len(refs))
+					}
+					break
+				}
+				if i >= len(refs) || r.Ref != refs[i] {
+					t.Fatalf("result %d has ref %q, want one of %v", i, r.Ref, refs)
+				}
+			}
+		}
 		for _, r := range DecodeAny(data, "f") {
 			checkInvariants(t, r)
 		}
 	})
+}
+
+// ndjsonRefs returns the Refs a Stream named "f" must produce when data is NDJSON whose every
+// non-blank line is one valid JSON object; ok is false for any other input.
+func ndjsonRefs(data []byte) (refs []string, ok bool) {
+	if isGzip(data) || bytes.HasPrefix(data, []byte("\xef\xbb\xbf")) {
+		return nil, false
+	}
+	for i, line := range bytes.Split(data, []byte("\n")) {
+		line = bytes.Trim(line, " \t\r") // JSON white space only, as the Stream
+		if len(line) == 0 {
+			continue
+		}
+		if line[0] != '{' || !json.Valid(line) || bytes.ContainsRune(line, 0x1e) {
+			return nil, false
+		}
+		refs = append(refs, "f:"+strconv.Itoa(i+1))
+	}
+	return refs, len(refs) > 0
 }
