@@ -128,7 +128,7 @@ func collect(seq iter.Seq[Result]) []Result {
 
 // decodeDocument sniffs a single JSON document; anything else goes to Stream.
 func decodeDocument(data []byte, name string) []Result {
-	stream := func() []Result { return collect(streamSeq(NewStream(bytes.NewReader(data), name))) }
+	stream := func() []Result { return collect(streamSeq(newStreamBytes(data, name))) }
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return stream()
@@ -146,10 +146,10 @@ func decodeDocument(data []byte, name string) []Result {
 	}
 	if recs, ok := top["records"]; ok {
 		if _, fh := top["deliveryStreamArn"]; fh {
-			return decodeFirehoseDocument(top, recs, name)
+			return decodeFirehoseDocument(trimmed, top, recs, name)
 		}
 		if _, fh := top["invocationId"]; fh {
-			return decodeFirehoseDocument(top, recs, name)
+			return decodeFirehoseDocument(trimmed, top, recs, name)
 		}
 	}
 	if _, ok := top["detail-type"]; ok {
@@ -192,11 +192,52 @@ func decodeLambdaRecords(raw json.RawMessage, name string) []Result {
 	if err := json.Unmarshal(raw, &recs); err != nil {
 		return []Result{errorResult(name+":0", "Records", jsonError(err))}
 	}
+	// Fast path: a batch whose records all fit the aws-lambda-go type of its first record is
+	// decoded in one pass, exactly as a Lambda handler would.
+	if len(recs) > 0 {
+		if out, ok := decodeLambdaBatch(raw, recs[0]); ok {
+			return out
+		}
+	}
 	out := make([]Result, 0, len(recs))
 	for i, rec := range recs {
 		out = append(out, decodeLambdaRecord(rec, i, name))
 	}
 	return out
+}
+
+// decodeLambdaBatch decodes Records typed by the shape of first; false when that type does not fit
+// every record (the caller then goes record by record).
+func decodeLambdaBatch(raw, first json.RawMessage) ([]Result, bool) {
+	var probe struct {
+		SNS     json.RawMessage `json:"Sns"`
+		Kinesis json.RawMessage `json:"kinesis"`
+		Body    *string         `json:"body"`
+	}
+	if json.Unmarshal(first, &probe) != nil {
+		return nil, false
+	}
+	switch {
+	case probe.SNS != nil:
+		var recs []events.SNSEventRecord
+		if json.Unmarshal(raw, &recs) != nil {
+			return nil, false
+		}
+		return DecodeSNS(events.SNSEvent{Records: recs}), true
+	case probe.Kinesis != nil:
+		var recs []events.KinesisEventRecord
+		if json.Unmarshal(raw, &recs) != nil {
+			return nil, false
+		}
+		return DecodeKinesis(events.KinesisEvent{Records: recs}), true
+	case probe.Body != nil:
+		var recs []events.SQSMessage
+		if json.Unmarshal(raw, &recs) != nil {
+			return nil, false
+		}
+		return DecodeSQS(events.SQSEvent{Records: recs}), true
+	}
+	return nil, false
 }
 
 func decodeLambdaRecord(rec json.RawMessage, i int, name string) Result {
@@ -239,7 +280,11 @@ func decodeLambdaRecord(rec json.RawMessage, i int, name string) Result {
 	return errorResult(ref, "eventSource", fmt.Errorf("unsupported Lambda event source %q", truncate([]byte(src), 40)))
 }
 
-func decodeFirehoseDocument(top map[string]json.RawMessage, raw json.RawMessage, name string) []Result {
+func decodeFirehoseDocument(data []byte, top map[string]json.RawMessage, raw json.RawMessage, name string) []Result {
+	var whole events.KinesisFirehoseEvent
+	if json.Unmarshal(data, &whole) == nil {
+		return DecodeFirehose(whole) // every record fits the type: one pass
+	}
 	var head events.KinesisFirehoseEvent
 	for k, dst := range map[string]*string{"deliveryStreamArn": &head.DeliveryStreamArn, "region": &head.Region, "invocationId": &head.InvocationID} {
 		if v, ok := top[k]; ok {

@@ -37,8 +37,9 @@ type Stream struct {
 	mode    int8 // 0 undecided, 1 NDJSON, -1 multi-line values seen
 	rec     []byte
 	stack   []byte
-	size    int  // bytes of the current record, including any beyond MaxRecordSize
-	mark    int  // start of the current record's bytes in buf not yet copied to rec
+	size    int // bytes of the current record, including any beyond MaxRecordSize
+	mark    int // start of the current record's bytes in buf not yet copied to rec
+	bufSize int
 	content bool // the current line has had a non-space byte
 }
 
@@ -47,7 +48,14 @@ func NewStream(r io.Reader, name string) *Stream {
 	if name == "" {
 		name = "stream"
 	}
-	return &Stream{name: name, src: r, line: 1}
+	return &Stream{name: name, src: r, line: 1, bufSize: 32 << 10}
+}
+
+// newStreamBytes streams an in-memory document with a read buffer no larger than it.
+func newStreamBytes(data []byte, name string) *Stream {
+	s := NewStream(bytes.NewReader(data), name)
+	s.bufSize = min(s.bufSize, max(len(data), 16))
+	return s
 }
 
 // Next returns the next record's Result; false when the input is exhausted. A read or gzip error
@@ -101,7 +109,7 @@ func (s *Stream) ref(line int) string { return s.name + ":" + strconv.Itoa(line)
 
 func (s *Stream) start() {
 	s.started = true
-	s.buf = make([]byte, 32<<10)
+	s.buf = make([]byte, s.bufSize)
 	// Only used to sniff the first bytes: large reads bypass its buffer.
 	br := bufio.NewReaderSize(s.src, 16)
 	s.r = br
