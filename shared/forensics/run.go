@@ -1,0 +1,98 @@
+package forensics
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"sync/atomic"
+
+	"github.com/sesguard/sesguard/shared/sesevent"
+)
+
+// Progress is updated while Run reads, for a progress line on another goroutine.
+type Progress struct {
+	Bytes   atomic.Int64 // bytes read from the inputs (compressed bytes for gzip)
+	Records atomic.Int64 // records decoded (events, skips and errors)
+	Errors  atomic.Int64 // records that failed to decode
+	Files   atomic.Int64 // inputs finished
+}
+
+// RunOptions wires Run to its environment.
+type RunOptions struct {
+	Stdin    io.Reader
+	Progress *Progress // may be nil
+	// OnError is called for every record that fails to decode (a *sesevent.DecodeError naming the
+	// file and line) and for inputs that cannot be opened; Run carries on with the next record.
+	OnError func(err error)
+}
+
+// Run streams every input through the aggregator. It stops early only when ctx is done.
+func Run(ctx context.Context, agg *Aggregator, inputs []Input, opt RunOptions) error {
+	p := opt.Progress
+	if p == nil {
+		p = &Progress{}
+	}
+	onErr := opt.OnError
+	if onErr == nil {
+		onErr = func(error) {}
+	}
+	for _, in := range inputs {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := runOne(ctx, agg, in, opt.Stdin, p, onErr); err != nil {
+			return err
+		}
+		p.Files.Add(1)
+	}
+	return ctx.Err()
+}
+
+// runOne streams one input; it returns only ctx's error.
+func runOne(ctx context.Context, agg *Aggregator, in Input, stdin io.Reader, p *Progress, onErr func(error)) error {
+	var r io.Reader
+	name := in.Path
+	if in.Path == Stdin {
+		if stdin == nil {
+			onErr(fmt.Errorf("stdin: not available"))
+			return nil
+		}
+		r, name = stdin, "<stdin>"
+	} else {
+		f, err := os.Open(in.Path)
+		if err != nil {
+			p.Errors.Add(1)
+			onErr(fmt.Errorf("open %s: %w", in.Path, err))
+			return nil
+		}
+		defer f.Close()
+		r = f
+	}
+	n := 0
+	for res := range sesevent.DecodeReader(&countingReader{r: r, n: &p.Bytes}, name) {
+		p.Records.Add(1)
+		if res.Err != nil {
+			p.Errors.Add(1)
+			onErr(res.Err)
+		}
+		for i := range res.Events {
+			agg.Add(&res.Events[i])
+		}
+		if n++; n%4096 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c *countingReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	c.n.Add(int64(n))
+	return n, err
+}
