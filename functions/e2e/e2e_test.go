@@ -58,7 +58,10 @@ type scenario struct {
 	approvedIP string
 }
 
-func newScenario(tag string) scenario {
+func newScenario(tag string) scenario { return newScenarioBy(tag, smtpUserName) }
+
+// newScenarioBy is newScenario with the public-IP send made by attacker (a user or role name).
+func newScenarioBy(tag, attacker string) scenario {
 	now := time.Now().UTC()
 	var sc scenario
 	add := func(body string) string {
@@ -79,7 +82,7 @@ func newScenario(tag string) scenario {
 		add(eventBridgeBody(sesSend(msg, caller, fmt.Sprintf("10.20.3.%d", 10+i), op, now), "eb-"+msg))
 		if i == 3 {
 			sc.attackMsg = tag + "-attack"
-			add(eventBridgeBody(sesSend(sc.attackMsg, smtpUserName, attackerIP, "SendRawEmail", now), "eb-"+sc.attackMsg))
+			add(eventBridgeBody(sesSend(sc.attackMsg, attacker, attackerIP, "SendRawEmail", now), "eb-"+sc.attackMsg))
 		}
 	}
 	sc.garbageID = add(`{"version":"0","id":"eb-garbage","detail-type":"Email Sent","source":"aws.ses","detail":{"eventType":"Send","mail":`)

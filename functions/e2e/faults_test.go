@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -20,6 +21,32 @@ func TestFaultsFailOnlyTheirRecordsAndRecover(t *testing.T) {
 	respond := w.function("respond", "enforce")
 	notify := w.function("notify", "enforce")
 	sc := newScenario("flt")
+
+	// ingest: the findings topic refuses the publish after detection counted the events → only
+	// the attacking record fails and the finding is kept; its redelivery (receive count 2)
+	// publishes it although the detector now sees a duplicate.
+	pub := newScenarioBy("pub", roleName) // its own finding (another principal) for the later stages
+	pubFault := w.m.Fault(awstest.Fault{Service: "sns", Operation: "Publish", Kind: awstest.FaultServerError})
+	got := failureIDs(invoke[events.SQSEventResponse](t, ingest, pub.event))
+	if pubFault.Hits() == 0 || len(got) != 2 || !slices.Contains(got, pub.garbageID) {
+		t.Fatalf("ingest with SNS down: failures %v (fault hits %d), want the garbage and the attacking record", got, pubFault.Hits())
+	}
+	w.m.ClearFaults()
+	var redeliver events.SQSEvent
+	for _, r := range pub.event.Records {
+		if slices.Contains(got, r.MessageId) {
+			r.Attributes = map[string]string{"ApproximateReceiveCount": "2"}
+			redeliver.Records = append(redeliver.Records, r)
+		}
+	}
+	if got := failureIDs(invoke[events.SQSEventResponse](t, ingest, redeliver)); !slices.Equal(got, []string{pub.garbageID}) {
+		t.Fatalf("ingest redelivery after SNS recovered: failures %v", got)
+	}
+	kept, _ := decodeAll(t, w.drain(w.findings))
+	if len(kept) != 1 || kept[0].Rule != "network.outside_approved" || !slices.Contains(kept[0].Evidence.MessageIDs, pub.attackMsg) {
+		t.Fatalf("redelivery published %+v, want the kept finding", kept)
+	}
+	_ = w.drain(w.notifyQ)
 
 	// ingest: the state table fails (after the SDK's retries) → every decoded record fails and
 	// no finding is published; the redelivery publishes it.

@@ -46,8 +46,11 @@ type NetworkJudge interface {
 // Handler is the ingest function: decode whatever envelope SES events arrive in, detect, publish
 // findings, and answer in the shape the event source expects.
 type Handler struct {
-	Detector   Detector
-	Publisher  Publisher
+	Detector  Detector
+	Publisher Publisher
+	// Outbox keeps findings whose publish failed, for the record's redelivery (SQS, SNS,
+	// EventBridge). nil: such a finding is only logged in full at ERROR.
+	Outbox     Outbox
 	Attributor Attributor   // nil: Firehose annotations carry the caller name only
 	Network    NetworkJudge // nil: Firehose annotations carry no network verdict
 	Log        *slog.Logger
@@ -161,7 +164,14 @@ type outcome struct {
 // A detection (state) failure fails every decoded record: the detector rolled its dedup marks
 // back, so the retry reprocesses them. A publish failure fails the records whose messages are
 // in the finding's evidence (all decoded records if the sample does not name them).
-func (h *Handler) process(ctx context.Context, log *slog.Logger, results []sesevent.Result) []outcome {
+// delivery says how a source redelivers failed records.
+type delivery struct {
+	// redelivered reports whether record i may have been delivered before (so the outbox is
+	// worth checking); nil: the source's retries cannot be told apart (Kinesis, Firehose).
+	redelivered func(i int) bool
+}
+
+func (h *Handler) process(ctx context.Context, log *slog.Logger, results []sesevent.Result, dl delivery) []outcome {
 	outs := make([]outcome, len(results))
 	var events []sesevent.Event
 	byMessage := map[string][]int{}
@@ -184,6 +194,7 @@ func (h *Handler) process(ctx context.Context, log *slog.Logger, results []sesev
 			byMessage[ev.MessageID] = append(byMessage[ev.MessageID], i)
 		}
 	}
+	h.flushOutbox(ctx, log, outs, dl)
 	if len(events) == 0 {
 		return outs
 	}
@@ -221,8 +232,9 @@ func (h *Handler) process(ctx context.Context, log *slog.Logger, results []sesev
 		}
 		msgID, err := h.Publisher.PublishFinding(ctx, &f)
 		if err != nil {
-			// The detector has already counted these events, so a redelivery is a duplicate and
-			// would not publish again: log the finding in full so it is never lost silently.
+			// The detector has already counted these events, so to it a redelivery is a
+			// duplicate that publishes nothing: keep the finding for the redelivery, and log it
+			// in full so it is never lost silently.
 			body, _ := json.Marshal(f)
 			flog.Error("ingest: publish failed", "error", err.Error(), "finding", string(body))
 			if len(contributors) == 0 {
@@ -232,12 +244,51 @@ func (h *Handler) process(ctx context.Context, log *slog.Logger, results []sesev
 				if outs[i].failed == nil {
 					outs[i].failed = fmt.Errorf("record %s: %w", outs[i].res.Ref, err)
 				}
+				if h.Outbox != nil && dl.redelivered != nil {
+					if oerr := h.Outbox.Save(ctx, outs[i].res.Ref, &f); oerr != nil {
+						flog.Error("ingest: finding not kept for redelivery", fnenv.LogRecord, outs[i].res.Ref, "error", oerr.Error())
+					}
+				}
 			}
 			continue
 		}
 		flog.Info("ingest: finding published", "new", u.New, "sns_message_id", msgID)
 	}
 	return outs
+}
+
+// flushOutbox publishes the findings kept for redelivered records; a record whose kept
+// findings cannot be read or published fails again (and keeps them).
+func (h *Handler) flushOutbox(ctx context.Context, log *slog.Logger, outs []outcome, dl delivery) {
+	if h.Outbox == nil || dl.redelivered == nil {
+		return
+	}
+	for i := range outs {
+		ref := outs[i].res.Ref
+		if outs[i].res.Err != nil || !dl.redelivered(i) {
+			continue
+		}
+		pending, err := h.Outbox.Pending(ctx, ref)
+		if err != nil {
+			outs[i].failed = fmt.Errorf("record %s: %w", ref, err)
+			log.Error("ingest: outbox unreadable", fnenv.LogRecord, ref, "error", err.Error())
+			continue
+		}
+		for k := range pending {
+			f := &pending[k]
+			if _, err := h.Publisher.PublishFinding(ctx, f); err != nil {
+				outs[i].failed = fmt.Errorf("record %s: kept finding %s: %w", ref, f.ID, err)
+				log.Error("ingest: kept finding still not published", fnenv.LogRecord, ref, fnenv.LogFindingID, f.ID, "error", err.Error())
+				continue
+			}
+			if err := h.Outbox.Done(ctx, ref, f.ID); err != nil {
+				// Published; at worst the next redelivery publishes the same finding id again.
+				log.Warn("ingest: kept finding published but not cleared", fnenv.LogRecord, ref, fnenv.LogFindingID, f.ID, "error", err.Error())
+			}
+			outs[i].findings = append(outs[i].findings, f.ID)
+			log.Info("ingest: kept finding published on redelivery", fnenv.LogRecord, ref, fnenv.LogFindingID, f.ID)
+		}
+	}
 }
 
 func summary(log *slog.Logger, source string, outs []outcome) {
@@ -258,6 +309,7 @@ func summary(log *slog.Logger, source string, outs []outcome) {
 func (h *Handler) handleSQS(ctx context.Context, log *slog.Logger, top *topLevel) (events.SQSEventResponse, error) {
 	results := make([]sesevent.Result, len(top.Records))
 	ids := make([]string, len(top.Records))
+	counts := make([]string, len(top.Records))
 	for i, raw := range top.Records {
 		var m events.SQSMessage
 		if err := json.Unmarshal(raw, &m); err != nil {
@@ -266,9 +318,11 @@ func (h *Handler) handleSQS(ctx context.Context, log *slog.Logger, top *topLevel
 			continue
 		}
 		ids[i] = m.MessageId
+		counts[i] = m.Attributes["ApproximateReceiveCount"]
 		results[i] = sesevent.DecodeSQS(events.SQSEvent{Records: []events.SQSMessage{m}})[0]
 	}
-	outs := h.process(ctx, log, results)
+	// Only a message received before can have findings kept for it.
+	outs := h.process(ctx, log, results, delivery{redelivered: func(i int) bool { return counts[i] != "" && counts[i] != "1" }})
 	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
 	for i, o := range outs {
 		if o.failed == nil {
@@ -303,7 +357,8 @@ func (h *Handler) handleKinesis(ctx context.Context, log *slog.Logger, top *topL
 		seqs[i] = r.Kinesis.SequenceNumber
 		results[i] = sesevent.DecodeKinesis(events.KinesisEvent{Records: []events.KinesisEventRecord{r}})[0]
 	}
-	outs := h.process(ctx, log, results)
+	// Kinesis retries carry no redelivery mark: no outbox (a failed publish is logged in full).
+	outs := h.process(ctx, log, results, delivery{})
 	resp := events.KinesisEventResponse{BatchItemFailures: []events.KinesisBatchItemFailure{}}
 	for i, o := range outs {
 		if o.failed == nil {
@@ -331,7 +386,8 @@ func (h *Handler) handleSNS(ctx context.Context, log *slog.Logger, top *topLevel
 		}
 		results[i] = sesevent.DecodeSNS(events.SNSEvent{Records: []events.SNSEventRecord{r}})[0]
 	}
-	outs := h.process(ctx, log, results)
+	// Asynchronous invokes carry no retry count; one record per event, so always look.
+	outs := h.process(ctx, log, results, delivery{redelivered: func(int) bool { return true }})
 	summary(log, "sns", outs)
 	return firstFailure(outs)
 }
@@ -346,7 +402,7 @@ func (h *Handler) handleEventBridge(ctx context.Context, log *slog.Logger, paylo
 	} else {
 		res = sesevent.DecodeEventBridge(ev)
 	}
-	outs := h.process(ctx, log, []sesevent.Result{res})
+	outs := h.process(ctx, log, []sesevent.Result{res}, delivery{redelivered: func(int) bool { return true }})
 	summary(log, "eventbridge", outs)
 	return firstFailure(outs)
 }
@@ -373,7 +429,7 @@ func (h *Handler) handleFirehose(ctx context.Context, log *slog.Logger, payload 
 		return resp, fmt.Errorf("ingest: Firehose event: %w", err)
 	}
 	results := sesevent.DecodeFirehose(ev)
-	outs := h.process(ctx, log, results)
+	outs := h.process(ctx, log, results, delivery{})
 	resp.Records = make([]events.KinesisFirehoseResponseRecord, len(outs))
 	for i, o := range outs {
 		rec := ev.Records[i]

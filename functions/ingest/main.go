@@ -34,8 +34,9 @@ func main() {
 	if err != nil {
 		fnenv.Fatal(log, "ingest: cannot start: AWS configuration", err)
 	}
+	ddb := dynamodb.NewFromConfig(awsCfg)
 	attr := attribute.New(iam.NewFromConfig(awsCfg), attribute.WithLogger(log))
-	det, err := detect.New(cfg.Policy, detect.NewDynamoState(dynamodb.NewFromConfig(awsCfg), cfg.Table),
+	det, err := detect.New(cfg.Policy, detect.NewDynamoState(ddb, cfg.Table),
 		detect.WithAttributor(attr), detect.WithLogger(log))
 	if err != nil {
 		fnenv.Fatal(log, "ingest: cannot start", err)
@@ -43,6 +44,7 @@ func main() {
 	h := &Handler{
 		Detector:   det,
 		Publisher:  topic.New(sns.NewFromConfig(awsCfg), cfg.FindingsTopicARN),
+		Outbox:     &DynamoOutbox{API: ddb, Table: cfg.Table},
 		Attributor: attr,
 		Network:    cfg.Policy,
 		Log:        log,
