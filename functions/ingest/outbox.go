@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -26,11 +28,11 @@ type Outbox interface {
 	Done(ctx context.Context, ref, findingID string) error
 }
 
-// DynamoOutboxAPI is the part of the DynamoDB client the outbox uses.
+// DynamoOutboxAPI is the part of the DynamoDB client the outbox uses: item reads and updates
+// only (no Query), which the ingest role already has for detection state.
 type DynamoOutboxAPI interface {
-	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
-	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
-	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 }
 
 var (
@@ -38,11 +40,14 @@ var (
 	_ Outbox          = (*DynamoOutbox)(nil)
 )
 
-// Outbox item layout in the shared state table: pk "ingest-outbox#<record ref>", sk
-// "finding#<id>", the finding JSON in "finding", expiring with the longest SQS retention.
+// Outbox item layout in the shared state table: one item per record, pk
+// "ingest-outbox#<record ref>", sk "outbox", one attribute "finding#<id>" per kept finding (its
+// JSON), expiring with the longest SQS retention.
 const (
 	outboxHashKey   = "pk"
 	outboxRangeKey  = "sk"
+	outboxSortValue = "outbox"
+	outboxAttr      = "finding#"
 	outboxTTLAttr   = "ttl" // the state table's TTL attribute (shared/detect, shared/alert)
 	outboxRetention = 14 * 24 * time.Hour
 )
@@ -54,8 +59,11 @@ type DynamoOutbox struct {
 	Now   func() time.Time // default time.Now
 }
 
-func outboxPK(ref string) ddbtypes.AttributeValue {
-	return &ddbtypes.AttributeValueMemberS{Value: "ingest-outbox#" + ref}
+func outboxKey(ref string) map[string]ddbtypes.AttributeValue {
+	return map[string]ddbtypes.AttributeValue{
+		outboxHashKey:  &ddbtypes.AttributeValueMemberS{Value: "ingest-outbox#" + ref},
+		outboxRangeKey: &ddbtypes.AttributeValueMemberS{Value: outboxSortValue},
+	}
 }
 
 func (o *DynamoOutbox) now() time.Time {
@@ -71,13 +79,14 @@ func (o *DynamoOutbox) Save(ctx context.Context, ref string, f *finding.Finding)
 	if err != nil {
 		return fmt.Errorf("outbox: encode finding %s: %w", f.ID, err)
 	}
-	_, err = o.API.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: aws.String(o.Table),
-		Item: map[string]ddbtypes.AttributeValue{
-			outboxHashKey:  outboxPK(ref),
-			outboxRangeKey: &ddbtypes.AttributeValueMemberS{Value: "finding#" + f.ID},
-			"finding":      &ddbtypes.AttributeValueMemberS{Value: string(body)},
-			outboxTTLAttr:  &ddbtypes.AttributeValueMemberN{Value: strconv.FormatInt(o.now().Add(outboxRetention).Unix(), 10)},
+	_, err = o.API.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                aws.String(o.Table),
+		Key:                      outboxKey(ref),
+		UpdateExpression:         aws.String("SET #f = :f, #ttl = :ttl"),
+		ExpressionAttributeNames: map[string]string{"#f": outboxAttr + f.ID, "#ttl": outboxTTLAttr},
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{
+			":f":   &ddbtypes.AttributeValueMemberS{Value: string(body)},
+			":ttl": &ddbtypes.AttributeValueMemberN{Value: strconv.FormatInt(o.now().Add(outboxRetention).Unix(), 10)},
 		},
 	})
 	if err != nil {
@@ -88,42 +97,39 @@ func (o *DynamoOutbox) Save(ctx context.Context, ref string, f *finding.Finding)
 
 // Pending implements Outbox.
 func (o *DynamoOutbox) Pending(ctx context.Context, ref string) ([]finding.Finding, error) {
-	var out []finding.Finding
-	p := dynamodb.NewQueryPaginator(o.API, &dynamodb.QueryInput{
-		TableName:                 aws.String(o.Table),
-		KeyConditionExpression:    aws.String("#pk = :pk"),
-		ExpressionAttributeNames:  map[string]string{"#pk": outboxHashKey},
-		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":pk": outboxPK(ref)},
-		ConsistentRead:            aws.Bool(true),
-	})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("outbox: pending for %s: %w", ref, err)
-		}
-		for _, item := range page.Items {
-			v, ok := item["finding"].(*ddbtypes.AttributeValueMemberS)
-			if !ok {
-				return nil, fmt.Errorf("outbox: item for %s has no finding attribute", ref)
-			}
-			var f finding.Finding
-			if err := json.Unmarshal([]byte(v.Value), &f); err != nil {
-				return nil, fmt.Errorf("outbox: decode finding for %s: %w", ref, err)
-			}
-			out = append(out, f)
+	out, err := o.API.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(o.Table), Key: outboxKey(ref), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return nil, fmt.Errorf("outbox: pending for %s: %w", ref, err)
+	}
+	names := make([]string, 0, len(out.Item))
+	for name := range out.Item {
+		if strings.HasPrefix(name, outboxAttr) {
+			names = append(names, name)
 		}
 	}
-	return out, nil
+	sort.Strings(names)
+	fs := make([]finding.Finding, 0, len(names))
+	for _, name := range names {
+		v, ok := out.Item[name].(*ddbtypes.AttributeValueMemberS)
+		if !ok {
+			return nil, fmt.Errorf("outbox: %s of %s is not a string", name, ref)
+		}
+		var f finding.Finding
+		if err := json.Unmarshal([]byte(v.Value), &f); err != nil {
+			return nil, fmt.Errorf("outbox: decode %s of %s: %w", name, ref, err)
+		}
+		fs = append(fs, f)
+	}
+	return fs, nil
 }
 
 // Done implements Outbox.
 func (o *DynamoOutbox) Done(ctx context.Context, ref, findingID string) error {
-	_, err := o.API.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName: aws.String(o.Table),
-		Key: map[string]ddbtypes.AttributeValue{
-			outboxHashKey:  outboxPK(ref),
-			outboxRangeKey: &ddbtypes.AttributeValueMemberS{Value: "finding#" + findingID},
-		},
+	_, err := o.API.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                aws.String(o.Table),
+		Key:                      outboxKey(ref),
+		UpdateExpression:         aws.String("REMOVE #f"),
+		ExpressionAttributeNames: map[string]string{"#f": outboxAttr + findingID},
 	})
 	if err != nil {
 		return fmt.Errorf("outbox: forget finding %s for %s: %w", findingID, ref, err)
