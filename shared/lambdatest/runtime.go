@@ -300,11 +300,9 @@ func (p *process) isReady() bool {
 
 func (r *Runtime) exitError(inv *invocation, p *process) *FunctionError {
 	<-p.exited
-	status := "exit status unknown"
+	status := "exit status 0"
 	if p.waitErr != nil {
-		status = p.waitErr.Error()
-	} else {
-		status = "exit status 0"
+		status = p.waitErr.Error() // "exit status 3", "signal: killed", ...
 	}
 	phase := "during invoke"
 	if !p.isReady() {
