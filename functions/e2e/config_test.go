@@ -29,6 +29,7 @@ func TestMisconfigurationFailsInit(t *testing.T) {
 		{"respond", map[string]string{}, []string{"SESGUARD_TABLE is not set", "SESGUARD_FINDINGS_TOPIC_ARN is not set"}},
 		{"respond", map[string]string{"SESGUARD_TABLE": "t", "SESGUARD_FINDINGS_TOPIC_ARN": arn, "SESGUARD_MODE": "yolo"}, []string{`SESGUARD_MODE=\"yolo\": want dry-run or enforce`}},
 		{"notify", map[string]string{"SESGUARD_ALERTS_TOPIC_ARN": "alerts"}, []string{`SESGUARD_ALERTS_TOPIC_ARN=\"alerts\" is not an ARN`}},
+		{"notify", map[string]string{"SESGUARD_ALERTS_TOPIC_ARN": arn, "SESGUARD_ALERTS_FORMAT": "yaml"}, []string{`SESGUARD_ALERTS_FORMAT=\"yaml\": want text or chatbot`}},
 		{"coverage", map[string]string{"SESGUARD_FINDINGS_TOPIC_ARN": arn, "SESGUARD_POLICY": badPolicy}, []string{"10.0.0.0/33"}},
 	}
 	for _, tt := range tests {

@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -16,6 +17,11 @@ import (
 	"github.com/sesguard/sesguard/functions/internal/fnenv"
 	"github.com/sesguard/sesguard/shared/alert"
 )
+
+// envAlertsFormat selects the alerts topic's message body: "text" (default; e-mail and generic
+// subscribers) or "chatbot" (AWS Chatbot custom-notification JSON, for a topic mapped to a chat
+// channel).
+const envAlertsFormat = "SESGUARD_ALERTS_FORMAT"
 
 func main() {
 	log := fnenv.NewLogger(os.Stderr, "notify")
@@ -37,7 +43,15 @@ func main() {
 	} else {
 		log.Warn("notify: no Slack webhook secret configured; alerting to SNS only")
 	}
-	dests = append(dests, &alert.SNSPublisher{Client: sns.NewFromConfig(awsCfg), TopicARN: cfg.AlertsTopicARN})
+	format := alert.Format(os.Getenv(envAlertsFormat))
+	switch format {
+	case "":
+		format = alert.FormatText
+	case alert.FormatText, alert.FormatChatbot:
+	default:
+		fnenv.Fatal(log, "notify: cannot start", fmt.Errorf("%s=%q: want %s or %s", envAlertsFormat, format, alert.FormatText, alert.FormatChatbot))
+	}
+	dests = append(dests, &alert.SNSPublisher{Client: sns.NewFromConfig(awsCfg), TopicARN: cfg.AlertsTopicARN, Format: format})
 	n := &alert.Notifier{Destinations: dests, Logger: log}
 	if cfg.Table != "" {
 		n.Store = &alert.DynamoStore{Client: dynamodb.NewFromConfig(awsCfg), Table: cfg.Table}
@@ -45,6 +59,6 @@ func main() {
 		log.Warn("notify: SESGUARD_TABLE not set; alerts are not deduplicated across invocations")
 	}
 	h := &Handler{Notifier: n, MinSeverity: cfg.Policy.Alerts.MinSeverity, Log: log}
-	log.Info("notify: ready", "policy", cfg.PolicySource, "slack", secret != "", "dedup", n.Store != nil)
+	log.Info("notify: ready", "policy", cfg.PolicySource, "slack", secret != "", "dedup", n.Store != nil, "sns_format", format)
 	lambda.Start(h.Handle)
 }
