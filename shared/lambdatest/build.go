@@ -48,15 +48,10 @@ func Build(ctx context.Context, outDir string, pkgs ...string) (map[string]strin
 	return bins, nil
 }
 
-// goTool finds the go command that runs the tests.
+// goTool finds the go command: `go test` puts its own GOROOT/bin first on PATH.
 func goTool() string {
-	if p := filepath.Join(runtime.GOROOT(), "bin", "go"); fileExists(p) {
+	if p, err := exec.LookPath("go"); err == nil {
 		return p
 	}
-	return "go"
-}
-
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
+	return filepath.Join(runtime.GOROOT(), "bin", "go")
 }
