@@ -211,6 +211,7 @@ func Check(ctx context.Context, cfg Config) Report {
 func stepDNS(ctx context.Context, cfg *Config, rep *Report) ([]netip.Addr, bool) {
 	start := time.Now()
 	if a, err := netip.ParseAddr(cfg.Host); err == nil {
+		a = a.Unmap()
 		rep.Reach = Classify([]netip.Addr{a})
 		rep.add("dns", StatusSkip, start, "host is an address (%s, %s); nothing to resolve", a, rep.Reach)
 		return []netip.Addr{a}, true
@@ -225,6 +226,9 @@ func stepDNS(ctx context.Context, cfg *Config, rep *Report) ([]netip.Addr, bool)
 	if len(addrs) == 0 {
 		rep.add("dns", StatusFail, start, "resolve %s: no addresses", cfg.Host)
 		return nil, false
+	}
+	for i := range addrs {
+		addrs[i] = addrs[i].Unmap() // the resolver may answer IPv4 as ::ffff:a.b.c.d
 	}
 	reach := Classify(addrs)
 	rep.Reach = reach
