@@ -83,7 +83,11 @@ func writeCoverageText(w io.Writer, rep *coverage.Report, region string) error {
 	for _, id := range rep.Identities {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", id.Name, id.Type, dash(id.DefaultSet), yesNo(id.Monitored))
 	}
-	fmt.Fprintln(tw, "\t\t\t")
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "CONFIGURATION SET\tSESGUARD DESTINATIONS\tOTHER DESTINATIONS\tMONITORED\n")
 	for _, cs := range rep.ConfigurationSets {
 		var ours, other []string

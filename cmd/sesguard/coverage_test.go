@@ -3,15 +3,19 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 
 	"github.com/sesguard/sesguard/shared/awstest"
 	"github.com/sesguard/sesguard/shared/coverage"
+	"github.com/sesguard/sesguard/shared/policy"
 )
 
 func TestCoverageCommand(t *testing.T) {
@@ -101,4 +105,58 @@ func TestCoverageCommand(t *testing.T) {
 			t.Errorf("help: %d %q", code, errOut)
 		}
 	})
+}
+
+// TestOperatorExamples prints the README's keys and coverage examples: the real commands against
+// a seeded moto. It runs only with SESGUARD_PRINT_EXAMPLES=1 (go test -run OperatorExamples -v).
+func TestOperatorExamples(t *testing.T) {
+	if os.Getenv("SESGUARD_PRINT_EXAMPLES") == "" {
+		t.Skip("set SESGUARD_PRINT_EXAMPLES=1 to print the README examples")
+	}
+	m := awstest.Start(t)
+	m.Setenv(t)
+	ctx := context.Background()
+	ic := iam.NewFromConfig(m.Config(t))
+	smtpUser := m.SeedSMTPUser(t, "ses-smtp-user.20260112-101500")
+	oldSMTP := m.SeedSMTPUser(t, "ses-smtp-user.20190301-090000")
+	user := func(name string) string {
+		if _, err := ic.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String(name)}); err != nil {
+			t.Fatal(err)
+		}
+		k, err := ic.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String(name)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return aws.ToString(k.AccessKey.AccessKeyId)
+	}
+	ci, backup := user("ci-deploy"), user("s3-backup")
+	at := time.Date(2026, 11, 23, 6, 40, 0, 0, time.UTC)
+	m.SeedKeyLastUsed(smtpUser.KeyIDs[0], "ses-smtp", "eu-west-1", at)
+	m.SeedKeyLastUsed(oldSMTP.KeyIDs[1], "ses-smtp", "eu-west-1", at.Add(-3*time.Hour))
+	m.SeedKeyLastUsed(ci, "ses", "ap-southeast-1", at.Add(-20*time.Minute))
+	m.SeedKeyLastUsed(backup, "s3", "eu-west-1", at.Add(-26*time.Hour))
+	pol := writeFile(t, "sesguard.yaml", string(policy.Example()))
+	_, out, errOut := runCLI(t, "", nil, "keys", "--policy", pol)
+	t.Logf("$ sesguard keys --policy sesguard.yaml\n%s%s", errOut, out)
+
+	sc := sesv2.NewFromConfig(m.Config(t))
+	dest := func(set, name string, d types.EventDestinationDefinition) {
+		d.Enabled, d.MatchingEventTypes = true, coverage.DefaultRequiredTypes()
+		if _, err := sc.CreateConfigurationSetEventDestination(ctx, &sesv2.CreateConfigurationSetEventDestinationInput{
+			ConfigurationSetName: aws.String(set), EventDestinationName: aws.String(name), EventDestination: &d}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eb := types.EventDestinationDefinition{EventBridgeDestination: &types.EventBridgeDestination{EventBusArn: aws.String("arn:aws:events:us-east-1:123456789012:event-bus/default")}}
+	fh := types.EventDestinationDefinition{KinesisFirehoseDestination: &types.KinesisFirehoseDestination{
+		DeliveryStreamArn: aws.String("arn:aws:firehose:us-east-1:123456789012:deliverystream/sesguard-archive"), IamRoleArn: aws.String("arn:aws:iam::123456789012:role/ses")}}
+	m.SeedIdentity(t, "mail.example.com", "prod-outbound")
+	dest("prod-outbound", "sesguard-eventbridge", eb)
+	dest("prod-outbound", "sesguard-archive", fh)
+	m.SeedIdentity(t, "news.example.com", "marketing")
+	dest("marketing", "sesguard-archive", fh)
+	m.SeedIdentity(t, "alerts@example.org", "")
+	m.SeedConfigurationSet(t, "test-sandbox")
+	_, out, errOut = runCLI(t, "", nil, "coverage")
+	t.Logf("$ sesguard coverage\n%s%s", errOut, out)
 }
