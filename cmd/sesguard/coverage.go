@@ -14,7 +14,7 @@ import (
 	"github.com/sesguard/sesguard/shared/coverage"
 )
 
-const coverageUsage = `usage: sesguard coverage [--destination-prefix P] [--format text|json]
+const coverageUsage = `usage: sesguard coverage [--region R] [--destination-prefix P] [--format text|json]
 
 Check that sesguard sees every send in the current account and Region (the same check the
 coverage Lambda runs): every SES identity needs a default configuration set, and every
@@ -34,6 +34,7 @@ func runCoverage(ctx context.Context, e env, args []string) int {
 	fs := opFlagSet(e, "coverage", coverageUsage)
 	prefix := fs.String("destination-prefix", coverage.DefaultDestinationPrefix, "name prefix of sesguard's event destinations")
 	format := fs.String("format", "text", "output format: text or json")
+	region := fs.String("region", "", "AWS Region to check (default: the SDK's, e.g. $AWS_REGION); SES is regional")
 	rest, code, ok := opParse(fs, args)
 	if !ok {
 		return code
@@ -50,9 +51,17 @@ func runCoverage(ctx context.Context, e env, args []string) int {
 		fmt.Fprintln(e.stderr, "coverage: --destination-prefix must not be empty")
 		return exitUsage
 	}
-	cfg, err := config.LoadDefaultConfig(ctx)
+	var loadOpts []func(*config.LoadOptions) error
+	if *region != "" {
+		loadOpts = append(loadOpts, config.WithRegion(*region))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, loadOpts...)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "coverage: AWS config: %v\n", err)
+		return exitUsage
+	}
+	if cfg.Region == "" {
+		fmt.Fprintln(e.stderr, "coverage: no AWS Region: give --region or set AWS_REGION (SES identities and configuration sets are per Region)")
 		return exitUsage
 	}
 	rep, err := coverage.Check(ctx, sesv2.NewFromConfig(cfg), coverage.Options{DestinationPrefix: *prefix})

@@ -91,8 +91,8 @@ func TestCoverageCommand(t *testing.T) {
 
 	t.Run("errors and usage", func(t *testing.T) {
 		m.Fault(awstest.Fault{Service: "ses", Operation: "POST /v2/email/list-identities", Kind: awstest.FaultAccessDenied})
-		defer m.ClearFaults()
 		code, _, errOut := runCLI(t, "", nil, "coverage")
+		m.ClearFaults()
 		if code != exitUsage || !strings.Contains(errOut, "list email identities") {
 			t.Errorf("denied: exit %d %q", code, errOut)
 		}
@@ -103,6 +103,15 @@ func TestCoverageCommand(t *testing.T) {
 		}
 		if code, _, errOut := runCLI(t, "", nil, "coverage", "-h"); code != exitOK || !strings.Contains(errOut, "Exit status") {
 			t.Errorf("help: %d %q", code, errOut)
+		}
+		t.Setenv("AWS_REGION", "")
+		t.Setenv("AWS_DEFAULT_REGION", "")
+		if code, _, errOut := runCLI(t, "", nil, "coverage"); code != exitUsage || !strings.Contains(errOut, "no AWS Region") {
+			t.Errorf("no region: %d %q", code, errOut)
+		}
+		// --region supplies it (moto answers for any Region; the report names it).
+		if code, out, errOut := runCLI(t, "", nil, "coverage", "--region", "eu-west-1"); code == exitUsage || !strings.Contains(out, "in eu-west-1") {
+			t.Errorf("--region: %d %q %q", code, out, errOut)
 		}
 	})
 }

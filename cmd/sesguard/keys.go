@@ -70,6 +70,9 @@ func runKeys(ctx context.Context, e env, args []string) int {
 		fmt.Fprintf(e.stderr, "keys: AWS config: %v\n", err)
 		return exitUsage
 	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1" // IAM is global; the SDK still needs a Region to pick the endpoint
+	}
 	keys, err := keyaudit.Audit(ctx, iam.NewFromConfig(cfg), opt)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "keys: %v\n", err)
