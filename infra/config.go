@@ -40,6 +40,7 @@ const (
 	ctxVpcCidrs             = "sesguardVpcCidrs"
 	ctxBuildDir             = "sesguardBuildDir"
 	ctxCoverageScheduleMins = "sesguardCoverageScheduleMinutes"
+	ctxAlertsFormat         = "sesguardAlertsFormat"
 )
 
 // defaultPolicyFile is the policy path when sesguardPolicy is not set; when it does not exist the
@@ -95,6 +96,7 @@ type Config struct {
 	VpcCIDRs           map[string][]netip.Prefix // VPC id → CIDR blocks (deploy-time resolution, no lookups)
 	BuildDir           string                    // absolute path of the build output (build/<fn>/bootstrap)
 	CoverageEveryMins  int
+	AlertsFormat       string // notify's format on the alerts topic: text or chatbot
 }
 
 // MonitoredConfigSets are the configuration sets that get sesguard's event destinations.
@@ -333,6 +335,7 @@ func loadConfig(root string, get func(string) any) (*Config, error) {
 	c.ResponseMode = r.str(ctxResponseMode, c.Policy.Response.Mode)
 	c.RespondConcurrency = r.integer(ctxRespondConcurrency, 2, 2) // the SQS event source needs at least 2
 	c.CoverageEveryMins = r.integer(ctxCoverageScheduleMins, 360, 5)
+	c.AlertsFormat = r.str(ctxAlertsFormat, "text")
 	c.BuildDir = r.str(ctxBuildDir, "build")
 	if !filepath.IsAbs(c.BuildDir) {
 		c.BuildDir = filepath.Join(root, c.BuildDir)
@@ -445,6 +448,11 @@ func (c *Config) validate() []error {
 	case policy.ModeDryRun, policy.ModeEnforce:
 	default:
 		bad(ctxResponseMode, "want %s or %s, got %q", policy.ModeDryRun, policy.ModeEnforce, c.ResponseMode)
+	}
+	switch c.AlertsFormat {
+	case "text", "chatbot":
+	default:
+		bad(ctxAlertsFormat, "want text or chatbot, got %q", c.AlertsFormat)
 	}
 	for id := range c.VpcCIDRs {
 		if !vpcIDRe.MatchString(id) {

@@ -86,6 +86,7 @@ func TestLoadConfig(t *testing.T) {
 		{name: "integer below minimum", ctx: map[string]any{ctxRespondConcurrency: float64(0)}, wantErr: "below the minimum"},
 		{name: "bad transport", ctx: map[string]any{ctxEventTransport: "kinesis"}, wantErr: "want eventbridge, sns or both"},
 		{name: "bad response mode", ctx: map[string]any{ctxResponseMode: "yolo"}, wantErr: ctxResponseMode},
+		{name: "bad alerts format", ctx: map[string]any{ctxAlertsFormat: "html"}, wantErr: "want text or chatbot"},
 		{name: "bad e-mail", ctx: map[string]any{ctxAlertEmail: "secops"}, wantErr: "not an e-mail address"},
 		{name: "bad set name", ctx: map[string]any{ctxImportConfigSets: "ok,not ok"}, wantErr: `"not ok" is not a configuration set name`},
 		{name: "nothing to monitor", ctx: map[string]any{ctxConfigSetName: ""}, check: func(t *testing.T, c *Config) {

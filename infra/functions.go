@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/sha256"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -35,6 +36,7 @@ const (
 	envMode           = "SESGUARD_MODE"
 	envPolicy         = "SESGUARD_POLICY"
 	envConfigSets     = "SESGUARD_CONFIGURATION_SETS"
+	envAlertsFormat   = "SESGUARD_ALERTS_FORMAT"      // notify only
 	bundledPolicyPath = "/opt/sesguard/sesguard.yaml" // where the policy layer mounts the file
 )
 
@@ -108,6 +110,10 @@ func newFunctions(scope constructs.Construct, id string, cfg *Config, tp *topics
 			Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
 			Resources: &[]*string{logs.LogGroupArn()},
 		}))
+		fnEnv := maps.Clone(env)
+		if s.name == "notify" {
+			fnEnv[envAlertsFormat] = jsii.String(cfg.AlertsFormat)
+		}
 		code, placeholder := functionCode(cfg, s.name)
 		props := &awslambda.FunctionProps{
 			Description:   jsii.String("sesguard " + s.name + ": " + s.description),
@@ -120,7 +126,7 @@ func newFunctions(scope constructs.Construct, id string, cfg *Config, tp *topics
 			Timeout:       awscdk.Duration_Seconds(jsii.Number(s.timeout)),
 			MemorySize:    jsii.Number(s.memory),
 			Layers:        &[]awslambda.ILayerVersion{layer},
-			Environment:   &env,
+			Environment:   &fnEnv,
 			LoggingFormat: awslambda.LoggingFormat_JSON,
 		}
 		if s.name == "respond" {

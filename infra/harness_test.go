@@ -45,6 +45,7 @@ var configurations = map[string]map[string]any{
 		ctxConfigSetName:      "sesguard-local",
 		ctxArchiveDays:        "90",
 		ctxRespondConcurrency: 3,
+		ctxAlertsFormat:       "chatbot",
 	},
 	"central": {
 		ctxEndpointMode:     "central",

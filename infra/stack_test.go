@@ -45,6 +45,13 @@ func TestFunctions(t *testing.T) {
 			if env[envMode] != s.s.Config.ResponseMode {
 				t.Errorf("%s/%s: %s = %v, want %s", name, fn, envMode, env[envMode], s.s.Config.ResponseMode)
 			}
+			wantFormat := map[string]any{"default": "text", "central": "text", "local": "chatbot"}[name]
+			if fn != "notify" {
+				wantFormat = nil
+			}
+			if env[envAlertsFormat] != wantFormat {
+				t.Errorf("%s/%s: %s = %v, want %v", name, fn, envAlertsFormat, env[envAlertsFormat], wantFormat)
+			}
 			if layers := asList(p["Layers"]); len(layers) != 1 {
 				t.Errorf("%s/%s: want the policy layer, got %v", name, fn, layers)
 			}
