@@ -284,8 +284,9 @@ func grantLeastPrivilege(scope constructs.Construct, cfg *Config, f *functions, 
 	respond := []awsiam.PolicyStatement{
 		stmt("ContainUsers", []string{"iam:UpdateAccessKey", "iam:PutUserPolicy", "iam:DeleteUserPolicy"}, users),
 		stmt("ContainRoles", []string{"iam:PutRolePolicy", "iam:DeleteRolePolicy"}, roles),
-		stmt("ReadUsers", []string{"iam:ListAccessKeys", "iam:GetAccessKeyLastUsed", "iam:GetUserPolicy"}, users),
-		stmt("ReadRoles", []string{"iam:GetRolePolicy"}, roles),
+		// GetUser/GetRole: deny_send_policy checks the principal exists before planning.
+		stmt("ReadUsers", []string{"iam:GetUser", "iam:ListAccessKeys", "iam:GetAccessKeyLastUsed", "iam:GetUserPolicy"}, users),
+		stmt("ReadRoles", []string{"iam:GetRole", "iam:GetRolePolicy"}, roles),
 	}
 	if deny := protectedARNs(cfg, f); len(deny) > 0 {
 		respond = append(respond, awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{

@@ -213,7 +213,7 @@ func TestStateTable(t *testing.T) {
 			"AttributeDefinitions":             {canon(p["AttributeDefinitions"]), `[{"AttributeName":"pk","AttributeType":"S"},{"AttributeName":"sk","AttributeType":"S"}]`},
 			"BillingMode":                      {canon(p["BillingMode"]), `"PAY_PER_REQUEST"`},
 			"PointInTimeRecoverySpecification": {canon(p["PointInTimeRecoverySpecification"]), `{"PointInTimeRecoveryEnabled":true}`},
-			"TimeToLiveSpecification":          {canon(p["TimeToLiveSpecification"]), `{"AttributeName":"expires_at","Enabled":true}`},
+			"TimeToLiveSpecification":          {canon(p["TimeToLiveSpecification"]), `{"AttributeName":"ttl","Enabled":true}`},
 		}
 		for k, c := range checks {
 			if c[0] != c[1] {

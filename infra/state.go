@@ -11,11 +11,11 @@ import (
 const (
 	tablePartitionKey = "pk"
 	tableSortKey      = "sk"
-	tableTTLAttribute = "expires_at"
+	tableTTLAttribute = "ttl"
 )
 
 // newStateTable creates the one state table: window counters, dedup keys and the containment
-// ledger (the ledger items carry no expires_at, so TTL never removes them). Retained on stack
+// ledger (the ledger items carry no ttl, so TTL never removes them). Retained on stack
 // deletion because the ledger is the only record of what was contained and how to restore it.
 func newStateTable(scope constructs.Construct, id string) awsdynamodb.Table {
 	return awsdynamodb.NewTable(scope, jsii.String(id), &awsdynamodb.TableProps{
