@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
+	"github.com/sesguard/sesguard/shared/forensics"
 	"github.com/sesguard/sesguard/shared/keyaudit"
 )
 
@@ -166,21 +167,9 @@ func writeKeysCSV(w io.Writer, keys []keyaudit.Key) error {
 		if !k.LastUsed.IsZero() {
 			lu = k.LastUsed.UTC().Format(time.RFC3339)
 		}
-		_ = cw.Write(csvSafe([]string{k.User, k.AccessKeyID, k.Status, k.Created.UTC().Format(time.RFC3339), lu,
+		_ = cw.Write(forensics.CSVSafe([]string{k.User, k.AccessKeyID, k.Status, k.Created.UTC().Format(time.RFC3339), lu,
 			k.Service, k.Region, fmt.Sprint(k.SMTPUser), k.SMTPReason, flagList(k)}))
 	}
 	cw.Flush()
 	return cw.Error()
-}
-
-// csvSafe defuses spreadsheet formula injection: IAM user names may contain '=', '+', '-' and
-// '@', and From addresses are attacker-controlled, so a cell starting with one of = + - @ (or a
-// tab/CR) gets a leading apostrophe, which spreadsheets show as text.
-func csvSafe(row []string) []string {
-	for i, c := range row {
-		if c != "" && strings.ContainsRune("=+-@\t\r", rune(c[0])) {
-			row[i] = "'" + c
-		}
-	}
-	return row
 }

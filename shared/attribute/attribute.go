@@ -175,37 +175,48 @@ func (a *Attributor) lookup(ctx context.Context, name string) (p Principal, fail
 	return p, false
 }
 
-// isSMTPUser recognises SES SMTP credentials: the console's name prefix, or the
-// AmazonSesSendingAccess policy inline or attached.
+// isSMTPUser recognises SES SMTP credentials for attribution.
 func (a *Attributor) isSMTPUser(ctx context.Context, user string) (bool, error) {
+	smtp, _, err := SMTPUser(ctx, a.iam, user)
+	return smtp, err
+}
+
+// SMTPPoliciesAPI is what SMTPUser needs from the IAM client.
+type SMTPPoliciesAPI interface {
+	iam.ListUserPoliciesAPIClient
+	iam.ListAttachedUserPoliciesAPIClient
+}
+
+// SMTPUser recognises SES SMTP credentials: the console's name prefix, or the
+// AmazonSesSendingAccess policy inline or attached. It says which rule matched and fails instead
+// of guessing when IAM does not answer, so an audit never silently under-reports.
+func SMTPUser(ctx context.Context, api SMTPPoliciesAPI, user string) (smtp bool, reason string, err error) {
 	if strings.HasPrefix(user, SMTPUserPrefix) {
-		return true, nil
+		return true, "name " + SMTPUserPrefix + "*", nil
 	}
-	inline := iam.NewListUserPoliciesPaginator(a.iam, &iam.ListUserPoliciesInput{UserName: aws.String(user)})
-	for inline.HasMorePages() {
-		page, err := inline.NextPage(ctx)
+	for p := iam.NewListUserPoliciesPaginator(api, &iam.ListUserPoliciesInput{UserName: aws.String(user)}); p.HasMorePages(); {
+		page, err := p.NextPage(ctx)
 		if err != nil {
-			return false, fmt.Errorf("list inline policies of %s: %w", user, err)
+			return false, "", fmt.Errorf("list inline policies of %s: %w", user, err)
 		}
-		for _, n := range page.PolicyNames {
-			if n == SMTPPolicyName {
-				return true, nil
+		for _, name := range page.PolicyNames {
+			if name == SMTPPolicyName {
+				return true, "inline policy " + SMTPPolicyName, nil
 			}
 		}
 	}
-	attached := iam.NewListAttachedUserPoliciesPaginator(a.iam, &iam.ListAttachedUserPoliciesInput{UserName: aws.String(user)})
-	for attached.HasMorePages() {
-		page, err := attached.NextPage(ctx)
+	for p := iam.NewListAttachedUserPoliciesPaginator(api, &iam.ListAttachedUserPoliciesInput{UserName: aws.String(user)}); p.HasMorePages(); {
+		page, err := p.NextPage(ctx)
 		if err != nil {
-			return false, fmt.Errorf("list attached policies of %s: %w", user, err)
+			return false, "", fmt.Errorf("list attached policies of %s: %w", user, err)
 		}
 		for _, ap := range page.AttachedPolicies {
 			if aws.ToString(ap.PolicyName) == SMTPPolicyName {
-				return true, nil
+				return true, "attached policy " + SMTPPolicyName, nil
 			}
 		}
 	}
-	return false, nil
+	return false, "", nil
 }
 
 // Attribute resolves a caller to the finding.Principal a Finding carries. For users the access key

@@ -143,7 +143,7 @@ func (r *Report) writeCSV(w io.Writer, withPolicy bool) error {
 			row = append(row, n(g.OutsideNetwork), n(g.UnapprovedPrincipal))
 		}
 		row = append(row, join(g.Principals), join(g.IPs), join(g.From), join(g.Identities), join(g.ConfigurationSets))
-		if err := cw.Write(csvSafe(row)); err != nil {
+		if err := cw.Write(CSVSafe(row)); err != nil {
 			return err
 		}
 	}
@@ -151,9 +151,10 @@ func (r *Report) writeCSV(w io.Writer, withPolicy bool) error {
 	return cw.Error()
 }
 
-// csvSafe defuses spreadsheet formulas in attacker-controlled cells (a From address like
-// "=cmd|..."@x): a cell starting with = + - @ tab or CR gets a leading apostrophe.
-func csvSafe(row []string) []string {
+// CSVSafe defuses spreadsheet formulas in attacker-controlled cells (a From address like
+// "=cmd|..."@x, an IAM user name with '+' or '@'): a cell starting with = + - @ tab or CR gets a
+// leading apostrophe, which spreadsheets show as text. It rewrites row in place and returns it.
+func CSVSafe(row []string) []string {
 	for i, c := range row {
 		if c != "" && strings.ContainsRune("=+-@\t\r", rune(c[0])) {
 			row[i] = "'" + c

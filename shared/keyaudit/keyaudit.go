@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -164,7 +163,7 @@ func inspectUser(ctx context.Context, api IAMAPI, u iamUser, opt Options) ([]Key
 	if len(uses) == 0 {
 		return nil, nil
 	}
-	smtp, reason, err := smtpUser(ctx, api, u.name)
+	smtp, reason, err := attribute.SMTPUser(ctx, api, u.name)
 	if err != nil {
 		return nil, err
 	}
@@ -197,39 +196,6 @@ func naToEmpty(s string) string {
 		return ""
 	}
 	return s
-}
-
-// smtpUser recognises SES SMTP credentials users as attribution does (the console's name
-// prefix, or the AmazonSesSendingAccess policy inline or attached) but also says which rule
-// matched, and fails instead of guessing when IAM does not answer: an audit must not silently
-// under-report.
-func smtpUser(ctx context.Context, api IAMAPI, user string) (bool, string, error) {
-	if strings.HasPrefix(user, SMTPUserPrefix) {
-		return true, "name " + SMTPUserPrefix + "*", nil
-	}
-	for p := iam.NewListUserPoliciesPaginator(api, &iam.ListUserPoliciesInput{UserName: aws.String(user)}); p.HasMorePages(); {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return false, "", fmt.Errorf("list inline policies of %s: %w", user, err)
-		}
-		for _, name := range page.PolicyNames {
-			if name == SMTPPolicyName {
-				return true, "inline policy " + SMTPPolicyName, nil
-			}
-		}
-	}
-	for p := iam.NewListAttachedUserPoliciesPaginator(api, &iam.ListAttachedUserPoliciesInput{UserName: aws.String(user)}); p.HasMorePages(); {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return false, "", fmt.Errorf("list attached policies of %s: %w", user, err)
-		}
-		for _, ap := range page.AttachedPolicies {
-			if aws.ToString(ap.PolicyName) == SMTPPolicyName {
-				return true, "attached policy " + SMTPPolicyName, nil
-			}
-		}
-	}
-	return false, "", nil
 }
 
 // Flagged reports whether k carries any unapproved-* flag.
