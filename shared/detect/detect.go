@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/sesguard/sesguard/shared/finding"
@@ -139,26 +140,20 @@ func (d *Detector) Process(ctx context.Context, events []sesevent.Event) (Batch,
 		}
 		return Batch{}, fmt.Errorf("detect: %w", errors.Join(errs...))
 	}
+	process, ok, dups, err := d.markAll(ctx, events)
+	marked = ok
+	if err != nil {
+		return fail(err)
+	}
+	b.Duplicates = dups
 	for i := range events {
 		e := &events[i]
 		if !relevant(e) {
 			b.Events++
 			continue
 		}
-		if key := dedupKey(e); key != "" {
-			var info SendInfo
-			if e.Type == sesevent.TypeSend {
-				info = SendInfo{Account: e.Account, Principal: e.CallerIdentity, Identity: e.Identity}
-			}
-			first, err := d.st.Mark(ctx, key, info, d.expiry(d.when(e).Add(MarkTTL)))
-			if err != nil {
-				return fail(err)
-			}
-			if !first {
-				b.Duplicates++
-				continue
-			}
-			marked = append(marked, key)
+		if !process[i] {
+			continue
 		}
 		b.Events++
 		switch e.Type {
@@ -202,6 +197,92 @@ func (d *Detector) Process(ctx context.Context, events []sesevent.Event) (Batch,
 	}
 	b.Updates = updates
 	return b, nil
+}
+
+// concurrentState is implemented by States whose calls are network round trips (DynamoState):
+// Process then marks a batch's events concurrently, up to the returned number at once.
+type concurrentState interface {
+	MarkConcurrency() int
+}
+
+// markAll records the dedup mark of every relevant event before the rules run, so a Bounce can
+// join a Send of the same batch. It returns, per event, whether the rules should process it, the
+// keys it marked (for rollback, also on error) and how many events were duplicates. Keys repeated
+// inside the batch count as duplicates without a State call, so the outcome does not depend on
+// the order concurrent marks complete in.
+func (d *Detector) markAll(ctx context.Context, events []sesevent.Event) (process []bool, marked []string, dups int, err error) {
+	process = make([]bool, len(events))
+	type job struct {
+		i   int
+		key string
+	}
+	var jobs []job
+	seen := make(map[string]struct{})
+	for i := range events {
+		e := &events[i]
+		if !relevant(e) {
+			continue
+		}
+		key := dedupKey(e)
+		if key == "" {
+			process[i] = true
+			continue
+		}
+		if _, dup := seen[key]; dup {
+			dups++
+			continue
+		}
+		seen[key] = struct{}{}
+		jobs = append(jobs, job{i, key})
+	}
+	mark := func(j job) (bool, error) {
+		e := &events[j.i]
+		var info SendInfo
+		if e.Type == sesevent.TypeSend {
+			info = SendInfo{Account: e.Account, Principal: e.CallerIdentity, Identity: e.Identity}
+		}
+		return d.st.Mark(ctx, j.key, info, d.expiry(d.when(e).Add(MarkTTL)))
+	}
+	firsts := make([]bool, len(jobs))
+	errs := make([]error, len(jobs))
+	workers := 1
+	if cs, ok := d.st.(concurrentState); ok {
+		workers = min(cs.MarkConcurrency(), len(jobs))
+	}
+	if workers <= 1 {
+		for k, j := range jobs {
+			if firsts[k], errs[k] = mark(j); errs[k] != nil {
+				break
+			}
+		}
+	} else {
+		var wg sync.WaitGroup
+		next := make(chan int)
+		for range workers {
+			wg.Go(func() {
+				for k := range next {
+					firsts[k], errs[k] = mark(jobs[k])
+				}
+			})
+		}
+		for k := range jobs {
+			next <- k
+		}
+		close(next)
+		wg.Wait()
+	}
+	for k, j := range jobs {
+		switch {
+		case errs[k] != nil:
+			err = errors.Join(err, errs[k])
+		case firsts[k]:
+			process[j.i] = true
+			marked = append(marked, j.key)
+		default:
+			dups++
+		}
+	}
+	return process, marked, dups, err
 }
 
 // relevant reports whether an event can change detection (others are counted and ignored).

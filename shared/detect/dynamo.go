@@ -41,7 +41,14 @@ type DynamoState struct {
 	table string
 }
 
-var _ State = (*DynamoState)(nil)
+var (
+	_ State           = (*DynamoState)(nil)
+	_ concurrentState = (*DynamoState)(nil)
+)
+
+// MarkConcurrency lets Process issue a batch's dedup marks concurrently: each is an independent
+// conditional PutItem, and one round trip per event was most of ingest's per-record latency.
+func (s *DynamoState) MarkConcurrency() int { return 16 }
 
 // NewDynamoState returns a State over table.
 func NewDynamoState(api DynamoAPI, table string) *DynamoState {

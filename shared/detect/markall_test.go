@@ -1,0 +1,89 @@
+package detect
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sesguard/sesguard/shared/sesevent"
+)
+
+// concurrentMemory is a MemoryState that asks Process for concurrent marks, as DynamoState does,
+// and can fail one chosen mark.
+type concurrentMemory struct {
+	*MemoryState
+	failKey string
+	calls   atomic.Int64
+}
+
+var _ concurrentState = (*concurrentMemory)(nil)
+
+func (c *concurrentMemory) MarkConcurrency() int { return 4 }
+
+func (c *concurrentMemory) Mark(ctx context.Context, key string, info SendInfo, exp time.Time) (bool, error) {
+	c.calls.Add(1)
+	if key == c.failKey {
+		return false, errors.New("throttled")
+	}
+	return c.MemoryState.Mark(ctx, key, info, exp)
+}
+
+// A batch with repeated events and a Bounce ahead of its Send gives the same outcome whether the
+// marks run one by one or concurrently, and a repeated key costs no State call.
+func TestConcurrentMarksMatchSequential(t *testing.T) {
+	p := loadPolicy(t, `
+version: 1
+network: {cidrs: [10.20.0.0/16]}
+senders: {principals: ["ses-smtp-user.*"], from: ["*@mail.example.com"], identities: [mail.example.com], configuration_sets: [prod-outbound]}
+recipients: {domains: ["*"]}
+limits: {bounce_rate: {window: 1h, max: 0.05, min_sends: 2}}
+`)
+	var batch []sesevent.Event
+	for i := range 30 {
+		s := goodSend(i)
+		if i%3 == 0 {
+			s.ConfigurationSet = "marketing"
+		}
+		if i%5 == 0 {
+			batch = append(batch, bounceOf(s, "Permanent", time.Minute)) // before its Send
+		}
+		batch = append(batch, s)
+		if i%7 == 0 {
+			batch = append(batch, s) // repeated in the batch
+		}
+	}
+	seq := process(t, newDetector(t, p, NewMemoryState()), batch)
+	cm := &concurrentMemory{MemoryState: NewMemoryState()}
+	con := process(t, newDetector(t, p, cm), batch)
+	if seq.Duplicates != 5 || seq.Unjoined != 0 {
+		t.Fatalf("sequential batch: %d duplicates, %d unjoined; want 5 and 0", seq.Duplicates, seq.Unjoined)
+	}
+	if !reflect.DeepEqual(seq, con) {
+		t.Fatalf("concurrent marks changed the outcome:\nsequential %+v\nconcurrent %+v", seq, con)
+	}
+	if got, want := cm.calls.Load(), int64(len(batch)-5); got != want {
+		t.Errorf("%d Mark calls, want %d (one per distinct key)", got, want)
+	}
+}
+
+// A failing mark fails the batch and rolls back every mark that succeeded, so a retry is whole.
+func TestConcurrentMarkFailureRollsBack(t *testing.T) {
+	p := examplePolicy(t)
+	bad := func(i int) sesevent.Event {
+		return with(goodSend(i), func(e *sesevent.Event) { e.ConfigurationSet = "marketing" })
+	}
+	batch := []sesevent.Event{bad(1), bad(2), bad(3), bad(4), bad(5)}
+	cm := &concurrentMemory{MemoryState: NewMemoryState(), failKey: sendKey(batch[2].MessageID)}
+	d := newDetector(t, p, cm)
+	if _, err := d.Process(context.Background(), batch); err == nil {
+		t.Fatal("a failed mark must fail the batch")
+	}
+	cm.failKey = ""
+	b := process(t, d, batch)
+	if b.Duplicates != 0 || len(b.Updates) != 1 || b.Updates[0].Finding.Evidence.Count != 5 {
+		t.Fatalf("retry after rollback = %+v, want all 5 counted once", b)
+	}
+}
