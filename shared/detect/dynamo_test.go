@@ -125,3 +125,46 @@ limits: { bounce_rate: { window: 1h, max: 0.05, min_sends: 5 } }
 		}
 	}
 }
+
+// sequentialState exposes only the State methods of a DynamoState (not MarkConcurrency), so
+// Process marks one event at a time.
+type sequentialState struct{ State }
+
+// BenchmarkProcessDynamoLatency measures one batch of ten sends through DynamoState when every
+// DynamoDB call waits 25 ms in the moto proxy, standing in for the network round trip. moto
+// itself serialises calls (several ms each on this machine), which no client-side concurrency
+// can hide; the held requests show what concurrent marks save where the round trip dominates.
+func BenchmarkProcessDynamoLatency(b *testing.B) {
+	m := awstest.Start(b)
+	m.SeedStateTable(b, "sesguard-state")
+	m.Fault(awstest.Fault{Service: "dynamodb", Kind: awstest.FaultDelay, Delay: 25 * time.Millisecond})
+	client := dynamodb.NewFromConfig(m.Config(b))
+	p := examplePolicy(b)
+	for _, tc := range []struct {
+		name string
+		st   State
+	}{
+		{"sequential", sequentialState{NewDynamoState(client, "sesguard-state")}},
+		{"concurrent", NewDynamoState(client, "sesguard-state")},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			d, err := New(p, tc.st)
+			if err != nil {
+				b.Fatal(err)
+			}
+			n := 0
+			for b.Loop() {
+				batch := make([]sesevent.Event, 10)
+				for i := range batch {
+					batch[i] = goodSend(n)
+					batch[i].MessageID = tc.name + batch[i].MessageID
+					n++
+				}
+				if _, err := d.Process(context.Background(), batch); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/batch")
+		})
+	}
+}
