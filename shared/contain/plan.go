@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/sesguard/sesguard/shared/finding"
 	"github.com/sesguard/sesguard/shared/policy"
@@ -59,12 +60,54 @@ func Plan(f *finding.Finding, cfg *Config) ([]Intent, error) {
 	return out, nil
 }
 
-// Protected reports whether the principal matches a protected pattern by name or ARN.
+// Protected reports whether the principal matches a protected pattern by name or ARN. It errs
+// towards protection: matching ignores case (IAM names are unique case-insensitively, so
+// "Break-Glass" is the user a "break-glass-*" pattern means), and every form of the principal is
+// tried — the name, the ARN, the name taken from the ARN, the ARN without its IAM path, and for
+// an STS assumed-role session the role's name and IAM ARN.
 func Protected(p finding.Principal, patterns []string) bool {
 	if len(patterns) == 0 {
 		return false
 	}
-	return (p.Name != "" && policy.LikeAny(patterns, p.Name)) || (p.ARN != "" && policy.LikeAny(patterns, p.ARN))
+	forms := principalForms(p)
+	for _, pat := range patterns {
+		pat = strings.ToLower(pat)
+		for _, s := range forms {
+			if policy.Like(pat, s) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// principalForms lists the lower-cased names and ARNs a principal is known by.
+func principalForms(p finding.Principal) []string {
+	var out []string
+	add := func(s string) {
+		if s = strings.ToLower(strings.TrimSpace(s)); s != "" && !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	add(p.Name)
+	if i := strings.LastIndexByte(p.Name, '/'); i >= 0 {
+		add(p.Name[i+1:]) // a name given with its path
+	}
+	add(p.ARN)
+	// arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE
+	if parts := strings.SplitN(p.ARN, ":", 6); len(parts) == 6 && parts[0] == "arn" {
+		partition, service, account, res := parts[1], parts[2], parts[4], strings.Split(parts[5], "/")
+		switch {
+		case service == "sts" && len(res) >= 2 && res[0] == "assumed-role":
+			add(res[1])
+			add("arn:" + partition + ":iam::" + account + ":role/" + res[1])
+		case service == "iam" && len(res) >= 2:
+			name := res[len(res)-1]
+			add(name)
+			add("arn:" + partition + ":iam::" + account + ":" + res[0] + "/" + name)
+		}
+	}
+	return out
 }
 
 func intentFor(t Target, cfg *Config) Intent {

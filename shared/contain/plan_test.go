@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -126,6 +127,9 @@ func TestProtectedProperty(t *testing.T) {
 			t.Fatal(err)
 		}
 		prot := Protected(f.Principal, cfg.Protected)
+		if strings.HasPrefix(strings.ToLower(name), "break-glass-") && slices.Contains(cfg.Protected, "break-glass-*") && !prot {
+			t.Fatalf("%+v not protected by break-glass-*", f.Principal)
+		}
 		for _, in := range intents {
 			if prot && in.Run() {
 				t.Fatalf("protected principal %+v (patterns %v) gets %s", f.Principal, cfg.Protected, in.Target.Action)
@@ -134,6 +138,53 @@ func TestProtectedProperty(t *testing.T) {
 				t.Fatalf("unprotected principal %+v (patterns %v) skipped as protected", f.Principal, cfg.Protected)
 			}
 		}
+	}
+}
+
+// TestProtectedForms: a protected principal is recognised whatever form the finding carries it
+// in — other case, IAM path, STS session ARN — since IAM resolves names case-insensitively and
+// the actions act on the name.
+func TestProtectedForms(t *testing.T) {
+	tests := []struct {
+		name     string
+		p        finding.Principal
+		patterns []string
+		want     bool
+	}{
+		{"exact name", finding.Principal{Name: "break-glass-admin"}, []string{"break-glass-*"}, true},
+		{"name in other case", finding.Principal{Name: "Break-Glass-Admin", Kind: finding.KindUser}, []string{"break-glass-*"}, true},
+		{"pattern in other case", finding.Principal{Name: "break-glass-admin"}, []string{"BREAK-GLASS-*"}, true},
+		{"name pattern vs ARN with path only", finding.Principal{ARN: "arn:aws:iam::123456789012:user/ops/break-glass-admin"}, []string{"break-glass-*"}, true},
+		{"ARN pattern without path vs ARN with path", finding.Principal{Name: "break-glass-admin", ARN: "arn:aws:iam::123456789012:user/ops/break-glass-admin"},
+			[]string{"arn:aws:iam::123456789012:user/break-glass-admin"}, true},
+		{"ARN pattern with path", finding.Principal{Name: "admin", ARN: "arn:aws:iam::123456789012:user/ops/admin"}, []string{"arn:aws:iam::*:user/ops/*"}, true},
+		{"ARN in other case", finding.Principal{ARN: "arn:aws:iam::123456789012:role/Mailer-Admin"}, []string{"arn:aws:iam::*:role/mailer-admin"}, true},
+		{"assumed-role session by role name", finding.Principal{Kind: finding.KindRole, ARN: "arn:aws:sts::123456789012:assumed-role/admin-role/i-0abc"}, []string{"admin-*"}, true},
+		{"assumed-role session by role ARN", finding.Principal{Name: "i-0abc", ARN: "arn:aws:sts::123456789012:assumed-role/admin-role/i-0abc"},
+			[]string{"arn:aws:iam::123456789012:role/admin-role"}, true},
+		{"name with path", finding.Principal{Name: "ops/break-glass-admin"}, []string{"break-glass-admin"}, true},
+		{"other user", finding.Principal{Name: "ses-smtp-user.1", ARN: "arn:aws:iam::123456789012:user/ses-smtp-user.1"}, []string{"break-glass-*", "arn:aws:iam::*:role/*"}, false},
+		{"no patterns", finding.Principal{Name: "break-glass-admin"}, nil, false},
+		{"empty principal", finding.Principal{}, []string{"break-glass-*"}, false},
+		{"path is not a name", finding.Principal{ARN: "arn:aws:iam::123456789012:user/break-glass/ops"}, []string{"break-glass"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Protected(tt.p, tt.patterns); got != tt.want {
+				t.Errorf("Protected(%+v, %v) = %v, want %v", tt.p, tt.patterns, got, tt.want)
+			}
+			f := testFinding()
+			f.Principal, f.Actions = tt.p, ActionNames()
+			intents, err := Plan(f, &Config{Protected: tt.patterns})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, in := range intents {
+				if tt.want && in.Outcome != finding.OutcomeSkippedProtected {
+					t.Errorf("%s: outcome %q, want skipped_protected", in.Target.Action, in.Outcome)
+				}
+			}
+		})
 	}
 }
 
