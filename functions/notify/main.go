@@ -39,7 +39,7 @@ func main() {
 		secret = cfg.Policy.Alerts.SlackWebhookSecret
 	}
 	if secret != "" {
-		dests = append(dests, alert.NewSlackWebhook(alert.NewSecretURL(secretsmanager.NewFromConfig(awsCfg), secret)))
+		dests = append(dests, slackDestination(secretsmanager.NewFromConfig(awsCfg), secret, log))
 	} else {
 		log.Warn("notify: no Slack webhook secret configured; alerting to SNS only")
 	}
