@@ -341,6 +341,15 @@ func (e *Executor) Restore(ctx context.Context, actionID, actor string) (finding
 	case StatusRateCapped:
 		err := fmt.Errorf("action %s was rate capped: nothing was applied, nothing to restore", actionID)
 		return failed(ar, err), err
+	case StatusPending:
+		// A run is applying it right now: undoing under it would leave the change in place with
+		// the row saying restored (its pending -> applied write then fails). A row pending longer
+		// than staleAfter belongs to a run that died; restoring it is how it gets cleaned up.
+		if age := e.now().Sub(rec.Updated); age <= staleAfter {
+			err := fmt.Errorf("action %s is being applied by %s (pending since %s): restore it once that run finished, or after %s if it died",
+				actionID, rec.Actor, rec.Updated.Format(time.RFC3339), rec.Updated.Add(staleAfter).Format(time.RFC3339))
+			return failed(ar, err), err
+		}
 	}
 	a, err := e.action(rec.Action)
 	if err != nil {

@@ -398,3 +398,53 @@ func TestExecutorRestoreIdentityPolicyAndPause(t *testing.T) {
 		t.Fatalf("set after restore: %+v %v", cs, err)
 	}
 }
+
+// TestRestorePendingRow: a row another run is applying right now is not restored under it (the
+// change would stay with the row saying restored); a stale pending row (the run died) is.
+func TestRestorePendingRow(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	u := e.m.SeedSMTPUser(t, "ses-smtp-user.pending")
+	f := smtpFinding(u, ActionDeactivateKeys)
+	ex := e.executor(Config{Mode: ModeEnforce, Actor: "other-run"})
+	in, err := Plan(f, &ex.Config)
+	if err != nil || len(in) != 1 {
+		t.Fatalf("plan: %v %v", in, err)
+	}
+	step, err := ex.Actions[ActionDeactivateKeys].Plan(ctx, in[0].Target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := ActionID(f.ID, ActionDeactivateKeys, u.UserName)
+	now := ex.now()
+	rec := &Record{ActionID: id, FindingID: f.ID, Rule: f.Rule, Action: ActionDeactivateKeys, Target: u.UserName, Actor: "other-run",
+		Status: StatusPending, Created: now, Updated: now.Add(-time.Minute), Step: step}
+	if ok, _, err := e.ledger.Claim(ctx, rec); !ok || err != nil {
+		t.Fatalf("claim: %v %v", ok, err)
+	}
+	// The other run deactivates the keys.
+	if err := ex.Actions[ActionDeactivateKeys].Apply(ctx, step); err != nil {
+		t.Fatal(err)
+	}
+	e.resetWrites()
+	ar, err := ex.Restore(ctx, id, "op")
+	if err == nil || ar.Outcome != finding.OutcomeFailed || !strings.Contains(err.Error(), "being applied") {
+		t.Fatalf("restore of a fresh pending row: %+v %v", ar, err)
+	}
+	if w := e.writeOps(); len(w) != 0 {
+		t.Fatalf("restore of a fresh pending row wrote %v", w)
+	}
+	if got, _ := e.ledger.Get(ctx, id); got.Status != StatusPending {
+		t.Fatalf("row = %s", got.Status)
+	}
+	// The run died: after staleAfter the operator can restore.
+	ex.Now = func() time.Time { return now.Add(staleAfter + time.Minute) }
+	if ar, err := ex.Restore(ctx, id, "op"); err != nil || ar.Outcome != finding.OutcomeRestored {
+		t.Fatalf("restore of a stale pending row: %+v %v", ar, err)
+	}
+	for k, st := range e.keyStatus(t, u.UserName) {
+		if st != "Active" {
+			t.Errorf("key %s = %s after restore", k, st)
+		}
+	}
+}
