@@ -32,8 +32,9 @@ when the policy says mode: enforce.
 
 Response settings come from the policy (--policy, else ./sesguard.yaml when present): protected
 principals, max_actions_per_hour, the rule -> actions map and the VPCs of deny_send_policy's
-conditional form. Without a policy, each finding's own actions are used, and --protected etc.
-apply. Flags given explicitly override the policy.
+conditional form. Without a policy, each finding's own actions are used. --protected adds to the
+policy's protected principals (a flag never un-protects anyone); the other flags given explicitly
+override the policy.
 
 Every applied action is recorded in the ledger table (--table or $SESGUARD_TABLE; required with
 --enforce) with its prior state; 'sesguard restore ACTION_ID' puts that state back.
@@ -89,7 +90,7 @@ func runContain(ctx context.Context, e env, args []string) int {
 	actor := fs.String("actor", "", "who is containing, recorded in the ledger (default cli:$USER)")
 	format := fs.String("format", "text", "output format: text or json (one sesguard.result/v1 per line, then extra findings)")
 	var protected, vpcs, vpces listFlag
-	fs.Var(&protected, "protected", "protected principal patterns, comma-separated (overrides the policy)")
+	fs.Var(&protected, "protected", "more protected principal patterns, comma-separated (added to the policy's)")
 	fs.Var(&vpcs, "approved-vpcs", "VPC ids for deny_send_policy's conditional form (overrides the policy)")
 	fs.Var(&vpces, "approved-vpces", "VPC endpoint ids for deny_send_policy's conditional form")
 	maxPerHour := fs.Int("max-actions-per-hour", 0, "hourly cap on applied actions (overrides the policy; default 20)")
@@ -122,9 +123,9 @@ func runContain(ctx context.Context, e env, args []string) int {
 	if *enforce {
 		cfg.Mode = contain.ModeEnforce
 	}
-	if protected.set {
-		cfg.Protected = protected.vals
-	}
+	// Protection only ever grows here: a flag meant to add one principal must not silently drop
+	// the policy's break-glass patterns.
+	cfg.Protected = append(cfg.Protected, protected.vals...)
 	if vpcs.set {
 		cfg.ApprovedVPCs = vpcs.vals
 	}

@@ -166,10 +166,18 @@ response:
 			t.Fatalf("protected keys changed: %v", st)
 		}
 	})
-	t.Run("explicit --protected overrides the policy", func(t *testing.T) {
-		code, out, errOut := runCmd(t, "", "contain", "--finding", path, "--policy", pol, "--protected", "nobody")
-		if code != exitOK || !strings.Contains(out, "planned") {
+	t.Run("--protected adds to the policy, never un-protects", func(t *testing.T) {
+		code, out, errOut := runCmd(t, "", "contain", "--finding", path, "--policy", pol, "--protected", "nobody", "--enforce", "--table", "state")
+		if code != exitOK || !strings.Contains(out, "skipped_protected") || strings.Contains(out, "planned") || strings.Contains(out, "applied") {
 			t.Fatalf("code %d\n%s\n%s", code, out, errOut)
+		}
+		if st := keyStatuses(t, c, u.UserName); st[u.KeyIDs[0]] != "Active" || st[u.KeyIDs[1]] != "Active" {
+			t.Fatalf("protected keys changed: %v", st)
+		}
+		other := m.SeedSMTPUser(t, "ops-mailer")
+		code, out, errOut = runCmd(t, "", "contain", "--finding", writeFinding(t, cliFinding(other, "f-cli-3")), "--policy", pol, "--protected", "nobody,OPS-*")
+		if code != exitOK || !strings.Contains(out, "skipped_protected") || strings.Contains(out, "planned") {
+			t.Fatalf("flag protection: code %d\n%s\n%s", code, out, errOut)
 		}
 	})
 	t.Run("AccessDenied: exit 2 and the error is printed", func(t *testing.T) {
