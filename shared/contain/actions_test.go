@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -367,4 +369,48 @@ func TestPauseActions(t *testing.T) {
 			t.Fatal("account still paused after restore")
 		}
 	})
+}
+
+// TestPauseReadBack: pausing sends an empty body (the SDK omits false booleans). A service that
+// answers 200 but keeps sending enabled must give a failed apply, not a recorded pause.
+func TestPauseReadBack(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.m.SeedIdentity(t, "mail.example.com", "prod-outbound")
+	var ignore atomic.Bool
+	e.m.Handle(func(w http.ResponseWriter, r *http.Request) bool {
+		if ignore.Load() && r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, "/sending") {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte("{}"))
+			return true
+		}
+		return false
+	})
+	ignore.Store(true)
+	for _, a := range []Action{&PauseConfigurationSet{SES: e.ses}, &PauseAccount{SES: e.ses}} {
+		s, err := a.Plan(ctx, targetFor(t, testFinding(), &Config{}, a.Name()))
+		if err != nil || s.Noop {
+			t.Fatalf("%s plan: %+v %v", a.Name(), s, err)
+		}
+		if err := a.Apply(ctx, s); err == nil || !strings.Contains(err.Error(), "read back") {
+			t.Errorf("%s: apply ignored by the service = %v, want a read-back error", a.Name(), err)
+		}
+	}
+	// The executor reports it failed, with the row failed (not applied).
+	f := testFinding()
+	f.Actions = []string{ActionPauseAccount}
+	res, _ := mustContain(t, e.executor(Config{Mode: ModeEnforce}), f)
+	if a := res.Actions[0]; a.Outcome != finding.OutcomeFailed {
+		t.Fatalf("executor: %+v", a)
+	} else if rec, err := e.ledger.Get(ctx, a.ActionID); err != nil || rec.Status != StatusFailed {
+		t.Fatalf("ledger: %+v %v", rec, err)
+	}
+	// Resume ignored too: restore fails instead of claiming the account sends again.
+	ignore.Store(false)
+	a := &PauseAccount{SES: e.ses}
+	s := planApply(t, a, targetFor(t, testFinding(), &Config{}, ActionPauseAccount))
+	ignore.Store(true)
+	if _, err := a.Restore(ctx, s); err == nil || !strings.Contains(err.Error(), "read back") {
+		t.Fatalf("restore ignored by the service = %v", err)
+	}
 }

@@ -10,7 +10,7 @@ import (
 
 // PauseConfigurationSet stops sending through the finding's configuration set (or the identity's
 // default set). Note the SDK omits false booleans: pausing sends {} and relies on the service
-// default; resuming sends SendingEnabled=true explicitly.
+// default; resuming sends SendingEnabled=true explicitly. Both read the flag back.
 type PauseConfigurationSet struct{ SES SESAPI }
 
 // PauseAccount stops all SES sending of the account in the region.
@@ -74,6 +74,19 @@ func (a *PauseConfigurationSet) Apply(ctx context.Context, s Step) error {
 	}); err != nil {
 		return fmt.Errorf("pause configuration set %s: %w", st.Set, err)
 	}
+	return a.readBack(ctx, st.Set, false)
+}
+
+// readBack checks the set's sending flag is want. Pausing sends an empty body (the SDK omits the
+// false boolean) and relies on the service default, so a 200 alone does not prove the pause.
+func (a *PauseConfigurationSet) readBack(ctx context.Context, set string, want bool) error {
+	out, err := a.SES.GetConfigurationSet(ctx, &sesv2.GetConfigurationSetInput{ConfigurationSetName: aws.String(set)})
+	if err != nil {
+		return fmt.Errorf("read back configuration set %s: %w", set, err)
+	}
+	if got := out.SendingOptions == nil || out.SendingOptions.SendingEnabled; got != want {
+		return fmt.Errorf("read back configuration set %s: sending enabled=%v after the call, want %v", set, got, want)
+	}
 	return nil
 }
 
@@ -90,6 +103,9 @@ func (a *PauseConfigurationSet) Restore(ctx context.Context, s Step) ([]string, 
 		ConfigurationSetName: aws.String(st.Set), SendingEnabled: true,
 	}); err != nil {
 		return nil, fmt.Errorf("resume configuration set %s: %w", st.Set, err)
+	}
+	if err := a.readBack(ctx, st.Set, true); err != nil {
+		return nil, err
 	}
 	return []string{"configuration set " + st.Set + ": sending paused -> enabled"}, nil
 }
@@ -118,6 +134,18 @@ func (a *PauseAccount) Apply(ctx context.Context, s Step) error {
 	if _, err := a.SES.PutAccountSendingAttributes(ctx, &sesv2.PutAccountSendingAttributesInput{SendingEnabled: false}); err != nil {
 		return fmt.Errorf("pause account sending: %w", err)
 	}
+	return a.readBack(ctx, false)
+}
+
+// readBack checks the account's sending flag is want (see PauseConfigurationSet.readBack).
+func (a *PauseAccount) readBack(ctx context.Context, want bool) error {
+	out, err := a.SES.GetAccount(ctx, &sesv2.GetAccountInput{})
+	if err != nil {
+		return fmt.Errorf("read back account sending: %w", err)
+	}
+	if out.SendingEnabled != want {
+		return fmt.Errorf("read back account sending: enabled=%v after the call, want %v", out.SendingEnabled, want)
+	}
 	return nil
 }
 
@@ -132,6 +160,9 @@ func (a *PauseAccount) Restore(ctx context.Context, s Step) ([]string, error) {
 	}
 	if _, err := a.SES.PutAccountSendingAttributes(ctx, &sesv2.PutAccountSendingAttributesInput{SendingEnabled: true}); err != nil {
 		return nil, fmt.Errorf("resume account sending: %w", err)
+	}
+	if err := a.readBack(ctx, true); err != nil {
+		return nil, err
 	}
 	return []string{"account: sending paused -> enabled"}, nil
 }
