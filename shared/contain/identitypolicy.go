@@ -228,9 +228,16 @@ func RemoveStatement(doc, sid string) (string, bool, error) {
 // splitPolicy decodes a policy into its top-level fields and its statements (a single statement
 // object is normalised to a list).
 func splitPolicy(doc string) (map[string]any, []any, error) {
+	// UseNumber: other statements' numbers (e.g. a NumericLessThan bound) are written back
+	// exactly as they were, not through float64.
 	var top map[string]any
-	if err := json.Unmarshal([]byte(doc), &top); err != nil {
+	dec := json.NewDecoder(strings.NewReader(doc))
+	dec.UseNumber()
+	if err := dec.Decode(&top); err != nil {
 		return nil, nil, fmt.Errorf("decode policy: %w", err)
+	}
+	if dec.More() {
+		return nil, nil, errors.New("decode policy: data after the policy object")
 	}
 	var stmts []any
 	switch s := top["Statement"].(type) {

@@ -249,6 +249,16 @@ func TestMergeAndRemoveStatement(t *testing.T) {
 	if _, _, err := MergeStatement(&other, ours, MaxIdentityPolicies); err != nil {
 		t.Fatalf("update at 20 policies: %v", err)
 	}
+	// Others' statements keep their numbers exactly (not rounded through float64) on merge and
+	// on restore.
+	numeric := `{"Version":"2012-10-17","Statement":[{"Sid":"Num","Effect":"Deny","Principal":"*","Action":"ses:SendEmail","Resource":"*","Condition":{"NumericGreaterThan":{"aws:EpochTime":12345678901234567891}}}]}`
+	merged, _, err := MergeStatement(&numeric, ours, 1)
+	if err != nil || !strings.Contains(merged, "12345678901234567891") {
+		t.Fatalf("merge rewrote a number: %s %v", merged, err)
+	}
+	if rest, _, err := RemoveStatement(merged, "SesguardX"); err != nil || !strings.Contains(rest, "12345678901234567891") {
+		t.Fatalf("remove rewrote a number: %s %v", rest, err)
+	}
 	big := `{"Version":"2012-10-17","Statement":[{"Sid":"Big","Effect":"Deny","Principal":"*","Action":"ses:SendEmail","Resource":"*","Condition":{"StringLike":{"ses:FromAddress":"` + strings.Repeat("a", 4000) + `"}}}]}`
 	if _, _, err := MergeStatement(&big, ours, 1); !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "4096") {
 		t.Fatalf("over 4 KB: err = %v", err)
