@@ -235,7 +235,7 @@ func (e *Executor) enforce(ctx context.Context, f *finding.Finding, in Intent, a
 		} else {
 			next.Status = StatusRateCapped
 		}
-		if terr := e.Ledger.Transition(ctx, StatusPending, &next); terr != nil {
+		if terr := e.record(ctx, StatusPending, &next); terr != nil {
 			err = errors.Join(err, terr)
 		}
 		ar.Restore = ""
@@ -253,7 +253,7 @@ func (e *Executor) enforce(ctx context.Context, f *finding.Finding, in Intent, a
 	if applyErr != nil {
 		next.Status, next.Error = StatusFailed, applyErr.Error()
 	}
-	terr := e.Ledger.Transition(ctx, StatusPending, &next)
+	terr := e.record(ctx, StatusPending, &next)
 	ar.Changes = step.Changes
 	switch {
 	case applyErr != nil:
@@ -264,6 +264,18 @@ func (e *Executor) enforce(ctx context.Context, f *finding.Finding, in Intent, a
 	}
 	ar.Outcome = finding.OutcomeApplied
 	return ar, false
+}
+
+// recordTimeout bounds the ledger write that records what already happened.
+const recordTimeout = 30 * time.Second
+
+// record moves a row to its final status on a context detached from ctx's deadline and
+// cancellation: when the action's budget (or the caller's) ran out during Apply or Restore, the
+// outcome must still reach the ledger rather than leave the row pending.
+func (e *Executor) record(ctx context.Context, from Status, r *Record) error {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
+	return e.Ledger.Transition(rctx, from, r)
 }
 
 // existingOutcome turns an existing ledger row into an outcome; done=false means run again
@@ -376,7 +388,7 @@ func (e *Executor) Restore(ctx context.Context, actionID, actor string) (finding
 	next := *rec
 	now := e.now()
 	next.Status, next.Updated, next.RestoredBy, next.RestoredAt, next.RestoreChanges = StatusRestored, now, actor, now, changes
-	if err := e.Ledger.Transition(ctx, rec.Status, &next); err != nil {
+	if err := e.record(ctx, rec.Status, &next); err != nil {
 		err = fmt.Errorf("restored %s, but recording it failed: %w", actionID, err)
 		return failed(ar, err), err
 	}

@@ -448,3 +448,28 @@ func TestRestorePendingRow(t *testing.T) {
 		}
 	}
 }
+
+// TestExecutorDeadlineStillRecorded: the caller's deadline runs out while a key update hangs;
+// the action is failed and the ledger row says failed (with the prior state), not pending.
+func TestExecutorDeadlineStillRecorded(t *testing.T) {
+	e := newEnv(t)
+	u := e.m.SeedSMTPUser(t, "ses-smtp-user.deadline")
+	e.m.Fault(awstest.Fault{Service: "iam", Operation: "UpdateAccessKey", Kind: awstest.FaultDelay, Delay: 6 * time.Second})
+	defer e.m.ClearFaults()
+	f := smtpFinding(u, ActionDeactivateKeys)
+	ex := e.executor(Config{Mode: ModeEnforce})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	res, _, err := ex.Contain(ctx, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := res.Actions[0]
+	if a.Outcome != finding.OutcomeFailed || a.Restore == "" {
+		t.Fatalf("%+v", a)
+	}
+	rec, err := e.ledger.Get(context.Background(), a.ActionID)
+	if err != nil || rec.Status != StatusFailed || !strings.Contains(rec.Error, "deadline") || len(rec.Step.State) == 0 {
+		t.Fatalf("ledger row = %+v, %v", rec, err)
+	}
+}
