@@ -194,3 +194,23 @@ func decodeState(s Step, v any) error {
 	}
 	return nil
 }
+
+// partialApplyError is an Apply failure that knows which part of its step may have been
+// applied: Step is the step reduced to that part, recorded in the ledger instead of the plan.
+type partialApplyError struct {
+	err  error
+	Step Step
+}
+
+func (e *partialApplyError) Error() string { return e.err.Error() }
+func (e *partialApplyError) Unwrap() error { return e.err }
+
+// partial wraps err with step s whose state is replaced by state.
+func partial(s Step, err error, state any) error {
+	b, jerr := json.Marshal(state)
+	if jerr != nil {
+		return err // keep the whole planned step: restore then covers more, never less
+	}
+	s.State = b
+	return &partialApplyError{err: err, Step: s}
+}

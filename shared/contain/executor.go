@@ -252,6 +252,10 @@ func (e *Executor) enforce(ctx context.Context, f *finding.Finding, in Intent, a
 	next.Status = StatusApplied
 	if applyErr != nil {
 		next.Status, next.Error = StatusFailed, applyErr.Error()
+		var pa *partialApplyError
+		if errors.As(applyErr, &pa) {
+			next.Step = pa.Step
+		}
 	}
 	terr := e.record(ctx, StatusPending, &next)
 	ar.Changes = step.Changes

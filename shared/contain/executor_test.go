@@ -473,3 +473,43 @@ func TestExecutorDeadlineStillRecorded(t *testing.T) {
 		t.Fatalf("ledger row = %+v, %v", rec, err)
 	}
 }
+
+// TestExecutorRetryRestoresOnlyWhatChanged: the first attempt is denied before changing any key;
+// the operator then deactivates the other key themselves; the retry deactivates the first.
+// Restore reactivates only the key sesguard deactivated, not the operator's.
+func TestExecutorRetryRestoresOnlyWhatChanged(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	u := e.m.SeedSMTPUser(t, "ses-smtp-user.retry")
+	f := smtpFinding(u, ActionDeactivateKeys)
+	ex := e.executor(Config{Mode: ModeEnforce})
+	in, _ := Plan(f, &ex.Config)
+	planned, err := ex.Actions[ActionDeactivateKeys].Plan(ctx, in[0].Target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st keysState
+	if err := json.Unmarshal(planned.State, &st); err != nil || len(st.Keys) != 2 {
+		t.Fatalf("planned %s %v", planned.State, err)
+	}
+	first, second := st.Keys[0], st.Keys[1]
+
+	e.m.Fault(awstest.Fault{Service: "iam", Operation: "UpdateAccessKey", Kind: awstest.FaultAccessDenied, Times: 1})
+	res, _ := mustContain(t, ex, f)
+	if a := res.Actions[0]; a.Outcome != finding.OutcomeFailed || !strings.Contains(a.Error, "0 of 2 keys done") {
+		t.Fatalf("first attempt: %+v", a)
+	}
+	e.m.ClearFaults()
+	e.setKey(t, u.UserName, second, "Inactive") // the operator, in between
+	res, _ = mustContain(t, ex, f)
+	a := res.Actions[0]
+	if a.Outcome != finding.OutcomeApplied || len(a.Changes) != 1 || !strings.Contains(a.Changes[0], first) {
+		t.Fatalf("retry: %+v", a)
+	}
+	if _, err := ex.Restore(ctx, a.ActionID, "op"); err != nil {
+		t.Fatal(err)
+	}
+	if st := e.keyStatus(t, u.UserName); st[first] != "Active" || st[second] != "Inactive" {
+		t.Fatalf("after restore = %v, want %s Active (ours) and %s Inactive (the operator's)", st, first, second)
+	}
+}

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 
@@ -126,7 +128,17 @@ func (a *DeactivateKeys) Apply(ctx context.Context, s Step) error {
 		if _, err := a.IAM.UpdateAccessKey(ctx, &iam.UpdateAccessKeyInput{
 			UserName: aws.String(st.User), AccessKeyId: aws.String(id), Status: iamtypes.StatusTypeInactive,
 		}); err != nil {
-			return fmt.Errorf("deactivate key %s of %s (%d of %d keys done): %w", id, st.User, i, len(st.Keys), err)
+			err = fmt.Errorf("deactivate key %s of %s (%d of %d keys done): %w", id, st.User, i, len(st.Keys), err)
+			// Record only the keys this attempt may have changed, so a restore after a retry does
+			// not reactivate a key that someone else deactivated in between: the keys done, plus
+			// this one unless the service definitely rejected the call (a timeout or 5xx may have
+			// been applied).
+			changed := slices.Clone(st.Keys[:i])
+			var re *awshttp.ResponseError
+			if !errors.As(err, &re) || re.HTTPStatusCode() >= 500 {
+				changed = append(changed, id)
+			}
+			return partial(s, err, keysState{User: st.User, Rule: st.Rule, Keys: changed})
 		}
 	}
 	return nil
