@@ -103,7 +103,7 @@ func (e *Executor) Contain(ctx context.Context, f *finding.Finding) (*finding.Re
 			res.Actions = append(res.Actions, ar)
 			continue
 		}
-		actx, cancel := context.WithTimeout(ctx, actionTimeout)
+		actx, cancel := actionContext(ctx)
 		if e.Config.Enforcing() {
 			var capped bool
 			ar, capped = e.enforce(actx, f, in, ar, now)
@@ -272,6 +272,24 @@ func (e *Executor) enforce(ctx context.Context, f *finding.Finding, in Intent, a
 
 // recordTimeout bounds the ledger write that records what already happened.
 const recordTimeout = 30 * time.Second
+
+// recordReserve is kept back from the caller's deadline (up to a third of the time left) so the
+// final ledger write happens before it: a Lambda is killed at its deadline, and a row left
+// pending by a killed run would read as "being applied" to the redelivered message.
+const recordReserve = 5 * time.Second
+
+// actionContext bounds one action by actionTimeout and by the caller's deadline minus the
+// record reserve.
+func actionContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	d := time.Now().Add(actionTimeout)
+	if cd, ok := ctx.Deadline(); ok {
+		reserve := min(recordReserve, time.Until(cd)/3)
+		if end := cd.Add(-reserve); end.Before(d) {
+			d = end
+		}
+	}
+	return context.WithDeadline(ctx, d)
+}
 
 // record moves a row to its final status on a context detached from ctx's deadline and
 // cancellation: when the action's budget (or the caller's) ran out during Apply or Restore, the

@@ -464,6 +464,9 @@ func TestExecutorDeadlineStillRecorded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if ctx.Err() != nil {
+		t.Fatal("Contain returned after the caller's deadline: a Lambda is killed there, before the ledger write")
+	}
 	a := res.Actions[0]
 	if a.Outcome != finding.OutcomeFailed || a.Restore == "" {
 		t.Fatalf("%+v", a)
