@@ -122,8 +122,23 @@ func TestExecutorDryRunWritesNothing(t *testing.T) {
 	u := e.m.SeedSMTPUser(t, "ses-smtp-user.dry")
 	e.m.SeedIdentity(t, "mail.example.com", "prod-outbound")
 	f := smtpFinding(u, ActionNames()...)
+	var ledgerWrites []string
+	var mu sync.Mutex
+	e.m.Handle(func(_ http.ResponseWriter, r *http.Request) bool {
+		if op := awstest.Operation(r); awstest.SigningService(r) == "dynamodb" && op != "GetItem" && op != "Query" && op != "Scan" {
+			mu.Lock()
+			ledgerWrites = append(ledgerWrites, op)
+			mu.Unlock()
+		}
+		return false
+	})
 	e.resetWrites()
 	res, extra := mustContain(t, e.executor(Config{}), f)
+	mu.Lock()
+	if len(ledgerWrites) != 0 {
+		t.Errorf("dry-run wrote to the ledger table: %v", ledgerWrites)
+	}
+	mu.Unlock()
 	if res.Mode != ModeDryRun || len(extra) != 0 || len(res.Actions) != 5 {
 		t.Fatalf("result = %+v", res)
 	}
