@@ -130,6 +130,11 @@ func (a *Attributor) Lookup(ctx context.Context, account, name string) Principal
 		return c.p
 	}
 	p, failed := a.lookup(ctx, name)
+	if failed && ctx.Err() != nil {
+		// The caller gave up (e.g. the Lambda deadline): that says nothing about IAM, so do not
+		// make the next invocation inherit an unknown.
+		return p
+	}
 	ttl := a.ttl
 	if failed {
 		ttl /= 10
@@ -163,7 +168,10 @@ func (a *Attributor) lookup(ctx context.Context, name string) (p Principal, fail
 		p.ARN = aws.ToString(user.User.Arn)
 		smtp, err := a.isSMTPUser(ctx, name)
 		if err != nil {
+			// The kind is known but SMTP is a guess: cache it only as long as a failure, so a
+			// throttled ListUserPolicies does not hide SMTP credentials for a whole TTL.
 			a.log.WarnContext(ctx, "attribute: SMTP user check failed", "principal", name, "error", err)
+			failed = true
 		}
 		p.SMTP = smtp
 	case roleFound:
@@ -172,7 +180,7 @@ func (a *Attributor) lookup(ctx context.Context, name string) (p Principal, fail
 	default:
 		p.Reason = fmt.Sprintf("no IAM user or role named %q", name)
 	}
-	return p, false
+	return p, failed
 }
 
 // isSMTPUser recognises SES SMTP credentials for attribution.

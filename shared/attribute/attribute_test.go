@@ -178,3 +178,45 @@ func TestRankKeys(t *testing.T) {
 		t.Errorf("rank = %s", s)
 	}
 }
+
+// A failed SMTP check must not be cached for the full TTL: the user is known, but "not SMTP" was
+// a guess under AccessDenied and must be retried after the failure TTL.
+func TestAttributorSMTPCheckFailureCachedShort(t *testing.T) {
+	m := awstest.Start(t)
+	ctx := context.Background()
+	c := iam.NewFromConfig(m.Config(t))
+	if _, err := c.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("legacy-mailer")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("legacy-mailer"),
+		PolicyName: aws.String(attribute.SMTPPolicyName), PolicyDocument: aws.String(awstest.SMTPSendingPolicy)}); err != nil {
+		t.Fatal(err)
+	}
+	rule := m.Fault(awstest.Fault{Service: "iam", Operation: "ListUserPolicies", Kind: awstest.FaultAccessDenied, Times: 1})
+	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	a := attribute.New(c, attribute.WithTTL(10*time.Minute), attribute.WithClock(func() time.Time { return now }))
+
+	p := a.Lookup(ctx, awstest.Account, "legacy-mailer")
+	if p.Kind != finding.KindUser || p.SMTP || rule.Hits() != 1 {
+		t.Fatalf("Lookup under AccessDenied = %+v (hits %d), want user, SMTP unknown", p, rule.Hits())
+	}
+	now = now.Add(2 * time.Minute) // past the failure TTL, well within the success TTL
+	if p := a.Lookup(ctx, awstest.Account, "legacy-mailer"); !p.SMTP {
+		t.Errorf("after the failure TTL: %+v, want SMTP user (the failed check stayed cached)", p)
+	}
+}
+
+// A lookup cut short by the caller's context is not cached at all.
+func TestAttributorCanceledLookupNotCached(t *testing.T) {
+	m := awstest.Start(t)
+	m.SeedRole(t, "mailer-task-role")
+	a := attribute.New(iam.NewFromConfig(m.Config(t)))
+	dead, cancel := context.WithCancel(context.Background())
+	cancel()
+	if p := a.Lookup(dead, awstest.Account, "mailer-task-role"); p.Kind != finding.KindUnknown {
+		t.Fatalf("Lookup on a canceled context = %+v, want unknown", p)
+	}
+	if p := a.Lookup(context.Background(), awstest.Account, "mailer-task-role"); p.Kind != finding.KindRole {
+		t.Errorf("next Lookup = %+v, want role (the canceled failure was cached)", p)
+	}
+}
