@@ -49,7 +49,9 @@ func identityCondition(t Target) (map[string]any, bool) {
 	ip := sourcePrefix(t.SourceIP)
 	arn := t.Principal.ARN
 	byFrom := func() map[string]any {
-		return map[string]any{"Principal": "*", "Condition": map[string]any{"StringLike": map[string]any{"ses:FromAddress": from}}}
+		// StringEquals, not StringLike: the addresses come from the attacker's mail, and a From of
+		// "*@mail.example.com" must deny that literal address, not every sender of the domain.
+		return map[string]any{"Principal": "*", "Condition": map[string]any{"StringEquals": map[string]any{"ses:FromAddress": from}}}
 	}
 	byIP := func() map[string]any {
 		return map[string]any{"Principal": "*", "Condition": map[string]any{"IpAddress": map[string]any{"aws:SourceIp": []string{ip}}}}

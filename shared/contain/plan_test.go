@@ -288,9 +288,17 @@ func TestIdentityConditionByRule(t *testing.T) {
 	tests := []struct {
 		rule, want string
 	}{
-		{"sender.from_unapproved", `{"StringLike":{"ses:FromAddress":["ops@mail.example.com"]}}`},
+		{"sender.from_unapproved", `{"StringEquals":{"ses:FromAddress":["ops@mail.example.com"]}}`},
 		{"network.outside_approved", `{"IpAddress":{"aws:SourceIp":["203.0.113.77/32"]}}`},
 		{"sender.principal_unapproved", ""},
+	}
+	// A wildcard in an attacker's From is matched literally, never as a pattern over the domain.
+	wild := base
+	wild.Rule, wild.From = "sender.from_unapproved", []string{"*@mail.example.com", "Ops <a?c@mail.example.com>"}
+	if body, ok := identityCondition(wild); !ok {
+		t.Fatal("no condition for wildcard From")
+	} else if b, _ := json.Marshal(body["Condition"]); string(b) != `{"StringEquals":{"ses:FromAddress":["*@mail.example.com","a?c@mail.example.com"]}}` {
+		t.Errorf("wildcard From condition = %s", b)
 	}
 	for _, tt := range tests {
 		tg := base
