@@ -1,6 +1,8 @@
 package main
 
 import (
+	"debug/elf"
+	"encoding/binary"
 	"os"
 	"path/filepath"
 	"slices"
@@ -155,20 +157,50 @@ func TestAllContextErrorsReported(t *testing.T) {
 	}
 }
 
+// elfHeader is a minimal ELF64 little-endian header (no sections) for machine and osabi.
+func elfHeader(machine elf.Machine, osabi elf.OSABI) []byte {
+	h := make([]byte, 64)
+	copy(h, elf.ELFMAG)
+	h[elf.EI_CLASS], h[elf.EI_DATA], h[elf.EI_VERSION], h[elf.EI_OSABI] = byte(elf.ELFCLASS64), byte(elf.ELFDATA2LSB), byte(elf.EV_CURRENT), byte(osabi)
+	binary.LittleEndian.PutUint16(h[16:], uint16(elf.ET_EXEC))
+	binary.LittleEndian.PutUint16(h[18:], uint16(machine))
+	binary.LittleEndian.PutUint32(h[20:], uint32(elf.EV_CURRENT))
+	binary.LittleEndian.PutUint16(h[52:], 64) // e_ehsize
+	binary.LittleEndian.PutUint16(h[54:], 56) // e_phentsize
+	binary.LittleEndian.PutUint16(h[58:], 64) // e_shentsize
+	return h
+}
+
 func TestFunctionCode(t *testing.T) {
 	build := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(build, "ingest"), 0o755); err != nil {
-		t.Fatal(err)
+	write := func(fn string, data []byte, mode os.FileMode) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Join(build, fn), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(build, fn, "bootstrap"), data, mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(filepath.Join(build, fn, "bootstrap"), mode); err != nil { // umask
+			t.Fatal(err)
+		}
 	}
-	if err := os.WriteFile(filepath.Join(build, "ingest", "bootstrap"), []byte("\x7fELF"), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	write("ingest", elfHeader(elf.EM_AARCH64, elf.ELFOSABI_NONE), 0o755)
+	write("respond", elfHeader(elf.EM_X86_64, elf.ELFOSABI_NONE), 0o755)      // go run ./cmd/build -arch amd64
+	write("coverage", elfHeader(elf.EM_AARCH64, elf.ELFOSABI_FREEBSD), 0o755) // GOOS=freebsd
+	write("notify", []byte("\xcf\xfa\xed\xfe not ELF"), 0o755)                // a macOS host build
+	write("stale", elfHeader(elf.EM_AARCH64, elf.ELFOSABI_NONE), 0o644)
 	cfg := &Config{Root: testRoot(t), BuildDir: build}
-	if _, placeholder := functionCode(cfg, "ingest"); placeholder {
-		t.Error("built ingest reported as placeholder")
+	if _, placeholder, err := functionCode(cfg, "ingest"); placeholder || err != nil {
+		t.Errorf("built linux/arm64 ingest: placeholder %v, error %v", placeholder, err)
 	}
-	if _, placeholder := functionCode(cfg, "notify"); !placeholder {
-		t.Error("missing notify binary not reported as placeholder")
+	for fn, want := range map[string]string{"respond": "EM_X86_64", "coverage": "ELFOSABI_FREEBSD", "notify": "not a Linux executable", "stale": "not executable"} {
+		if _, placeholder, err := functionCode(cfg, fn); placeholder || err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: placeholder %v, error %v; want an error naming %s", fn, placeholder, err, want)
+		}
+	}
+	if _, placeholder, err := functionCode(cfg, "missing"); !placeholder || err != nil {
+		t.Errorf("missing binary: placeholder %v, error %v; want the placeholder", placeholder, err)
 	}
 	st, err := os.Stat(filepath.Join(cfg.Root, "infra", "placeholder", "bootstrap"))
 	if err != nil || st.Mode()&0o111 == 0 {

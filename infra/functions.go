@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/sha256"
+	"debug/elf"
 	"fmt"
 	"maps"
 	"os"
@@ -35,7 +36,6 @@ const (
 	envSlackSecret    = "SESGUARD_SLACK_SECRET_ARN"
 	envMode           = "SESGUARD_MODE"
 	envPolicy         = "SESGUARD_POLICY"
-	envConfigSets     = "SESGUARD_CONFIGURATION_SETS"
 	envAlertsFormat   = "SESGUARD_ALERTS_FORMAT"      // notify only
 	bundledPolicyPath = "/opt/sesguard/sesguard.yaml" // where the policy layer mounts the file
 )
@@ -90,7 +90,6 @@ func newFunctions(scope constructs.Construct, id string, cfg *Config, tp *topics
 		envSlackSecret:   tp.SlackSecret.Ref(),
 		envMode:          jsii.String(cfg.ResponseMode),
 		envPolicy:        jsii.String(bundledPolicyPath),
-		envConfigSets:    jsii.String(strings.Join(cfg.MonitoredConfigSets(), ",")),
 	}
 	if len(cfg.VpcCIDRs) > 0 {
 		env[policy.EnvVPCCIDRs] = jsii.String(policy.FormatVPCCIDRs(cfg.VpcCIDRs))
@@ -114,7 +113,7 @@ func newFunctions(scope constructs.Construct, id string, cfg *Config, tp *topics
 		if s.name == "notify" {
 			fnEnv[envAlertsFormat] = jsii.String(cfg.AlertsFormat)
 		}
-		code, placeholder := functionCode(cfg, s.name)
+		code, placeholder, codeErr := functionCode(cfg, s.name)
 		props := &awslambda.FunctionProps{
 			Description:   jsii.String("sesguard " + s.name + ": " + s.description),
 			Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
@@ -140,6 +139,11 @@ func newFunctions(scope constructs.Construct, id string, cfg *Config, tp *topics
 			awscdk.Annotations_Of(fn).AddWarningV2(jsii.String("sesguard:placeholder-code"),
 				jsii.String(fmt.Sprintf(placeholderWarning, s.name, filepath.Join(cfg.BuildDir, s.name, "bootstrap"))))
 		}
+		if codeErr != nil {
+			// An error annotation fails `cdk synth`/`deploy`: a binary for the wrong platform would
+			// deploy and then fail every invocation with Runtime.InvalidEntrypoint.
+			awscdk.Annotations_Of(fn).AddError(jsii.String(codeErr.Error()))
+		}
 		f.Fn[s.name] = fn
 		f.Roles[s.name] = role
 	}
@@ -151,13 +155,16 @@ func newFunctions(scope constructs.Construct, id string, cfg *Config, tp *topics
 		ReportBatchItemFailures: jsii.Bool(true),
 	}))
 
-	// respond ← findings only (not containment results), raw delivery.
+	// respond ← actionable findings only (not containment results, not findings without actions
+	// such as coverage gaps, which would only occupy its small reserved concurrency), raw
+	// delivery. The attributes are the ones functions/internal/topic sets.
 	f.Respond = newQueuePair(c, "Respond", awscdk.Duration_Seconds(jsii.Number(360)), 3)
 	tp.Findings.AddSubscription(awssnssubscriptions.NewSqsSubscription(f.Respond.Queue, &awssnssubscriptions.SqsSubscriptionProps{
 		RawMessageDelivery: jsii.Bool(true),
 		DeadLetterQueue:    f.Respond.DLQ,
 		FilterPolicy: &map[string]awssns.SubscriptionFilter{
-			"type": awssns.SubscriptionFilter_StringFilter(&awssns.StringConditions{Allowlist: jsii.Strings(finding.TypeFinding)}),
+			"type":       awssns.SubscriptionFilter_StringFilter(&awssns.StringConditions{Allowlist: jsii.Strings(finding.TypeFinding)}),
+			"actionable": awssns.SubscriptionFilter_StringFilter(&awssns.StringConditions{Allowlist: jsii.Strings("true")}),
 		},
 	}))
 	f.Fn["respond"].AddEventSource(awslambdaeventsources.NewSqsEventSource(f.Respond.Queue, &awslambdaeventsources.SqsEventSourceProps{
@@ -218,13 +225,36 @@ var sesConfigChangeEvents = []string{
 	"VerifyDomainIdentity", "VerifyEmailIdentity", "DeleteIdentity",
 }
 
-// functionCode is build/<name>/ when it holds a bootstrap, else the placeholder asset.
-func functionCode(cfg *Config, name string) (awslambda.Code, bool) {
+// functionCode is build/<name>/ when it holds a bootstrap, else the placeholder asset. The error
+// says why a bootstrap that is there cannot run on the function (checkBootstrap).
+func functionCode(cfg *Config, name string) (awslambda.Code, bool, error) {
 	dir := filepath.Join(cfg.BuildDir, name)
-	if st, err := os.Stat(filepath.Join(dir, "bootstrap")); err == nil && st.Mode().IsRegular() {
-		return awslambda.Code_FromAsset(jsii.String(dir), nil), false
+	bin := filepath.Join(dir, "bootstrap")
+	if st, err := os.Stat(bin); err == nil && st.Mode().IsRegular() {
+		return awslambda.Code_FromAsset(jsii.String(dir), nil), false, checkBootstrap(bin)
 	}
-	return awslambda.Code_FromAsset(jsii.String(filepath.Join(cfg.Root, "infra", "placeholder")), nil), true
+	return awslambda.Code_FromAsset(jsii.String(filepath.Join(cfg.Root, "infra", "placeholder")), nil), true, nil
+}
+
+// checkBootstrap fails unless path is an executable linux/arm64 ELF binary, what an arm64
+// provided.al2023 function runs: `go run ./cmd/build -arch amd64`, a host build or a stale
+// non-executable file would deploy fine and fail every invocation.
+func checkBootstrap(path string) error {
+	f, err := elf.Open(path)
+	if err != nil {
+		return fmt.Errorf("sesguard: %s is not a Linux executable (%v); run `go run ./cmd/build`", path, err)
+	}
+	defer f.Close()
+	if f.Class != elf.ELFCLASS64 || f.Machine != elf.EM_AARCH64 || f.Type != elf.ET_EXEC && f.Type != elf.ET_DYN {
+		return fmt.Errorf("sesguard: %s is a %s %s %s binary, but the functions run on arm64 (provided.al2023); rebuild with `go run ./cmd/build` (default -arch arm64)", path, f.Class, f.Machine, f.Type)
+	}
+	if f.OSABI != elf.ELFOSABI_NONE && f.OSABI != elf.ELFOSABI_LINUX {
+		return fmt.Errorf("sesguard: %s is built for %s, not Linux; rebuild with `go run ./cmd/build`", path, f.OSABI)
+	}
+	if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o111 == 0 {
+		return fmt.Errorf("sesguard: %s is not executable (mode %v); Lambda cannot start it", path, st.Mode().Perm())
+	}
+	return nil
 }
 
 // policyLayerDir writes the policy file into a directory laid out as the layer (/opt/sesguard/…)
@@ -296,20 +326,25 @@ func grantLeastPrivilege(scope constructs.Construct, cfg *Config, f *functions, 
 			Resources: &deny,
 		}))
 	}
-	if ids := cfg.LiteralIdentities(); len(ids) > 0 {
+	// SES containment statements only for the actions the policy maps findings to.
+	if ids := cfg.LiteralIdentities(); len(ids) > 0 && usesAction(cfg.Policy, policy.ActionTightenIdentityPolicy) {
 		arns := make([]*string, len(ids))
 		for i, id := range ids {
 			arns[i] = sesArn("identity/" + id)
 		}
-		respond = append(respond, stmt("IdentityPolicies", []string{"ses:GetEmailIdentity", "ses:GetEmailIdentityPolicies",
+		respond = append(respond, stmt("IdentityPolicies", []string{"ses:GetEmailIdentityPolicies",
 			"ses:CreateEmailIdentityPolicy", "ses:UpdateEmailIdentityPolicy", "ses:DeleteEmailIdentityPolicy"}, arns...))
 	}
-	if sets := cfg.PausableConfigSets(); len(sets) > 0 {
+	if sets := cfg.PausableConfigSets(); len(sets) > 0 && usesAction(cfg.Policy, policy.ActionPauseConfigurationSet) {
 		arns := make([]*string, len(sets))
 		for i, s := range sets {
 			arns[i] = sesArn("configuration-set/" + s)
 		}
 		respond = append(respond, stmt("PauseConfigurationSets", []string{"ses:GetConfigurationSet", "ses:PutConfigurationSetSendingOptions"}, arns...))
+		// A finding that names no configuration set is paused through its identity's default
+		// set (contain.PauseConfigurationSet reads it); the identity may be any the policy
+		// matches, wildcards included, and the read changes nothing.
+		respond = append(respond, stmt("IdentityDefaultSet", []string{"ses:GetEmailIdentity"}, sesArn("identity/*")))
 	}
 	if usesAction(cfg.Policy, policy.ActionPauseAccount) {
 		// Account-level actions have no resource ARN; granted only when the policy asks for it.
