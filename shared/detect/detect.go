@@ -132,13 +132,7 @@ func (d *Detector) Process(ctx context.Context, events []sesevent.Event) (Batch,
 	a := newAccum()
 	var marked []string
 	fail := func(err error) (Batch, error) {
-		errs := []error{err}
-		for _, k := range marked {
-			if uerr := d.st.Unmark(ctx, k); uerr != nil {
-				errs = append(errs, uerr)
-			}
-		}
-		return Batch{}, fmt.Errorf("detect: %w", errors.Join(errs...))
+		return Batch{}, fmt.Errorf("detect: %w", errors.Join(err, d.unmarkAll(ctx, marked)))
 	}
 	process, ok, dups, err := d.markAll(ctx, events)
 	marked = ok
@@ -283,6 +277,40 @@ func (d *Detector) markAll(ctx context.Context, events []sesevent.Event) (proces
 		}
 	}
 	return process, marked, dups, err
+}
+
+// unmarkTimeout bounds the rollback of a failed batch's marks.
+const unmarkTimeout = 20 * time.Second
+
+// unmarkAll rolls back marks on a context detached from ctx: the usual reason a batch fails is
+// that ctx ran out (the Lambda deadline), and a rollback refused for that reason would leave the
+// marks in place, so the retry would skip the batch's events as duplicates — a silent drop.
+func (d *Detector) unmarkAll(ctx context.Context, keys []string) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), unmarkTimeout)
+	defer cancel()
+	workers := 1
+	if cs, ok := d.st.(concurrentState); ok {
+		workers = max(1, min(cs.MarkConcurrency(), len(keys)))
+	}
+	errs := make([]error, len(keys))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range workers {
+		wg.Go(func() {
+			for k := range next {
+				errs[k] = d.st.Unmark(ctx, keys[k])
+			}
+		})
+	}
+	for k := range keys {
+		next <- k
+	}
+	close(next)
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // relevant reports whether an event can change detection (others are counted and ignored).

@@ -87,3 +87,47 @@ func TestConcurrentMarkFailureRollsBack(t *testing.T) {
 		t.Fatalf("retry after rollback = %+v, want all 5 counted once", b)
 	}
 }
+
+// ctxState behaves like a network State: calls fail once ctx is done. Its Tally cancels the
+// batch's context first, as a Lambda deadline expiring mid-batch would.
+type ctxState struct {
+	*MemoryState
+	cancel   context.CancelFunc
+	tallyErr bool
+}
+
+func (c *ctxState) Unmark(ctx context.Context, key string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return c.MemoryState.Unmark(ctx, key)
+}
+
+func (c *ctxState) Tally(ctx context.Context, key string, n int64, first, exp time.Time) (Aggregate, error) {
+	if c.tallyErr {
+		c.cancel()
+		return Aggregate{}, ctx.Err()
+	}
+	return c.MemoryState.Tally(ctx, key, n, first, exp)
+}
+
+// A batch failing because its context ran out still rolls back its marks, so the retry counts
+// its events instead of skipping them all as duplicates.
+func TestDeadlineFailureRollsBackMarks(t *testing.T) {
+	p := examplePolicy(t)
+	var batch []sesevent.Event
+	for i := range 5 {
+		batch = append(batch, with(goodSend(i), func(e *sesevent.Event) { e.ConfigurationSet = "marketing" }))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	st := &ctxState{MemoryState: NewMemoryState(), cancel: cancel, tallyErr: true}
+	d := newDetector(t, p, st)
+	if _, err := d.Process(ctx, batch); err == nil {
+		t.Fatal("a batch whose context ran out must fail")
+	}
+	st.tallyErr = false
+	b := process(t, d, batch)
+	if b.Duplicates != 0 || len(b.Updates) != 1 || b.Updates[0].Finding.Evidence.Count != 5 {
+		t.Fatalf("retry after a deadline = %d duplicates, %d updates; want 0 duplicates and one finding of 5", b.Duplicates, len(b.Updates))
+	}
+}
