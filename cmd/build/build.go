@@ -94,8 +94,14 @@ func buildOne(ctx context.Context, o options, fn string, policy []byte, log io.W
 		return artifact{}, fmt.Errorf("go build %s: %w", pkg, err)
 	}
 	files := []zipFile{{name: "bootstrap", path: bin, mode: 0o755}}
-	if policy != nil {
-		pf := filepath.Join(dir, "policy.yaml")
+	pf := filepath.Join(dir, "policy.yaml")
+	if policy == nil {
+		// A policy.yaml left by an earlier -policy build would still ride along in <out>/<fn>/
+		// (the CDK asset) and be loaded whenever SESGUARD_POLICY is unset.
+		if err := os.Remove(pf); err != nil && !os.IsNotExist(err) {
+			return artifact{}, fmt.Errorf("%s: remove stale policy: %w", fn, err)
+		}
+	} else {
 		if err := os.WriteFile(pf, policy, 0o644); err != nil {
 			return artifact{}, fmt.Errorf("%s: bundle policy: %w", fn, err)
 		}

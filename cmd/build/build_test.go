@@ -108,6 +108,14 @@ func TestRunBuildsRunnableBootstrap(t *testing.T) {
 		t.Errorf("zip entries = %v", names)
 	}
 
+	// A later build without -policy must not leave the old policy beside the bootstrap.
+	if code := run(context.Background(), []string{"-out", out, "-arch", runtime.GOARCH, "-src", "testdata/functions"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("rebuild exit %d: %s", code, stderr.String())
+	}
+	if _, err := os.Stat(filepath.Join(out, "hello", "policy.yaml")); !os.IsNotExist(err) {
+		t.Errorf("stale policy.yaml left in the function folder: %v", err)
+	}
+
 	rt, err := lambdatest.New(lambdatest.Options{Binary: bin})
 	if err != nil {
 		t.Fatal(err)
