@@ -46,6 +46,15 @@ func decodeMessage(data []byte, carrier, ref string, outer Envelope) Result {
 	if bytes.HasPrefix(data, []byte(validationPrefix)) {
 		return Result{Ref: ref, Skip: "SES SNS topic validation message: " + truncate(data, 120)}
 	}
+	if ev, ok := fastDecodeRecord(data, outer); ok {
+		return Result{Ref: ref, Events: []Event{ev}, Raw: bytes.Clone(data)}
+	}
+	return decodeMessageSlow(data, carrier, ref, outer)
+}
+
+// decodeMessageSlow is decodeMessage with encoding/json only: every input the fast path declines,
+// every error.
+func decodeMessageSlow(data []byte, carrier, ref string, outer Envelope) Result {
 	var m message
 	if field, err := unmarshalObject(data, &m); err != nil {
 		if field == "" {
@@ -93,6 +102,9 @@ func decodeSNSParts(ref, carrier, typ, msg string, env Envelope) Result {
 // decodeRecordResult decodes a bare SES record carried in carrier.
 func decodeRecordResult(data []byte, carrier, ref string, env Envelope) Result {
 	data = bytes.TrimSpace(data)
+	if ev, ok := fastDecodeRecord(data, env); ok {
+		return Result{Ref: ref, Events: []Event{ev}, Raw: bytes.Clone(data)}
+	}
 	var r wireRecord
 	if field, err := unmarshalObject(data, &r); err != nil {
 		if field == "" {

@@ -35,6 +35,14 @@ func DecodeRecord(data []byte) (Event, error) {
 
 // decodeRecord parses and normalises one SES record, returning the failing field path on error.
 func decodeRecord(data []byte, env Envelope) (Event, string, error) {
+	if ev, ok := fastDecodeRecord(bytes.TrimSpace(data), env); ok {
+		return ev, "", nil
+	}
+	return decodeRecordSlow(data, env)
+}
+
+// decodeRecordSlow is decodeRecord with encoding/json only.
+func decodeRecordSlow(data []byte, env Envelope) (Event, string, error) {
 	var r wireRecord
 	if field, err := unmarshalObject(data, &r); err != nil {
 		return Event{}, field, err
@@ -360,11 +368,18 @@ func parseAddresses(values []string) []Address {
 	if len(values) == 0 {
 		return nil
 	}
-	// Encoded words in charsets Go does not know are passed through undecoded rather than failing
-	// the whole address.
-	p := mail.AddressParser{WordDecoder: &mime.WordDecoder{CharsetReader: func(_ string, in io.Reader) (io.Reader, error) { return in, nil }}}
+	var p *mail.AddressParser
 	out := make([]Address, 0, len(values))
 	for _, v := range values {
+		if a, ok := parseSimpleAddress(v); ok {
+			out = append(out, a)
+			continue
+		}
+		if p == nil {
+			// Encoded words in charsets Go does not know are passed through undecoded rather than
+			// failing the whole address.
+			p = &mail.AddressParser{WordDecoder: &mime.WordDecoder{CharsetReader: func(_ string, in io.Reader) (io.Reader, error) { return in, nil }}}
+		}
 		list, err := p.ParseList(v)
 		if err != nil || len(list) == 0 {
 			out = append(out, Address{Address: strings.ToValidUTF8(strings.TrimSpace(v), "\uFFFD")})
@@ -375,4 +390,73 @@ func parseAddresses(values []string) []Address {
 		}
 	}
 	return out
+}
+
+// parseSimpleAddress parses the two shapes nearly every From value has — "local@domain" and
+// "Display Name <local@domain>" — when they use only plain ASCII words (letters, digits and a few
+// punctuation marks, single spaces, no quotes, comments or encoded words), giving exactly what
+// net/mail gives for them without its allocations; ok is false for anything else.
+// FuzzSimpleAddressMatchesNetMail checks the equivalence.
+func parseSimpleAddress(v string) (Address, bool) {
+	if len(v) > 0 && v[len(v)-1] == '>' {
+		lt := strings.LastIndexByte(v, '<')
+		if lt < 2 || v[lt-1] != ' ' {
+			return Address{}, false
+		}
+		name, spec := v[:lt-1], v[lt+1:len(v)-1]
+		if !simplePhrase(name) || !simpleAddrSpec(spec) {
+			return Address{}, false
+		}
+		return Address{Name: name, Address: spec}, true
+	}
+	if !simpleAddrSpec(v) {
+		return Address{}, false
+	}
+	return Address{Address: v}, true
+}
+
+// simplePhrase reports whether s is words of [A-Za-z0-9.'_-] separated by single spaces.
+func simplePhrase(s string) bool {
+	if s == "" || s[0] == ' ' || s[len(s)-1] == ' ' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case isAlnum(c), c == '.', c == '\'', c == '_', c == '-':
+		case c == ' ' && s[i-1] != ' ':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// simpleAddrSpec reports whether s is local@domain, both dot-atoms of [A-Za-z0-9+_-] (local) or
+// [A-Za-z0-9-] (domain) with no leading, trailing or doubled dots.
+func simpleAddrSpec(s string) bool {
+	at := strings.IndexByte(s, '@')
+	if at < 0 {
+		return false
+	}
+	return simpleDotAtom(s[:at], true) && simpleDotAtom(s[at+1:], false)
+}
+
+func simpleDotAtom(s string, local bool) bool {
+	if s == "" || s[0] == '.' || s[len(s)-1] == '.' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case isAlnum(c), c == '-':
+		case c == '.' && s[i-1] != '.':
+		case local && (c == '+' || c == '_'):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func isAlnum(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
 }

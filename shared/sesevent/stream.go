@@ -41,6 +41,7 @@ type Stream struct {
 	mark    int // start of the current record's bytes in buf not yet copied to rec
 	bufSize int
 	content bool // the current line has had a non-space byte
+	slow    bool // frame every record with the scanner (tests compare both ways)
 }
 
 // NewStream returns a Stream reading r; name prefixes each Ref ("<name>:<line>").
@@ -79,7 +80,13 @@ func (s *Stream) Next() (Result, bool) {
 	}
 	startLine := s.line
 	ref := s.ref(startLine)
-	if c != '{' {
+	if c == '{' {
+		if !s.slow {
+			if res, ok := s.fastLine(ref); ok {
+				return res, true
+			}
+		}
+	} else {
 		text := s.restOfLine(200)
 		if bytes.HasPrefix(text, []byte(validationPrefix)) {
 			return Result{Ref: ref, Skip: "SES SNS topic validation message: " + truncate(text, 120)}, true
@@ -422,4 +429,72 @@ func containerName(c byte) string {
 		return "object"
 	}
 	return "array"
+}
+
+// fastLine decodes a record that is a whole line already in the read buffer — what Firehose
+// writes — without the framing scanner and without copying it first. It applies only when the
+// fast path accepts the line: the line is then exactly one valid JSON object followed by white
+// space, which scan would have framed identically, so the Result and the stream state (line count,
+// NDJSON mode) are the same as on the scanner path.
+func (s *Stream) fastLine(ref string) (Result, bool) {
+	nl := bytes.IndexByte(s.buf[s.pos:s.end], '\n')
+	if nl < 0 {
+		nl = s.readLine()
+	}
+	chunk := s.buf[s.pos:s.end]
+	var line []byte
+	switch {
+	case nl >= 0:
+		line = chunk[:nl]
+	case s.readErr != nil:
+		line = chunk // the last line, without a newline
+	default:
+		return Result{}, false // longer than the read buffer
+	}
+	line = bytes.TrimRight(line, " \t\r")
+	ev, ok := fastDecodeRecord(line, Envelope{})
+	if !ok {
+		return Result{}, false
+	}
+	if nl >= 0 {
+		s.pos += nl + 1
+		s.line++
+		s.content = false
+	} else {
+		s.pos = s.end
+	}
+	if s.mode == 0 {
+		s.mode = 1
+	}
+	return Result{Ref: ref, Events: []Event{ev}, Raw: bytes.Clone(line)}, true
+}
+
+// readLine moves the unread bytes to the front of the read buffer and reads until they hold a
+// newline, the buffer is full or the input ends (readErr set, as fill would). It returns the
+// newline's offset from pos, or -1.
+func (s *Stream) readLine() int {
+	if s.pos > 0 {
+		s.end = copy(s.buf, s.buf[s.pos:s.end])
+		s.pos = 0
+	}
+	for empty := 0; s.end < len(s.buf) && s.readErr == nil && s.r != nil; {
+		n, err := s.r.Read(s.buf[s.end:])
+		if err != nil {
+			s.readErr = err
+		}
+		if n == 0 {
+			if empty++; empty == 100 && err == nil {
+				s.readErr = io.ErrNoProgress
+			}
+			continue
+		}
+		empty = 0
+		if i := bytes.IndexByte(s.buf[s.end:s.end+n], '\n'); i >= 0 {
+			nl := s.end + i - s.pos
+			s.end += n
+			return nl
+		}
+		s.end += n
+	}
+	return -1
 }

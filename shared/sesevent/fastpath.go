@@ -1,0 +1,921 @@
+package sesevent
+
+import (
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// The fast path decodes a well-formed bare SES record without reflection: it reads the JSON into
+// a Record (only the fields Normalize reads are kept; every other field of the record model is
+// type-checked and dropped, mail.headers and unknown fields are validated and skipped) and runs
+// Normalize on it. It handles only the success path: on anything it is not sure encoding/json
+// would decode to the same Record — any syntax or type error, a duplicate or case-folded member
+// name, an escaped member name, a null array element, a lone UTF-16 surrogate, invalid UTF-8 in a
+// kept string, deeper nesting than fastMaxDepth, a Normalize error — it declines and the caller
+// runs the encoding/json path, which produces every error message exactly as before.
+// FuzzFastPathMatchesSlow checks that both paths agree.
+
+// fastMaxDepth bounds nesting on the fast path; it is below the stream scanner's MaxDepth, so a
+// record the fast path accepts is never one the scanner would reject.
+const fastMaxDepth = 32
+
+// fastDecodeRecord decodes data (a trimmed JSON object) as a bare SES record and normalises it
+// with hint; ok is false when the fast path declines.
+func fastDecodeRecord(data []byte, hint Envelope) (ev Event, ok bool) {
+	if len(data) == 0 || len(data) > MaxRecordSize || data[0] != '{' {
+		return Event{}, false
+	}
+	d := fastDecoder{data: data}
+	var f fastRecord
+	if !d.record(&f) {
+		return Event{}, false
+	}
+	if d.ws(); d.pos != len(d.data) {
+		return Event{}, false // trailing data: encoding/json's error
+	}
+	ev, err := Normalize(&f.rec, hint)
+	if err != nil {
+		return Event{}, false
+	}
+	return ev, true
+}
+
+// fastRecord holds a Record and everything it points to, so decoding allocates only the strings,
+// slices and maps that end up in the Event.
+type fastRecord struct {
+	rec       Record
+	mail      Mail
+	common    CommonHeaders
+	send      struct{}
+	reject    Reject
+	bounce    Bounce
+	complaint Complaint
+	subType   string
+	delivery  Delivery
+	open      Open
+	click     Click
+	failure   RenderingFailure
+	delay     DeliveryDelay
+	sub       Subscription
+}
+
+// fastDecoder reads JSON from data; every method returns false to decline.
+type fastDecoder struct {
+	data    []byte
+	pos     int
+	depth   int
+	keyEsc  bool     // the member name last read by member has escapes
+	keyHigh bool     // ... has non-ASCII bytes
+	scratch []byte   // unescaping buffer
+	vals    []string // backing array shared by the tag value slices
+}
+
+// ws skips JSON white space.
+func (d *fastDecoder) ws() {
+	for d.pos < len(d.data) {
+		switch d.data[d.pos] {
+		case ' ', '\t', '\n', '\r':
+			d.pos++
+		default:
+			return
+		}
+	}
+}
+
+// peek returns the next non-space byte without consuming it; 0 at the end of the input.
+func (d *fastDecoder) peek() byte {
+	d.ws()
+	if d.pos < len(d.data) {
+		return d.data[d.pos]
+	}
+	return 0
+}
+
+// open consumes c ('{' or '[') one level deeper.
+func (d *fastDecoder) open(c byte) bool {
+	if d.peek() != c || d.depth >= fastMaxDepth {
+		return false
+	}
+	d.pos++
+	d.depth++
+	return true
+}
+
+// null consumes a null literal if one is next.
+func (d *fastDecoder) null() bool {
+	if d.peek() == 'n' && d.literal("null") {
+		return true
+	}
+	return false
+}
+
+func (d *fastDecoder) literal(lit string) bool {
+	if len(d.data)-d.pos < len(lit) || string(d.data[d.pos:d.pos+len(lit)]) != lit {
+		return false
+	}
+	d.pos += len(lit)
+	return true
+}
+
+// member advances to the next member of the object being read (n members read so far): it
+// consumes the separator, the name and the colon. more is false once the closing brace has been
+// consumed.
+func (d *fastDecoder) member(n *int) (key []byte, more, ok bool) {
+	c := d.peek()
+	if c == '}' {
+		d.pos++
+		d.depth--
+		return nil, false, true
+	}
+	if *n > 0 {
+		if c != ',' {
+			return nil, false, false
+		}
+		d.pos++
+		c = d.peek()
+	}
+	if c != '"' {
+		return nil, false, false
+	}
+	key, d.keyEsc, d.keyHigh, ok = d.scanString()
+	if !ok || d.peek() != ':' {
+		return nil, false, false
+	}
+	d.pos++
+	*n++
+	return key, true, true
+}
+
+// elem advances to the next element of the array being read (n read so far); more is false once
+// the closing bracket has been consumed.
+func (d *fastDecoder) elem(n *int) (more, ok bool) {
+	c := d.peek()
+	if c == ']' {
+		d.pos++
+		d.depth--
+		return false, true
+	}
+	if *n > 0 {
+		if c != ',' {
+			return false, false
+		}
+		d.pos++
+	}
+	*n++
+	return true, true
+}
+
+// object reads an object of a struct type whose JSON member names are names, calling read(i) for
+// the value of names[i]. Unknown members are validated and skipped; null values are left alone,
+// as encoding/json does (with duplicates declined, null is the same as absent). Declined: a
+// duplicate member, an escaped or non-ASCII name, and a name encoding/json could match to one of
+// names by folding case (or, conservatively, ignoring '-' and '_').
+func (d *fastDecoder) object(read func(i int) bool, names ...string) bool {
+	return d.objectUpTo(read, len(names), names)
+}
+
+// objectUpTo is object where a member named names[i] with i >= known is declined, null or not.
+func (d *fastDecoder) objectUpTo(read func(i int) bool, known int, names []string) bool {
+	if !d.open('{') {
+		return false
+	}
+	var seen uint64
+	for n := 0; ; {
+		key, more, ok := d.member(&n)
+		if !ok {
+			return false
+		}
+		if !more {
+			return true
+		}
+		i := d.field(key, names)
+		switch {
+		case i == -2 || i >= known:
+			return false
+		case i == -1:
+			ok = d.skip()
+		case seen&(1<<i) != 0:
+			return false
+		default:
+			seen |= 1 << i
+			ok = d.null() || read(i)
+		}
+		if !ok {
+			return false
+		}
+	}
+}
+
+// field returns key's index in names, -1 for a member encoding/json ignores, -2 to decline.
+func (d *fastDecoder) field(key []byte, names []string) int {
+	if d.keyEsc || d.keyHigh {
+		return -2
+	}
+	for i, n := range names {
+		if string(key) == n {
+			return i
+		}
+	}
+	for _, n := range names {
+		if looseEqual(key, n) {
+			return -2
+		}
+	}
+	return -1
+}
+
+// looseEqual compares ASCII names ignoring case, '-' and '_'.
+func looseEqual(a []byte, b string) bool {
+	i, j := 0, 0
+	for {
+		for i < len(a) && (a[i] == '-' || a[i] == '_') {
+			i++
+		}
+		for j < len(b) && (b[j] == '-' || b[j] == '_') {
+			j++
+		}
+		if i == len(a) || j == len(b) {
+			return i == len(a) && j == len(b)
+		}
+		x, y := a[i], b[j]
+		if 'a' <= x && x <= 'z' {
+			x -= 'a' - 'A'
+		}
+		if 'a' <= y && y <= 'z' {
+			y -= 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+		i++
+		j++
+	}
+}
+
+// scanString consumes the JSON string at d.pos (a '"') and returns its raw content, whether it
+// has escapes and whether it has non-ASCII bytes.
+func (d *fastDecoder) scanString() (raw []byte, esc, high, ok bool) {
+	data := d.data
+	i := d.pos + 1
+	for i < len(data) {
+		c := data[i]
+		if c >= 0x20 && c < utf8.RuneSelf && c != '"' && c != '\\' {
+			i++
+			continue
+		}
+		switch {
+		case c == '"':
+			raw = data[d.pos+1 : i]
+			d.pos = i + 1
+			return raw, esc, high, true
+		case c == '\\':
+			esc = true
+			if i+1 >= len(data) {
+				return nil, false, false, false
+			}
+			switch data[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if i+6 > len(data) {
+					return nil, false, false, false
+				}
+				if _, ok := hex4(data[i+2 : i+6]); !ok {
+					return nil, false, false, false
+				}
+				i += 6
+			default:
+				return nil, false, false, false
+			}
+		case c < 0x20:
+			return nil, false, false, false
+		default:
+			high = true
+			i++
+		}
+	}
+	return nil, false, false, false
+}
+
+func hex4(b []byte) (rune, bool) {
+	var r rune
+	for _, c := range b {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c = c - 'a' + 10
+		case 'A' <= c && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
+}
+
+// text reads a string value and returns its decoded bytes, valid until the next call; declined
+// for invalid UTF-8 and lone surrogates, which encoding/json would replace with U+FFFD.
+func (d *fastDecoder) text() ([]byte, bool) {
+	if d.peek() != '"' {
+		return nil, false
+	}
+	raw, esc, high, ok := d.scanString()
+	if !ok || high && !utf8.Valid(raw) {
+		return nil, false
+	}
+	if !esc {
+		return raw, true
+	}
+	b, ok := unescape(d.scratch[:0], raw)
+	d.scratch = b
+	return b, ok
+}
+
+// unescape appends raw (a validated JSON string body) to b with its escapes decoded.
+func unescape(b, raw []byte) ([]byte, bool) {
+	for i := 0; i < len(raw); {
+		c := raw[i]
+		if c != '\\' {
+			b = append(b, c)
+			i++
+			continue
+		}
+		switch raw[i+1] {
+		case 'b':
+			b = append(b, '\b')
+		case 'f':
+			b = append(b, '\f')
+		case 'n':
+			b = append(b, '\n')
+		case 'r':
+			b = append(b, '\r')
+		case 't':
+			b = append(b, '\t')
+		case 'u':
+			r, _ := hex4(raw[i+2 : i+6])
+			i += 6
+			if utf16.IsSurrogate(r) {
+				if i+6 > len(raw) || raw[i] != '\\' || raw[i+1] != 'u' {
+					return b, false
+				}
+				r2, _ := hex4(raw[i+2 : i+6])
+				if r = utf16.DecodeRune(r, r2); r == utf8.RuneError {
+					return b, false
+				}
+				i += 6
+			}
+			b = utf8.AppendRune(b, r)
+			continue
+		default: // '"', '\\', '/'
+			b = append(b, raw[i+1])
+		}
+		i += 2
+	}
+	return b, true
+}
+
+// str reads a string value into a new string.
+func (d *fastDecoder) str() (string, bool) {
+	b, ok := d.text()
+	return string(b), ok
+}
+
+// skipStr validates a string value that is not kept (encoding/json accepts any UTF-8 there).
+func (d *fastDecoder) skipStr() bool {
+	if d.peek() != '"' {
+		return false
+	}
+	_, _, _, ok := d.scanString()
+	return ok
+}
+
+// strs reads an array of strings; [] gives an empty, non-nil slice as encoding/json does.
+func (d *fastDecoder) strs(keep bool) ([]string, bool) {
+	if !d.open('[') {
+		return nil, false
+	}
+	out := []string{}
+	for n := 0; ; {
+		more, ok := d.elem(&n)
+		if !ok {
+			return nil, false
+		}
+		if !more {
+			return out, true
+		}
+		if !keep {
+			if !d.skipStr() {
+				return nil, false
+			}
+			continue
+		}
+		s, ok := d.str()
+		if !ok {
+			return nil, false
+		}
+		out = append(out, s)
+	}
+}
+
+// tags reads a map[string][]string; the well-known SES tag names are not allocated, and the value
+// slices share one backing array.
+func (d *fastDecoder) tags(keep bool) (map[string][]string, bool) {
+	if !d.open('{') {
+		return nil, false
+	}
+	var m map[string][]string
+	if keep {
+		m = make(map[string][]string, 8)
+		if d.vals == nil {
+			d.vals = make([]string, 0, 8)
+		}
+	}
+	for n := 0; ; {
+		key, more, ok := d.member(&n)
+		if !ok {
+			return nil, false
+		}
+		if !more {
+			return m, true
+		}
+		if d.keyHigh && !utf8.Valid(key) {
+			return nil, false
+		}
+		var k string
+		if keep {
+			if d.keyEsc {
+				b, ok := unescape(d.scratch[:0], key)
+				if !ok {
+					return nil, false
+				}
+				d.scratch = b
+				k = string(b)
+			} else {
+				k = tagName(key)
+			}
+		} else if d.keyEsc {
+			if _, ok := unescape(d.scratch[:0], key); !ok {
+				return nil, false
+			}
+		}
+		if !d.open('[') {
+			return nil, false
+		}
+		start := len(d.vals)
+		for n := 0; ; {
+			more, ok := d.elem(&n)
+			if !ok {
+				return nil, false
+			}
+			if !more {
+				break
+			}
+			b, ok := d.text()
+			if !ok {
+				return nil, false
+			}
+			if keep {
+				d.vals = append(d.vals, string(b))
+			}
+		}
+		if keep {
+			m[k] = d.vals[start:len(d.vals):len(d.vals)]
+		}
+	}
+}
+
+// tagName returns the constant for a well-known SES tag name, else a copy of b.
+func tagName(b []byte) string {
+	switch string(b) {
+	case TagCallerIdentity:
+		return TagCallerIdentity
+	case TagSourceIP:
+		return TagSourceIP
+	case TagFromDomain:
+		return TagFromDomain
+	case TagConfigurationSet:
+		return TagConfigurationSet
+	case TagOperation:
+		return TagOperation
+	case TagSourceTLSVersion:
+		return TagSourceTLSVersion
+	}
+	return string(b)
+}
+
+// skip validates and skips any JSON value.
+func (d *fastDecoder) skip() bool {
+	switch c := d.peek(); {
+	case c == '"':
+		_, _, _, ok := d.scanString()
+		return ok
+	case c == '{':
+		if !d.open('{') {
+			return false
+		}
+		for n := 0; ; {
+			_, more, ok := d.member(&n)
+			if !ok {
+				return false
+			}
+			if !more {
+				return true
+			}
+			if !d.skip() {
+				return false
+			}
+		}
+	case c == '[':
+		if !d.open('[') {
+			return false
+		}
+		for n := 0; ; {
+			more, ok := d.elem(&n)
+			if !ok {
+				return false
+			}
+			if !more {
+				return true
+			}
+			if !d.skip() {
+				return false
+			}
+		}
+	case c == 't':
+		return d.literal("true")
+	case c == 'f':
+		return d.literal("false")
+	case c == 'n':
+		return d.literal("null")
+	case c == '-' || '0' <= c && c <= '9':
+		_, ok := d.number()
+		return ok
+	}
+	return false
+}
+
+// number consumes a JSON number and returns its text.
+func (d *fastDecoder) number() ([]byte, bool) {
+	data, start := d.data, d.pos
+	i := start
+	if i < len(data) && data[i] == '-' {
+		i++
+	}
+	digits := func() bool {
+		j := i
+		for i < len(data) && '0' <= data[i] && data[i] <= '9' {
+			i++
+		}
+		return i > j
+	}
+	switch {
+	case i < len(data) && data[i] == '0':
+		i++
+	case !digits():
+		return nil, false
+	}
+	if i < len(data) && data[i] == '.' {
+		i++
+		if !digits() {
+			return nil, false
+		}
+	}
+	if i < len(data) && (data[i] == 'e' || data[i] == 'E') {
+		i++
+		if i < len(data) && (data[i] == '+' || data[i] == '-') {
+			i++
+		}
+		if !digits() {
+			return nil, false
+		}
+	}
+	d.pos = i
+	return data[start:i], true
+}
+
+// int64 reads a number that encoding/json would store in an int64.
+func (d *fastDecoder) int64() (int64, bool) {
+	if c := d.peek(); c != '-' && (c < '0' || c > '9') {
+		return 0, false
+	}
+	b, ok := d.number()
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(string(b), 10, 64)
+	return n, err == nil
+}
+
+// bool reads true or false.
+func (d *fastDecoder) bool() bool {
+	switch d.peek() {
+	case 't':
+		return d.literal("true")
+	case 'f':
+		return d.literal("false")
+	}
+	return false
+}
+
+// flexBool validates a FlexBool: the JSON texts FlexBool.UnmarshalJSON accepts (null is handled
+// by object).
+func (d *fastDecoder) flexBool() bool {
+	switch d.peek() {
+	case 't':
+		return d.literal("true")
+	case 'f':
+		return d.literal("false")
+	case '"':
+		raw, _, _, ok := d.scanString()
+		if !ok {
+			return false
+		}
+		switch string(raw) {
+		case "true", "True", "TRUE", "false", "False", "FALSE", "":
+			return true
+		}
+	}
+	return false
+}
+
+// objects reads an array of objects, each with each (null elements are declined).
+func (d *fastDecoder) objects(each func() bool) bool {
+	if !d.open('[') {
+		return false
+	}
+	for n := 0; ; {
+		more, ok := d.elem(&n)
+		if !ok {
+			return false
+		}
+		if !more {
+			return true
+		}
+		if !each() {
+			return false
+		}
+	}
+}
+
+// strObject validates an object whose known members are all strings.
+func (d *fastDecoder) strObject(names ...string) bool {
+	return d.object(func(int) bool { return d.skipStr() }, names...)
+}
+
+// eventType reads eventType or notificationType: one of the known type names (as its constant),
+// or "". Anything else is declined: Normalize would reject it, or the caller skips it.
+func (d *fastDecoder) eventType() (string, bool) {
+	b, ok := d.text()
+	if !ok {
+		return "", false
+	}
+	if len(b) == 0 {
+		return "", true
+	}
+	switch string(b) {
+	case string(TypeSend):
+		return string(TypeSend), true
+	case string(TypeReject):
+		return string(TypeReject), true
+	case string(TypeBounce):
+		return string(TypeBounce), true
+	case string(TypeComplaint):
+		return string(TypeComplaint), true
+	case string(TypeDelivery):
+		return string(TypeDelivery), true
+	case string(TypeOpen):
+		return string(TypeOpen), true
+	case string(TypeClick):
+		return string(TypeClick), true
+	case string(TypeRenderingFailure):
+		return string(TypeRenderingFailure), true
+	case string(TypeDeliveryDelay):
+		return string(TypeDeliveryDelay), true
+	case string(TypeSubscription):
+		return string(TypeSubscription), true
+	}
+	return "", false
+}
+
+// record reads the top-level object. The names after "subscription" are the SNS and EventBridge
+// members of the message union: a record with any of them is left to the slow path.
+func (d *fastDecoder) record(f *fastRecord) bool {
+	r := &f.rec
+	return d.objectUpTo(func(i int) bool {
+		var ok bool
+		switch i {
+		case 0:
+			r.EventType, ok = d.eventType()
+		case 1:
+			r.NotificationType, ok = d.eventType()
+		case 2:
+			r.Mail, ok = &f.mail, d.mail(&f.mail, &f.common)
+		case 3:
+			r.Send, ok = &f.send, d.object(func(int) bool { return false })
+		case 4:
+			r.Reject, ok = &f.reject, d.object(func(int) bool {
+				f.reject.Reason, ok = d.str()
+				return ok
+			}, "reason")
+		case 5:
+			r.Bounce, ok = &f.bounce, d.bounce(&f.bounce)
+		case 6:
+			r.Complaint, ok = &f.complaint, d.complaint(f)
+		case 7:
+			r.Delivery, ok = &f.delivery, d.delivery(&f.delivery)
+		case 8:
+			r.Open, ok = &f.open, d.object(func(i int) bool {
+				if i == 1 {
+					f.open.Timestamp, ok = d.str()
+					return ok
+				}
+				return d.skipStr()
+			}, "ipAddress", "timestamp", "userAgent")
+		case 9:
+			r.Click, ok = &f.click, d.object(func(i int) bool {
+				switch i {
+				case 1:
+					f.click.Timestamp, ok = d.str()
+					return ok
+				case 4:
+					_, ok = d.tags(false)
+					return ok
+				}
+				return d.skipStr()
+			}, "ipAddress", "timestamp", "userAgent", "link", "linkTags")
+		case 10:
+			r.Failure, ok = &f.failure, d.strObject("templateName", "errorMessage")
+		case 11:
+			r.DeliveryDelay, ok = &f.delay, d.object(func(i int) bool {
+				switch i {
+				case 1:
+					return d.objects(d.recipient)
+				case 4:
+					f.delay.Timestamp, ok = d.str()
+					return ok
+				}
+				return d.skipStr()
+			}, "delayType", "delayedRecipients", "expirationTime", "reportingMTA", "timestamp")
+		case 12:
+			r.Subscription, ok = &f.sub, d.object(func(i int) bool {
+				switch i {
+				case 1:
+					f.sub.Timestamp, ok = d.str()
+					return ok
+				case 3, 4:
+					return d.topicPreferences()
+				}
+				return d.skipStr()
+			}, "contactList", "timestamp", "source", "newTopicPreferences", "oldTopicPreferences")
+		}
+		return ok
+	}, 13, []string{"eventType", "notificationType", "mail", "send", "reject", "bounce", "complaint", "delivery",
+		"open", "click", "failure", "deliveryDelay", "subscription",
+		"Type", "MessageId", "TopicArn", "Message", "Timestamp",
+		"id", "detail-type", "source", "account", "region", "time", "resources", "detail"})
+}
+
+func (d *fastDecoder) mail(m *Mail, ch *CommonHeaders) bool {
+	return d.object(func(i int) bool {
+		var ok bool
+		switch i {
+		case 0:
+			m.Timestamp, ok = d.str()
+		case 1:
+			m.MessageID, ok = d.str()
+		case 2:
+			m.Source, ok = d.str()
+		case 3:
+			m.SourceArn, ok = d.str()
+		case 4:
+			m.SendingAccountID, ok = d.str()
+		case 5:
+			m.Destination, ok = d.strs(true)
+		case 6:
+			ok = d.flexBool()
+		case 7:
+			m.CommonHeaders, ok = ch, d.commonHeaders(ch)
+		case 8:
+			m.Tags, ok = d.tags(true)
+		case 9:
+			m.SourceIP, ok = d.str()
+		case 10:
+			m.CallerIdentity, ok = d.str()
+		}
+		return ok
+	}, "timestamp", "messageId", "source", "sourceArn", "sendingAccountId", "destination",
+		"headersTruncated", "commonHeaders", "tags", "sourceIp", "callerIdentity")
+}
+
+func (d *fastDecoder) commonHeaders(ch *CommonHeaders) bool {
+	return d.object(func(i int) bool {
+		var ok bool
+		switch i {
+		case 0:
+			ch.From, ok = d.strs(true)
+		case 1, 2, 3, 4:
+			_, ok = d.strs(false)
+		case 8:
+			ch.Subject, ok = d.str()
+		default:
+			ok = d.skipStr()
+		}
+		return ok
+	}, "from", "to", "cc", "bcc", "replyTo", "returnPath", "date", "messageId", "subject")
+}
+
+// recipient validates a BouncedRecipient.
+func (d *fastDecoder) recipient() bool {
+	return d.strObject("emailAddress", "action", "status", "diagnosticCode")
+}
+
+func (d *fastDecoder) bounce(b *Bounce) bool {
+	return d.object(func(i int) bool {
+		var ok bool
+		switch i {
+		case 0:
+			b.BounceType, ok = d.str()
+		case 1:
+			b.BounceSubType, ok = d.str()
+		case 2:
+			b.BouncedRecipients = []BouncedRecipient{}
+			ok = d.objects(func() bool {
+				b.BouncedRecipients = append(b.BouncedRecipients, BouncedRecipient{})
+				return d.object(func(i int) bool {
+					if i != 0 {
+						return d.skipStr()
+					}
+					s, ok := d.str()
+					b.BouncedRecipients[len(b.BouncedRecipients)-1].EmailAddress = s
+					return ok
+				}, "emailAddress", "action", "status", "diagnosticCode")
+			})
+		case 3:
+			b.Timestamp, ok = d.str()
+		default:
+			ok = d.skipStr()
+		}
+		return ok
+	}, "bounceType", "bounceSubType", "bouncedRecipients", "timestamp", "feedbackId", "reportingMTA", "remoteMtaIp")
+}
+
+func (d *fastDecoder) complaint(f *fastRecord) bool {
+	c := &f.complaint
+	return d.object(func(i int) bool {
+		var ok bool
+		switch i {
+		case 0:
+			c.ComplainedRecipients = []Recipient{}
+			ok = d.objects(func() bool {
+				c.ComplainedRecipients = append(c.ComplainedRecipients, Recipient{})
+				return d.object(func(int) bool {
+					s, ok := d.str()
+					c.ComplainedRecipients[len(c.ComplainedRecipients)-1].EmailAddress = s
+					return ok
+				}, "emailAddress")
+			})
+		case 1:
+			c.Timestamp, ok = d.str()
+		case 3:
+			f.subType, ok = d.str()
+			c.ComplaintSubType = &f.subType
+		case 5:
+			c.ComplaintFeedbackType, ok = d.str()
+		default:
+			ok = d.skipStr()
+		}
+		return ok
+	}, "complainedRecipients", "timestamp", "feedbackId", "complaintSubType", "userAgent", "complaintFeedbackType", "arrivalDate")
+}
+
+func (d *fastDecoder) delivery(dl *Delivery) bool {
+	return d.object(func(i int) bool {
+		var ok bool
+		switch i {
+		case 0:
+			dl.Timestamp, ok = d.str()
+		case 1:
+			dl.ProcessingTimeMillis, ok = d.int64()
+		case 2:
+			dl.Recipients, ok = d.strs(true)
+		case 3:
+			dl.SMTPResponse, ok = d.str()
+		default:
+			ok = d.skipStr()
+		}
+		return ok
+	}, "timestamp", "processingTimeMillis", "recipients", "smtpResponse", "reportingMTA", "remoteMtaIp")
+}
+
+// topicPreferences validates a TopicPreferences object.
+func (d *fastDecoder) topicPreferences() bool {
+	return d.object(func(i int) bool {
+		if i == 0 {
+			return d.bool()
+		}
+		return d.objects(func() bool { return d.strObject("topicName", "subscriptionStatus") })
+	}, "unsubscribeAll", "topicSubscriptionStatus", "topicDefaultSubscriptionStatus")
+}
