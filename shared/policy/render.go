@@ -11,6 +11,10 @@ import (
 // MaxIdentityPolicyBytes is the SES limit on one identity (sending-authorization) policy.
 const MaxIdentityPolicyBytes = 4096
 
+// MaxUserInlinePolicyChars is the IAM quota on a user's inline policies, in characters not
+// counting white space (the CDK app attaches the SMTP-user policy inline).
+const MaxUserInlinePolicyChars = 2048
+
 // SendActions are the SES actions the rendered policies govern (SMTP sends are ses:SendRawEmail).
 func SendActions() []string { return []string{"ses:SendEmail", "ses:SendRawEmail"} }
 
@@ -141,7 +145,22 @@ func RenderSMTPUserPolicy(p *Policy) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("render smtp-user policy: %w", err)
 	}
+	if n := nonSpace(out); n > MaxUserInlinePolicyChars {
+		return nil, fmt.Errorf("render smtp-user policy: %d characters (without white space) exceeds the IAM limit of %d for a user's inline policies; "+
+			"shorten network.vpcs/network.cidrs (e.g. aggregate CIDR blocks)", n, MaxUserInlinePolicyChars)
+	}
 	return out, nil
+}
+
+// nonSpace counts the bytes of b that are not JSON white space, as IAM counts policy size.
+func nonSpace(b []byte) int {
+	n := 0
+	for _, c := range b {
+		if c != ' ' && c != '\n' && c != '\t' && c != '\r' {
+			n++
+		}
+	}
+	return n
 }
 
 // SGRule is one ingress rule of the SMTP VPC endpoint's security group.

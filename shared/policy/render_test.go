@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -150,5 +151,138 @@ func TestRenderEndpointSGRules(t *testing.T) {
 	empty := testPolicy(t, "version: 1\nnetwork: { vpcs: [vpc-01234567] }\n")
 	if _, err := RenderEndpointSGRules(empty); err == nil {
 		t.Error("no error for a policy without blocks")
+	}
+}
+
+// evalIAM is a small model of IAM policy evaluation for the operators the renderers emit, with
+// AWS's rules for absent keys: a negated operator on an absent key is true, a positive one (and
+// ForAnyValue) false; operators and keys in one statement are ANDed, values within a key ORed.
+// It returns "Deny" when a Deny statement applies, else "Allow" when an Allow does, else "".
+func evalIAM(t *testing.T, raw []byte, req map[string][]string) string {
+	t.Helper()
+	var doc Document
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatalf("rendered policy is not valid JSON: %v", err)
+	}
+	inAny := func(v string, cidrs []string) bool {
+		a, err := netip.ParseAddr(v)
+		if err != nil {
+			t.Fatalf("bad request address %q", v)
+		}
+		for _, c := range cidrs {
+			if netip.MustParsePrefix(c).Contains(a) {
+				return true
+			}
+		}
+		return false
+	}
+	applies := func(st Statement) bool {
+		for op, keys := range st.Condition {
+			for key, pats := range keys {
+				vals, present := req[key]
+				var ok bool
+				switch op {
+				case "StringLike":
+					ok = present && LikeAny(pats, vals[0])
+				case "StringNotLike":
+					ok = !present || !LikeAny(pats, vals[0])
+				case "IpAddress":
+					ok = present && inAny(vals[0], pats)
+				case "NotIpAddress":
+					ok = !present || !inAny(vals[0], pats)
+				case "ForAnyValue:StringNotLike":
+					for _, v := range vals {
+						ok = ok || !LikeAny(pats, v)
+					}
+				default:
+					t.Fatalf("statement %s: operator %s not modelled", st.Sid, op)
+				}
+				if !ok {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	verdict := ""
+	for _, st := range doc.Statement {
+		if !applies(st) {
+			continue
+		}
+		if st.Effect == "Deny" {
+			return "Deny"
+		}
+		verdict = st.Effect
+	}
+	return verdict
+}
+
+// The rendered policies decide real request shapes as the policy file means them. In particular
+// a send through the SMTP VPC endpoint carries aws:SourceVpc but no aws:SourceIp, and a send over
+// the internet carries aws:SourceIp but no aws:SourceVpc: the network Deny must let either
+// approved path through and stop everything else.
+func TestRenderedPoliciesDecide(t *testing.T) {
+	p := testPolicy(t, renderPolicy)
+	ident, err := RenderIdentityPolicy(p, testIdentityArn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	user, err := RenderSMTPUserPolicy(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := map[string][]string{"ses:FromAddress": {"app@mail.example.com"}, "ses:Recipients": {"a@example.com", "b@x.example.org"}}
+	req := func(extra map[string][]string) map[string][]string {
+		out := map[string][]string{}
+		for k, v := range good {
+			out[k] = v
+		}
+		for k, v := range extra {
+			if v == nil {
+				delete(out, k)
+				continue
+			}
+			out[k] = v
+		}
+		return out
+	}
+	cases := []struct {
+		name           string
+		req            map[string][]string
+		identity, smtp string
+	}{
+		{"approved VPC endpoint (no aws:SourceIp)", req(map[string][]string{"aws:SourceVpc": {"vpc-0a1b2c3d4e5f60718"}}), "", "Allow"},
+		{"approved public address", req(map[string][]string{"aws:SourceIp": {"203.0.113.10"}}), "", "Allow"},
+		{"approved IPv6 address", req(map[string][]string{"aws:SourceIp": {"2001:db8:a::25"}}), "", "Allow"},
+		{"other public address", req(map[string][]string{"aws:SourceIp": {"198.51.100.7"}}), "Deny", ""},
+		{"other VPC's endpoint", req(map[string][]string{"aws:SourceVpc": {"vpc-0ffffffffffffffff"}}), "Deny", ""},
+		{"unapproved From", req(map[string][]string{"aws:SourceVpc": {"vpc-0a1b2c3d4e5f60718"}, "ses:FromAddress": {"ceo@evil.example"}}), "Deny", "Allow"},
+		{"one Bcc outside", req(map[string][]string{"aws:SourceIp": {"203.0.113.10"}, "ses:Recipients": {"a@example.com", "x@gmail.com"}}), "Deny", "Allow"},
+		{"subdomain of an exact domain", req(map[string][]string{"aws:SourceIp": {"203.0.113.10"}, "ses:Recipients": {"a@sub.example.com"}}), "Deny", "Allow"},
+	}
+	for _, tc := range cases {
+		if got := evalIAM(t, ident, tc.req); got != tc.identity {
+			t.Errorf("%s: identity policy says %q, want %q", tc.name, got, tc.identity)
+		}
+		if got := evalIAM(t, user, tc.req); got != tc.smtp {
+			t.Errorf("%s: SMTP-user policy says %q, want %q", tc.name, got, tc.smtp)
+		}
+	}
+}
+
+// The SMTP-user policy is attached inline, where IAM allows 2,048 characters without white space.
+func TestRenderSMTPUserPolicyTooLarge(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("version: 1\nnetwork:\n  cidrs:\n")
+	for i := range 120 {
+		fmt.Fprintf(&b, "    - 198.51.%d.0/24\n", i)
+	}
+	p := testPolicy(t, b.String())
+	_, err := RenderSMTPUserPolicy(p)
+	if err == nil || !strings.Contains(err.Error(), "exceeds the IAM limit of 2048") {
+		t.Fatalf("err = %v, want a refusal naming the 2048-character limit", err)
+	}
+	if out, err := RenderSMTPUserPolicy(testPolicy(t, renderPolicy)); err != nil || nonSpace(out) > MaxUserInlinePolicyChars {
+		t.Fatalf("small policy: %v", err)
 	}
 }
