@@ -1,8 +1,10 @@
 package policy
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
 	"regexp"
 	"sort"
@@ -49,12 +51,29 @@ func (es Errors) Error() string {
 // It reports every mistake it finds, each with line and column, not just the first.
 func Load(data []byte, name string) (*Policy, error) {
 	l := &loader{name: name}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
 		return nil, Errors{l.syntaxError(err)}
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return nil, Errors{{File: name, Msg: "empty policy: expected a mapping with at least `version: 1`"}}
+	}
+	// Further documents (after ---) would otherwise be ignored without a word: refuse any that
+	// is not empty.
+	for {
+		var extra yaml.Node
+		err := dec.Decode(&extra)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, Errors{l.syntaxError(err)}
+		}
+		if len(extra.Content) > 0 && !(extra.Content[0].Kind == yaml.ScalarNode && extra.Content[0].Tag == "!!null") {
+			return nil, Errors{{File: name, Line: extra.Content[0].Line, Column: extra.Content[0].Column,
+				Msg: "policy: a second YAML document (---); a policy file holds exactly one"}}
+		}
 	}
 	p := defaults()
 	p.Name = name
@@ -255,6 +274,12 @@ func (l *loader) duration(n *yaml.Node, what string) (time.Duration, bool) {
 	}
 	if d <= 0 {
 		l.errf(n, "%s: %q must be positive", what, s)
+		return 0, false
+	}
+	// Window counters are keyed by whole seconds: a sub-second window would make the previous
+	// bucket's key equal the current one and count every send twice.
+	if d < time.Second || d%time.Second != 0 {
+		l.errf(n, "%s: %q must be a whole number of seconds (at least 1s)", what, s)
 		return 0, false
 	}
 	return d, true

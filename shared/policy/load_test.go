@@ -154,6 +154,10 @@ func TestLoadStructuralErrors(t *testing.T) {
 		{"list expected", "version: 1\nsenders: { principals: admin }\n", "t.yaml:2:24: senders.principals: expected a list, got \"admin\""},
 		{"duplicate entry", "version: 1\nsenders: { principals: [a, a] }\n", "t.yaml:2:28: senders.principals: \"a\" listed twice"},
 		{"zero window", "version: 1\nlimits: { per_principal: { window: 0s } }\n", "t.yaml:2:36: limits.per_principal.window: \"0s\" must be positive"},
+		{"second document", "version: 1\n---\nversion: 2\nbogus: 1\n", "t.yaml:3:1: policy: a second YAML document"},
+		{"third document", "version: 1\n---\n---\nversion: 1\n", "a second YAML document"},
+		{"sub-second window", "version: 1\nlimits: { bounce_rate: { window: 500ms } }\n", "t.yaml:2:34: limits.bounce_rate.window: \"500ms\" must be a whole number of seconds"},
+		{"fractional window", "version: 1\nlimits: { per_principal: { window: 1.5s } }\n", "must be a whole number of seconds"},
 		{"ipv4 mapped", "version: 1\nnetwork: { cidrs: [\"::ffff:10.0.0.0/104\"] }\n", "write IPv4 blocks in IPv4 form"},
 	}
 	for _, tt := range tests {
@@ -163,6 +167,15 @@ func TestLoadStructuralErrors(t *testing.T) {
 				t.Errorf("err = %v, want it to contain %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// Document markers around the one document are fine.
+func TestLoadDocumentMarkers(t *testing.T) {
+	for _, src := range []string{"---\nversion: 1\n", "version: 1\n---\n", "--- \nversion: 1\n...\n"} {
+		if _, err := Load([]byte(src), "m.yaml"); err != nil {
+			t.Errorf("Load(%q) = %v", src, err)
+		}
 	}
 }
 
