@@ -37,11 +37,12 @@ func newAccum() *accum {
 	}
 }
 
-func (a *accum) addSend(k rateKey) {
+// addSend counts n deliveries (recipients) of a send.
+func (a *accum) addSend(k rateKey, n int64) {
 	if _, ok := a.sends[k]; !ok {
 		a.sendOrder = append(a.sendOrder, k)
 	}
-	a.sends[k]++
+	a.sends[k] += n
 }
 
 func (a *accum) addFeedback(kind feedbackKind, k rateKey, e *sesevent.Event) {
@@ -56,7 +57,12 @@ func (a *accum) addFeedback(kind feedbackKind, k rateKey, e *sesevent.Event) {
 		*order = append(*order, k)
 	}
 	g.events = append(g.events, e)
+	g.n += deliveries(len(feedbackRecipients(e)))
 }
+
+// deliveries is how many emails SES counts for a message or feedback event naming n recipients:
+// one per recipient (at least one).
+func deliveries(n int) int64 { return int64(max(n, 1)) }
 
 // hitSpec says which finding a hit belongs to.
 type hitSpec struct {

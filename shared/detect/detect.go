@@ -401,12 +401,15 @@ func (d *Detector) send(a *accum, e *sesevent.Event) {
 			g.last = t
 		}
 	}
+	// Rates count per recipient, as SES does: a send to 50 addresses is 50 emails, and each of
+	// them can bounce (one event per bounced recipient, or one event naming several).
+	n := deliveries(len(e.Recipients))
 	for _, w := range d.rateWindows() {
 		if e.CallerIdentity != "" {
-			a.addSend(rateKey{account: e.Account, dim: dimPrincipal + e.CallerIdentity, win: int64(w / time.Second), start: bucket(t, w).Unix()})
+			a.addSend(rateKey{account: e.Account, dim: dimPrincipal + e.CallerIdentity, win: int64(w / time.Second), start: bucket(t, w).Unix()}, n)
 		}
 		if e.Identity != "" {
-			a.addSend(rateKey{account: e.Account, dim: dimIdentity + e.Identity, win: int64(w / time.Second), start: bucket(t, w).Unix()})
+			a.addSend(rateKey{account: e.Account, dim: dimIdentity + e.Identity, win: int64(w / time.Second), start: bucket(t, w).Unix()}, n)
 		}
 	}
 }

@@ -290,7 +290,7 @@ func TestBounceSpike(t *testing.T) {
 		}
 	}
 	pf, ok := got["ses-smtp-user.20260112-101500|mail.example.com"]
-	if !ok || pf.Evidence.Metric != 3.0/40 || !strings.Contains(pf.Evidence.Detail, "bounce rate 7.50% (3/40 sends)") {
+	if !ok || pf.Evidence.Metric != 3.0/40 || !strings.Contains(pf.Evidence.Detail, "bounce rate 7.50% (3/40 recipients)") {
 		t.Errorf("principal finding = %+v", pf)
 	}
 	idf, ok := got["|mail.example.com"]
@@ -313,6 +313,34 @@ func TestBounceMinVolumeGuard(t *testing.T) {
 	// 100 % bounces but only 10 sends (min 20): no finding.
 	if b := process(t, d, evs); len(b.Updates) != 0 {
 		t.Errorf("below min_sends: %+v", b.Updates)
+	}
+}
+
+// Rates count recipients, as SES does: two bounced addresses of a send to forty is 5 %, not
+// "two bounces for one send".
+func TestBounceRateCountsRecipients(t *testing.T) {
+	d := newDetector(t, reputationPolicy(t), nil)
+	send := goodSend(1)
+	send.Recipients = nil
+	for i := range 40 {
+		send.Recipients = append(send.Recipients, fmt.Sprintf("r%02d@example.org", i))
+	}
+	process(t, d, []sesevent.Event{send})
+	one := func(i int, after time.Duration) sesevent.Event {
+		b := bounceOf(send, "Permanent", after)
+		b.Bounce.Recipients = []string{send.Recipients[i]}
+		return b
+	}
+	if b := process(t, d, []sesevent.Event{one(0, time.Minute), one(1, 2*time.Minute)}); len(b.Updates) != 0 {
+		t.Fatalf("2 of 40 recipients bounced (5 %%, not above): %+v", b.Updates)
+	}
+	// One event naming two more bounced recipients: 4/40 = 10 %.
+	two := bounceOf(send, "Permanent", 3*time.Minute)
+	two.Bounce.Recipients = send.Recipients[2:4]
+	b := process(t, d, []sesevent.Event{two})
+	u, ok := byRule(b.Updates)[policy.RuleReputationBounceSpike]
+	if !ok || u.Finding.Evidence.Metric != 4.0/40 || !strings.Contains(u.Finding.Evidence.Detail, "(4/40 recipients)") {
+		t.Fatalf("after 4 of 40 bounced: %+v", b.Updates)
 	}
 }
 

@@ -14,7 +14,7 @@ func reputationBounceSpike() Rule {
 	return Rule{
 		ID:       policy.RuleReputationBounceSpike,
 		Severity: finding.SeverityHigh,
-		Doc:      "permanent bounces / sends of one principal or identity exceed limits.bounce_rate.max (once min_sends is reached)",
+		Doc:      "permanently bounced / sent recipients of one principal or identity exceed limits.bounce_rate.max (once min_sends recipients were sent to)",
 		Stateful: true,
 	}
 }
@@ -23,7 +23,7 @@ func reputationComplaintSpike() Rule {
 	return Rule{
 		ID:       policy.RuleReputationComplaintSpike,
 		Severity: finding.SeverityHigh,
-		Doc:      "complaints / sends of one principal or identity exceed limits.complaint_rate.max (once min_sends is reached)",
+		Doc:      "complaining / sent recipients of one principal or identity exceed limits.complaint_rate.max (once min_sends recipients were sent to)",
 		Stateful: true,
 	}
 }
@@ -43,6 +43,7 @@ type rateKey struct {
 
 type rateGroup struct {
 	events []*sesevent.Event
+	n      int64 // recipients the events name (at least one per event)
 }
 
 // feedbackKind is the kind of a rate numerator.
@@ -97,7 +98,7 @@ func (d *Detector) evalRates(ctx context.Context, a *accum) error {
 		for _, k := range order {
 			g := groups[k]
 			start := time.Unix(k.start, 0).UTC()
-			num, err := d.st.Add(ctx, rateCounterKey(fk.counter(), k), int64(len(g.events)), d.expiry(start.Add(lim.Window+MarkTTL)))
+			num, err := d.st.Add(ctx, rateCounterKey(fk.counter(), k), g.n, d.expiry(start.Add(lim.Window+MarkTTL)))
 			if err != nil {
 				return err
 			}
@@ -118,7 +119,7 @@ func (d *Detector) evalRates(ctx context.Context, a *accum) error {
 			if len(k.dim) >= len(dimIdentity) && k.dim[:len(dimIdentity)] == dimIdentity {
 				what, name = "identity", k.dim[len(dimIdentity):]
 			}
-			detail := fmt.Sprintf("%s %q: %s rate %.2f%% (%d/%d sends) in %s exceeds %.2f%%",
+			detail := fmt.Sprintf("%s %q: %s rate %.2f%% (%d/%d recipients) in %s exceeds %.2f%%",
 				what, name, map[feedbackKind]string{kindBounce: "bounce", kindComplaint: "complaint"}[fk],
 				100*rate, num, den, lim.Window, 100*lim.Max)
 			spec := hitSpec{rule: fk.rule(), account: k.account, dim: k.dim, start: start, end: start.Add(lim.Window),

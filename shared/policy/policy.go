@@ -62,7 +62,9 @@ type VolumeLimit struct {
 	MaxSends int64
 }
 
-// RateLimit: a rate above Max over Window is a spike, once at least MinSends sends were seen.
+// RateLimit: a rate above Max over Window is a spike, once at least MinSends emails were sent.
+// Like SES's own bounce and complaint rates, both sides count recipients: a send to three
+// addresses is three emails.
 type RateLimit struct {
 	Window   time.Duration
 	Max      float64
