@@ -47,8 +47,8 @@ type Config struct {
 	Mode string
 	// Protected are principal name or ARN patterns (IAM StringLike) that are never contained.
 	Protected []string
-	// MaxActionsPerHour caps applied changes per clock hour (UTC); 0 means the default, negative
-	// means no action at all.
+	// MaxActionsPerHour caps applied changes in any 60 minutes (a sliding window); 0 means the
+	// default, negative means no action at all.
 	MaxActionsPerHour int
 	// On maps a rule to its actions. When nil the finding's own Actions are used; when set, it is
 	// authoritative (the policy at containment time wins over the one at detection time).

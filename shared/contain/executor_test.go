@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -529,5 +530,53 @@ func TestExecutorRetryRestoresOnlyWhatChanged(t *testing.T) {
 	}
 	if st := e.keyStatus(t, u.UserName); st[first] != "Active" || st[second] != "Inactive" {
 		t.Fatalf("after restore = %v, want %s Active (ours) and %s Inactive (the operator's)", st, first, second)
+	}
+}
+
+// TestLedgerRateWindow: the cap holds over any 60 minutes, not per clock hour (a burst across
+// the hour boundary must not get twice the cap), and concurrent executors share it exactly.
+func TestLedgerRateWindow(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	at := func(h, m int) time.Time { return time.Date(2026, 11, 23, h, m, 0, 0, time.UTC) }
+	for _, step := range []struct {
+		now  time.Time
+		want bool
+	}{
+		{at(10, 58), true},
+		{at(10, 59), true},
+		{at(11, 1), false}, // a new clock hour, but 2 in the last 60 minutes
+		{at(11, 58), true}, // 10:58 has left the window
+		{at(11, 58), false},
+		{at(12, 0), true}, // 10:59 left too
+	} {
+		ok, err := e.ledger.TakeSlot(ctx, step.now, 2)
+		if err != nil || ok != step.want {
+			t.Fatalf("TakeSlot at %s = %v, %v; want %v", step.now.Format("15:04"), ok, err, step.want)
+		}
+	}
+	if used, err := e.ledger.RateUsed(ctx, at(12, 0)); err != nil || used != 2 {
+		t.Fatalf("RateUsed = %d %v", used, err)
+	}
+
+	const n, max = 8, 5 // 2 used at 12:00 (11:58, 12:00): 3 left
+	var granted atomic.Int32
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ok, err := e.ledger.TakeSlot(ctx, at(12, 1), max)
+			if err != nil {
+				t.Error(err)
+			}
+			if ok {
+				granted.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if g := granted.Load(); g != 3 {
+		t.Fatalf("concurrent: granted %d slots, want 3", g)
 	}
 }

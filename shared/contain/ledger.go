@@ -176,57 +176,106 @@ func (l *Ledger) Transition(ctx context.Context, from Status, r *Record) error {
 	return nil
 }
 
-func rateKey(hour time.Time) map[string]ddbtypes.AttributeValue {
+// rateWindow is the window of the action cap: any 60 minutes, not a clock hour (with clock-hour
+// counters a burst across the hour boundary could apply twice the cap within minutes).
+const rateWindow = time.Hour
+
+// rateContention bounds the optimistic-concurrency retries of TakeSlot.
+const rateContention = 10
+
+func rateKey() map[string]ddbtypes.AttributeValue {
 	return map[string]ddbtypes.AttributeValue{
-		ledgerHashKey:  &ddbtypes.AttributeValueMemberS{Value: ratePrefix + hour.UTC().Format("2006-01-02T15")},
+		ledgerHashKey:  &ddbtypes.AttributeValueMemberS{Value: ratePrefix + "window"},
 		ledgerRangeKey: &ddbtypes.AttributeValueMemberS{Value: rateSortKey},
 	}
 }
 
-// TakeSlot counts one action in the clock hour of now unless max are already counted; it
-// reports whether the slot was granted. The counter is one atomic conditional UpdateItem, so
-// concurrent executors cannot exceed max together.
+// rateTimes reads the times (unix ns) of the actions counted so far and the row's version (0:
+// no row yet).
+func (l *Ledger) rateTimes(ctx context.Context) ([]int64, int64, error) {
+	out, err := l.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(l.table), Key: rateKey(), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return nil, 0, fmt.Errorf("ledger: read rate window: %w", err)
+	}
+	if out.Item == nil {
+		return nil, 0, nil
+	}
+	var times []int64
+	if v, ok := out.Item["times"].(*ddbtypes.AttributeValueMemberS); ok {
+		if err := json.Unmarshal([]byte(v.Value), &times); err != nil {
+			return nil, 0, fmt.Errorf("ledger: rate window: %w", err)
+		}
+	}
+	var ver int64
+	if v, ok := out.Item["v"].(*ddbtypes.AttributeValueMemberN); ok {
+		if ver, err = strconv.ParseInt(v.Value, 10, 64); err != nil {
+			return nil, 0, fmt.Errorf("ledger: rate window version %q: %w", v.Value, err)
+		}
+	}
+	return times, ver, nil
+}
+
+// inWindow keeps the times inside the rateWindow that ends at now.
+func inWindow(times []int64, now time.Time) []int64 {
+	from := now.Add(-rateWindow).UnixNano()
+	out := times[:0:0]
+	for _, t := range times {
+		if t > from {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// TakeSlot counts one action at now unless max actions are already counted in the hour before
+// it (a sliding window); it reports whether the slot was granted. The window is one row updated
+// with a version condition, so concurrent executors cannot exceed max together.
 func (l *Ledger) TakeSlot(ctx context.Context, now time.Time, max int) (bool, error) {
 	if max <= 0 {
 		return false, nil
 	}
-	hour := now.UTC().Truncate(time.Hour)
-	_, err := l.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                aws.String(l.table),
-		Key:                      rateKey(hour),
-		UpdateExpression:         aws.String("ADD #n :one SET #ttl = :ttl"),
-		ConditionExpression:      aws.String("attribute_not_exists(#n) OR #n < :max"),
-		ExpressionAttributeNames: map[string]string{"#n": "n", "#ttl": "ttl"},
-		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{
-			":one": &ddbtypes.AttributeValueMemberN{Value: "1"},
-			":max": &ddbtypes.AttributeValueMemberN{Value: strconv.Itoa(max)},
-			":ttl": &ddbtypes.AttributeValueMemberN{Value: strconv.FormatInt(hour.Add(rateTTL).Unix(), 10)},
-		},
-	})
-	var ccf *ddbtypes.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return false, nil
+	for range rateContention {
+		times, ver, err := l.rateTimes(ctx)
+		if err != nil {
+			return false, err
+		}
+		live := inWindow(times, now)
+		if len(live) >= max {
+			return false, nil
+		}
+		live = append(live, now.UnixNano())
+		b, _ := json.Marshal(live)
+		item := rateKey()
+		item["times"] = &ddbtypes.AttributeValueMemberS{Value: string(b)}
+		item["v"] = &ddbtypes.AttributeValueMemberN{Value: strconv.FormatInt(ver+1, 10)}
+		item["ttl"] = &ddbtypes.AttributeValueMemberN{Value: strconv.FormatInt(now.Add(rateTTL).Unix(), 10)}
+		in := &dynamodb.PutItemInput{TableName: aws.String(l.table), Item: item}
+		if ver == 0 {
+			in.ConditionExpression = aws.String("attribute_not_exists(#pk)")
+			in.ExpressionAttributeNames = map[string]string{"#pk": ledgerHashKey}
+		} else {
+			in.ConditionExpression = aws.String("#v = :v")
+			in.ExpressionAttributeNames = map[string]string{"#v": "v"}
+			in.ExpressionAttributeValues = map[string]ddbtypes.AttributeValue{":v": &ddbtypes.AttributeValueMemberN{Value: strconv.FormatInt(ver, 10)}}
+		}
+		_, err = l.db.PutItem(ctx, in)
+		var ccf *ddbtypes.ConditionalCheckFailedException
+		if errors.As(err, &ccf) {
+			continue // another executor took a slot meanwhile: re-read
+		}
+		if err != nil {
+			return false, fmt.Errorf("ledger: rate window: %w", err)
+		}
+		return true, nil
 	}
-	if err != nil {
-		return false, fmt.Errorf("ledger: rate counter %s: %w", hour.Format("2006-01-02T15"), err)
-	}
-	return true, nil
+	return false, fmt.Errorf("ledger: rate window: still contended after %d attempts", rateContention)
 }
 
-// RateUsed returns how many actions were counted in the clock hour of now.
+// RateUsed returns how many actions were counted in the hour before now.
 func (l *Ledger) RateUsed(ctx context.Context, now time.Time) (int, error) {
-	hour := now.UTC().Truncate(time.Hour)
-	out, err := l.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(l.table), Key: rateKey(hour), ConsistentRead: aws.Bool(true)})
+	times, _, err := l.rateTimes(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("ledger: read rate counter: %w", err)
+		return 0, err
 	}
-	n, ok := out.Item["n"].(*ddbtypes.AttributeValueMemberN)
-	if !ok {
-		return 0, nil
-	}
-	v, err := strconv.Atoi(n.Value)
-	if err != nil {
-		return 0, fmt.Errorf("ledger: rate counter %q: %w", n.Value, err)
-	}
-	return v, nil
+	return len(inWindow(times, now)), nil
 }
