@@ -159,7 +159,7 @@ func (e *Executor) dryRun(ctx context.Context, in Intent, ar finding.ActionResul
 		used, err := e.Ledger.RateUsed(ctx, now)
 		if err == nil && used+*planned > e.Config.maxPerHour() {
 			ar.Outcome = finding.OutcomeRateCapped
-			ar.Reason = joinReason(ar.Reason, fmt.Sprintf("would exceed max_actions_per_hour=%d (%d used this hour)", e.Config.maxPerHour(), used))
+			ar.Reason = joinReason(ar.Reason, fmt.Sprintf("would exceed max_actions_per_hour=%d (%d used in the last 60 minutes)", e.Config.maxPerHour(), used))
 		}
 	} else if *planned > e.Config.maxPerHour() {
 		ar.Outcome = finding.OutcomeRateCapped
