@@ -27,7 +27,10 @@ const (
 )
 
 // archive is the S3 archive of every SES event, the Firehose stream feeding it, and the Glue
-// table / Athena workgroup over it.
+// table / Athena workgroup over it. The stream has no processor: the archive keeps SES's records
+// byte for byte (the evidence), and detection already sees every event through the ingest queue.
+// ingest's Firehose-transformation mode (annotated records) is for deployments whose only SES
+// destination is a Firehose stream; wiring it here too would run detection twice per event.
 type archive struct {
 	Bucket    awss3.Bucket
 	LogBucket awss3.Bucket
