@@ -28,6 +28,8 @@ type accum struct {
 	bounceOrder    []rateKey
 	complaints     map[rateKey]*rateGroup
 	complaintOrder []rateKey
+
+	undo []undoOp // State increments made so far, taken back if the batch fails
 }
 
 func newAccum() *accum {

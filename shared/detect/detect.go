@@ -132,7 +132,7 @@ func (d *Detector) Process(ctx context.Context, events []sesevent.Event) (Batch,
 	a := newAccum()
 	var marked []string
 	fail := func(err error) (Batch, error) {
-		return Batch{}, fmt.Errorf("detect: %w", errors.Join(err, d.unmarkAll(ctx, marked)))
+		return Batch{}, fmt.Errorf("detect: %w", errors.Join(err, d.undo(ctx, a), d.unmarkAll(ctx, marked)))
 	}
 	process, ok, dups, err := d.markAll(ctx, events)
 	marked = ok
@@ -277,6 +277,58 @@ func (d *Detector) markAll(ctx context.Context, events []sesevent.Event) (proces
 		}
 	}
 	return process, marked, dups, err
+}
+
+// undoOp is a counter or aggregate increment a batch made, kept to take it back if the batch fails.
+type undoOp struct {
+	key     string
+	delta   int64
+	tally   bool
+	first   time.Time
+	expires time.Time
+}
+
+// add is State.Add, journaled in a for undo.
+func (d *Detector) add(ctx context.Context, a *accum, key string, delta int64, expires time.Time) (int64, error) {
+	n, err := d.st.Add(ctx, key, delta, expires)
+	if err == nil {
+		a.undo = append(a.undo, undoOp{key: key, delta: delta, expires: expires})
+	}
+	return n, err
+}
+
+// tallyAgg is State.Tally, journaled in a for undo.
+func (d *Detector) tallyAgg(ctx context.Context, a *accum, key string, n int64, first, expires time.Time) (Aggregate, error) {
+	agg, err := d.st.Tally(ctx, key, n, first, expires)
+	if err == nil {
+		a.undo = append(a.undo, undoOp{key: key, delta: n, tally: true, first: first, expires: expires})
+	}
+	return agg, err
+}
+
+// undo takes back the increments of a failed batch. The batch is retried whole (its marks are
+// rolled back too), so increments left in place would be counted twice: a retried batch of 400
+// sends would count 800 against a volume limit of 500 and contain a legitimate sender.
+func (d *Detector) undo(ctx context.Context, a *accum) error {
+	if len(a.undo) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), unmarkTimeout)
+	defer cancel()
+	var errs []error
+	for _, op := range a.undo {
+		var err error
+		if op.tally {
+			_, err = d.st.Tally(ctx, op.key, -op.delta, op.first, op.expires)
+		} else {
+			_, err = d.st.Add(ctx, op.key, -op.delta, op.expires)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("undo %s: %w", op.key, err))
+		}
+	}
+	a.undo = nil
+	return errors.Join(errs...)
 }
 
 // unmarkTimeout bounds the rollback of a failed batch's marks.
@@ -466,7 +518,7 @@ func (d *Detector) tally(ctx context.Context, a *accum) ([]Update, error) {
 	principals := make(map[[2]string]finding.Principal)
 	for _, k := range a.groupOrder {
 		g := a.groups[k]
-		agg, err := d.st.Tally(ctx, "agg#"+g.id, g.n, g.first, d.expiry(g.end.Add(MarkTTL)))
+		agg, err := d.tallyAgg(ctx, a, "agg#"+g.id, g.n, g.first, d.expiry(g.end.Add(MarkTTL)))
 		if err != nil {
 			return nil, err
 		}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sesguard/sesguard/shared/policy"
 	"github.com/sesguard/sesguard/shared/sesevent"
 )
 
@@ -129,5 +130,54 @@ func TestDeadlineFailureRollsBackMarks(t *testing.T) {
 	b := process(t, d, batch)
 	if b.Duplicates != 0 || len(b.Updates) != 1 || b.Updates[0].Finding.Evidence.Count != 5 {
 		t.Fatalf("retry after a deadline = %d duplicates, %d updates; want 0 duplicates and one finding of 5", b.Duplicates, len(b.Updates))
+	}
+}
+
+// nthTallyFails fails the n-th Tally call (1-based), once.
+type nthTallyFails struct {
+	*MemoryState
+	n, calls int
+}
+
+func (f *nthTallyFails) Tally(ctx context.Context, key string, n int64, first, exp time.Time) (Aggregate, error) {
+	f.calls++
+	if f.calls == f.n {
+		return Aggregate{}, errors.New("throttled")
+	}
+	return f.MemoryState.Tally(ctx, key, n, first, exp)
+}
+
+// A failed batch takes back its counter and aggregate increments: the retry counts its sends
+// once, so it neither crosses the volume limit on its own nor doubles a finding's count.
+func TestFailedBatchUndoesCounters(t *testing.T) {
+	p := loadPolicy(t, `
+version: 1
+network: {cidrs: [10.20.0.0/16]}
+senders: {principals: ["ses-smtp-user.*"], from: ["*@mail.example.com"], identities: [mail.example.com], configuration_sets: [prod-outbound]}
+recipients: {domains: ["*"]}
+limits: {per_principal: {window: 5m, max_sends: 10}, bounce_rate: {window: 1h, max: 0.05, min_sends: 1}}
+`)
+	var batch []sesevent.Event
+	for i := range 4 {
+		batch = append(batch, with(goodSend(i), func(e *sesevent.Event) { e.ConfigurationSet = "marketing" }))
+		batch = append(batch, with(goodSend(100+i), func(e *sesevent.Event) { e.From[0].Address = "x@evil.example" }))
+	}
+	st := &nthTallyFails{MemoryState: NewMemoryState(), n: 2}
+	d := newDetector(t, p, st)
+	if _, err := d.Process(context.Background(), batch); err == nil {
+		t.Fatal("the batch must fail")
+	}
+	b := process(t, d, batch)
+	rules := byRule(b.Updates)
+	if _, spike := rules[policy.RuleVolumePrincipalSpike]; spike || len(b.Updates) != 2 {
+		t.Fatalf("retry of 8 sends (limit 10) = %d updates %v; want 2 and no volume spike", len(b.Updates), rules)
+	}
+	for _, u := range b.Updates {
+		if u.Finding.Evidence.Count != 4 || !u.New {
+			t.Errorf("%s: count %d new %v after the retry, want 4 and new", u.Finding.Rule, u.Finding.Evidence.Count, u.New)
+		}
+	}
+	if n, _ := st.Get(context.Background(), rateCounterKey("snd", rateKey{account: "111122223333", dim: dimPrincipal + batch[0].CallerIdentity, win: 3600, start: t0.Unix()})); n != 8 {
+		t.Errorf("send counter = %d after the retry, want 8", n)
 	}
 }

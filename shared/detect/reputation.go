@@ -82,7 +82,7 @@ func (d *Detector) evalRates(ctx context.Context, a *accum) error {
 	sends := make(map[rateKey]int64, len(a.sendOrder))
 	for _, k := range a.sendOrder {
 		w := time.Duration(k.win) * time.Second
-		n, err := d.st.Add(ctx, rateCounterKey("snd", k), a.sends[k], d.expiry(time.Unix(k.start, 0).Add(w+MarkTTL)))
+		n, err := d.add(ctx, a, rateCounterKey("snd", k), a.sends[k], d.expiry(time.Unix(k.start, 0).Add(w+MarkTTL)))
 		if err != nil {
 			return err
 		}
@@ -98,7 +98,7 @@ func (d *Detector) evalRates(ctx context.Context, a *accum) error {
 		for _, k := range order {
 			g := groups[k]
 			start := time.Unix(k.start, 0).UTC()
-			num, err := d.st.Add(ctx, rateCounterKey(fk.counter(), k), g.n, d.expiry(start.Add(lim.Window+MarkTTL)))
+			num, err := d.add(ctx, a, rateCounterKey(fk.counter(), k), g.n, d.expiry(start.Add(lim.Window+MarkTTL)))
 			if err != nil {
 				return err
 			}

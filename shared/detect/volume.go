@@ -40,7 +40,7 @@ func (d *Detector) evalVolume(ctx context.Context, a *accum) error {
 	for _, k := range a.volOrder {
 		g := a.vol[k]
 		start := time.Unix(k.start, 0).UTC()
-		cur, err := d.st.Add(ctx, volCounterKey(k, k.start), int64(len(g.sends)), d.expiry(start.Add(2*w)))
+		cur, err := d.add(ctx, a, volCounterKey(k, k.start), int64(len(g.sends)), d.expiry(start.Add(2*w)))
 		if err != nil {
 			return err
 		}
