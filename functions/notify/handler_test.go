@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -86,5 +87,48 @@ func TestNoMinSeverityAlertsEverything(t *testing.T) {
 	}
 	if len(n.findings) != 1 {
 		t.Errorf("findings notified = %v", n.findings)
+	}
+}
+
+// hangingNotifier blocks every delivery until its context ends, like Slack timing out with
+// retries.
+type hangingNotifier struct{ calls []string }
+
+func (n *hangingNotifier) NotifyFinding(ctx context.Context, f *finding.Finding) error {
+	n.calls = append(n.calls, f.ID)
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func (n *hangingNotifier) NotifyResult(ctx context.Context, r *finding.Result) error {
+	n.calls = append(n.calls, r.FindingID)
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// TestHangingDestinationReturnsBeforeDeadline: a hanging destination must not run the invocation
+// into its timeout (which would hand the whole batch back to SQS): the handler stops early, fails
+// the hung record and the ones it had no time for, and returns before the deadline.
+func TestHangingDestinationReturnsBeforeDeadline(t *testing.T) {
+	f1 := &finding.Finding{Schema: finding.SchemaFinding, ID: "f-1", Severity: finding.SeverityHigh}
+	f2 := &finding.Finding{Schema: finding.SchemaFinding, ID: "f-2", Severity: finding.SeverityHigh}
+	n := &hangingNotifier{}
+	h := &Handler{Notifier: n, Reserve: 150 * time.Millisecond, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+	deadline := time.Now().Add(600 * time.Millisecond)
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	resp, err := h.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{{MessageId: "1", Body: js(f1)}, {MessageId: "2", Body: js(f2)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !time.Now().Before(deadline.Add(-100 * time.Millisecond)) {
+		t.Errorf("returned %v after the deadline reserve", time.Since(deadline.Add(-150*time.Millisecond)))
+	}
+	var failed []string
+	for _, f := range resp.BatchItemFailures {
+		failed = append(failed, f.ItemIdentifier)
+	}
+	if !slices.Equal(failed, []string{"1", "2"}) || !slices.Equal(n.calls, []string{"f-1"}) {
+		t.Errorf("failed %v, attempted %v; want both failed and only f-1 attempted", failed, n.calls)
 	}
 }
