@@ -128,6 +128,14 @@ func collect(seq iter.Seq[Result]) []Result {
 
 // decodeDocument sniffs a single JSON document; anything else goes to Stream.
 func decodeDocument(data []byte, name string) []Result {
+	if res, ok := fastDocument(data, name); ok {
+		return []Result{res}
+	}
+	return decodeDocumentSlow(data, name)
+}
+
+// decodeDocumentSlow is decodeDocument without the bare-record fast path.
+func decodeDocumentSlow(data []byte, name string) []Result {
 	stream := func() []Result { return collect(streamSeq(newStreamBytes(data, name))) }
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) == 0 || trimmed[0] != '{' {

@@ -1,6 +1,7 @@
 package sesevent
 
 import (
+	"bytes"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -41,23 +42,34 @@ func fastDecodeRecord(data []byte, hint Envelope) (ev Event, ok bool) {
 	return ev, true
 }
 
-// fastRecord holds a Record and everything it points to, so decoding allocates only the strings,
-// slices and maps that end up in the Event.
+// fastDocument decodes a whole document that is one well-formed bare SES record, surrounded by
+// nothing but white space the Stream skips, to the Result the Stream would give it ("<name>:<line>"
+// of its first byte); ok is false when decodeDocument must sniff it.
+func fastDocument(data []byte, name string) (Result, bool) {
+	start, end := 0, len(data)
+	for start < end && isJSONSpace(data[start]) {
+		start++
+	}
+	for end > start && isJSONSpace(data[end-1]) {
+		end--
+	}
+	rec := data[start:end]
+	ev, ok := fastDecodeRecord(rec, Envelope{})
+	if !ok {
+		return Result{}, false
+	}
+	ref := name + ":" + strconv.Itoa(1+bytes.Count(data[:start], []byte{'\n'}))
+	return Result{Ref: ref, Events: []Event{ev}, Raw: bytes.Clone(rec)}, true
+}
+
+func isJSONSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+
+// fastRecord holds a Record and the objects every record has in one allocation; the event
+// object is allocated only when present.
 type fastRecord struct {
-	rec       Record
-	mail      Mail
-	common    CommonHeaders
-	send      struct{}
-	reject    Reject
-	bounce    Bounce
-	complaint Complaint
-	subType   string
-	delivery  Delivery
-	open      Open
-	click     Click
-	failure   RenderingFailure
-	delay     DeliveryDelay
-	sub       Subscription
+	rec    Record
+	mail   Mail
+	common CommonHeaders
 }
 
 // fastDecoder reads JSON from data; every method returns false to decline.
@@ -192,6 +204,10 @@ func (d *fastDecoder) objectUpTo(read func(i int) bool, known int, names []strin
 		i := d.field(key, names)
 		switch {
 		case i == -2 || i >= known:
+			return false
+		case i == -1 && d.depth == 1:
+			// SES writes no other top-level members; an unknown one may be an envelope's
+			// ("Records", "records"), which decodeDocument must see.
 			return false
 		case i == -1:
 			ok = d.skip()
@@ -478,7 +494,7 @@ func (d *fastDecoder) tags(keep bool) (map[string][]string, bool) {
 				return nil, false
 			}
 			if keep {
-				d.vals = append(d.vals, string(b))
+				d.vals = append(d.vals, tagValue(b))
 			}
 		}
 		if keep {
@@ -502,6 +518,28 @@ func tagName(b []byte) string {
 		return TagOperation
 	case TagSourceTLSVersion:
 		return TagSourceTLSVersion
+	}
+	return string(b)
+}
+
+// tagValue returns the constant for a common value of the ses:operation and
+// ses:source-tls-version tags, else a copy of b.
+func tagValue(b []byte) string {
+	switch string(b) {
+	case "SendEmail":
+		return "SendEmail"
+	case "SendRawEmail":
+		return "SendRawEmail"
+	case "SendTemplatedEmail":
+		return "SendTemplatedEmail"
+	case "SendBulkEmail":
+		return "SendBulkEmail"
+	case "SendBulkTemplatedEmail":
+		return "SendBulkTemplatedEmail"
+	case "TLSv1.2":
+		return "TLSv1.2"
+	case "TLSv1.3":
+		return "TLSv1.3"
 	}
 	return string(b)
 }
@@ -714,31 +752,37 @@ func (d *fastDecoder) record(f *fastRecord) bool {
 		case 2:
 			r.Mail, ok = &f.mail, d.mail(&f.mail, &f.common)
 		case 3:
-			r.Send, ok = &f.send, d.object(func(int) bool { return false })
+			r.Send, ok = new(struct{}), d.object(func(int) bool { return false })
 		case 4:
-			r.Reject, ok = &f.reject, d.object(func(int) bool {
-				f.reject.Reason, ok = d.str()
+			r.Reject = new(Reject)
+			ok = d.object(func(int) bool {
+				r.Reject.Reason, ok = d.str()
 				return ok
 			}, "reason")
 		case 5:
-			r.Bounce, ok = &f.bounce, d.bounce(&f.bounce)
+			r.Bounce = new(Bounce)
+			ok = d.bounce(r.Bounce)
 		case 6:
-			r.Complaint, ok = &f.complaint, d.complaint(f)
+			r.Complaint = new(Complaint)
+			ok = d.complaint(r.Complaint)
 		case 7:
-			r.Delivery, ok = &f.delivery, d.delivery(&f.delivery)
+			r.Delivery = new(Delivery)
+			ok = d.delivery(r.Delivery)
 		case 8:
-			r.Open, ok = &f.open, d.object(func(i int) bool {
+			r.Open = new(Open)
+			ok = d.object(func(i int) bool {
 				if i == 1 {
-					f.open.Timestamp, ok = d.str()
+					r.Open.Timestamp, ok = d.str()
 					return ok
 				}
 				return d.skipStr()
 			}, "ipAddress", "timestamp", "userAgent")
 		case 9:
-			r.Click, ok = &f.click, d.object(func(i int) bool {
+			r.Click = new(Click)
+			ok = d.object(func(i int) bool {
 				switch i {
 				case 1:
-					f.click.Timestamp, ok = d.str()
+					r.Click.Timestamp, ok = d.str()
 					return ok
 				case 4:
 					_, ok = d.tags(false)
@@ -747,23 +791,25 @@ func (d *fastDecoder) record(f *fastRecord) bool {
 				return d.skipStr()
 			}, "ipAddress", "timestamp", "userAgent", "link", "linkTags")
 		case 10:
-			r.Failure, ok = &f.failure, d.strObject("templateName", "errorMessage")
+			r.Failure, ok = new(RenderingFailure), d.strObject("templateName", "errorMessage")
 		case 11:
-			r.DeliveryDelay, ok = &f.delay, d.object(func(i int) bool {
+			r.DeliveryDelay = new(DeliveryDelay)
+			ok = d.object(func(i int) bool {
 				switch i {
 				case 1:
 					return d.objects(d.recipient)
 				case 4:
-					f.delay.Timestamp, ok = d.str()
+					r.DeliveryDelay.Timestamp, ok = d.str()
 					return ok
 				}
 				return d.skipStr()
 			}, "delayType", "delayedRecipients", "expirationTime", "reportingMTA", "timestamp")
 		case 12:
-			r.Subscription, ok = &f.sub, d.object(func(i int) bool {
+			r.Subscription = new(Subscription)
+			ok = d.object(func(i int) bool {
 				switch i {
 				case 1:
-					f.sub.Timestamp, ok = d.str()
+					r.Subscription.Timestamp, ok = d.str()
 					return ok
 				case 3, 4:
 					return d.topicPreferences()
@@ -862,8 +908,7 @@ func (d *fastDecoder) bounce(b *Bounce) bool {
 	}, "bounceType", "bounceSubType", "bouncedRecipients", "timestamp", "feedbackId", "reportingMTA", "remoteMtaIp")
 }
 
-func (d *fastDecoder) complaint(f *fastRecord) bool {
-	c := &f.complaint
+func (d *fastDecoder) complaint(c *Complaint) bool {
 	return d.object(func(i int) bool {
 		var ok bool
 		switch i {
@@ -880,8 +925,9 @@ func (d *fastDecoder) complaint(f *fastRecord) bool {
 		case 1:
 			c.Timestamp, ok = d.str()
 		case 3:
-			f.subType, ok = d.str()
-			c.ComplaintSubType = &f.subType
+			var sub string
+			sub, ok = d.str()
+			c.ComplaintSubType = &sub
 		case 5:
 			c.ComplaintFeedbackType, ok = d.str()
 		default:

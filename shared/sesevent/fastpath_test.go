@@ -100,13 +100,14 @@ var fastCases = []struct {
 	{"empty arrays and maps", true, `{"eventType":"Delivery","mail":{"timestamp":"2026-05-04T09:15:27Z","messageId":"m","destination":[],"tags":{},"commonHeaders":{"from":[]}},"delivery":{"recipients":[]}}`},
 	{"empty tag values", true, `{"eventType":"Send","mail":{"timestamp":"2026-05-04T09:15:27Z","messageId":"m","tags":{"a":[],"ses:source-ip":[]}}}`},
 	{"nulls as absent", true, `{"eventType":"Complaint","notificationType":null,"send":null,"mail":{"timestamp":"2026-05-04T09:15:27Z","messageId":"m","source":null,"destination":null,"tags":null,"headersTruncated":null,"commonHeaders":null},"complaint":{"complaintSubType":null,"complainedRecipients":null}}`},
-	{"headers and unknown members skipped", true, `{"eventType":"Send","x":[1,-2.5e+3,true,false,null,{"a":[{}]}],"mail":{"timestamp":"2026-05-04T09:15:27Z","messageId":"m","headers":[{"name":"X","value":"\ud800 \u0000 ` + "\xff" + `"}],"new":{"k\"":"v"}}}`},
+	{"headers and unknown members skipped", true, `{"eventType":"Send","mail":{"x":[1,-2.5e+3,true,false,null,{"a":[{}]}],"timestamp":"2026-05-04T09:15:27Z","messageId":"m","headers":[{"name":"X","value":"\ud800 \u0000 ` + "\xff" + `"}],"new":{"k\"":"v"}}}`},
 	{"flexbool strings", true, `{"eventType":"Send","mail":{"timestamp":"2026-05-04T09:15:27Z","messageId":"m","headersTruncated":"True"}}`},
 	{"legacy", true, `{"notificationType":"Bounce","mail":{"timestamp":"2018-10-08T14:05:45 +0000","messageId":"m","sourceIp":"::ffff:192.0.2.9","callerIdentity":"u"},"bounce":{"bounceType":"Permanent","bouncedRecipients":[{"emailAddress":"a@x"},{"status":"5.1.1"}],"timestamp":"2018-10-08T14:05:46.5 +0000"}}`},
 	{"delivery number", true, `{"eventType":"Delivery","mail":{"timestamp":"2026-05-04T09:15:27Z","messageId":"m"},"delivery":{"processingTimeMillis":-0,"recipients":["a@x"]}}`},
 	{"subscription", true, `{"eventType":"Subscription","mail":{"timestamp":"2026-05-04T09:15:27Z","messageId":"m"},"subscription":{"timestamp":"2026-05-04T09:16:00Z","newTopicPreferences":{"unsubscribeAll":true,"topicSubscriptionStatus":[{"topicName":"t","subscriptionStatus":"OptOut"}]}}}`},
 	{"click link tags", true, `{"eventType":"Click","mail":{"timestamp":"2026-05-04T09:15:27Z","messageId":"m"},"click":{"timestamp":"2026-05-04T09:16:00Z","linkTags":{"a":["b"]}}}`},
 
+	{"top-level unknown member", false, `{"eventType":"Send","Records":[],"mail":{"timestamp":"2026-05-04T09:15:27Z","messageId":"m"}}`},
 	{"syntax error", false, `{"eventType":"Send","mail":{"timestamp":"2026-05-04T09:15:27Z","messageId":"m"},}`},
 	{"trailing data", false, `{"eventType":"Send","mail":{"timestamp":"2026-05-04T09:15:27Z","messageId":"m"}} {}`},
 	{"duplicate member", false, `{"eventType":"Send","mail":{"timestamp":"2026-05-04T09:15:27Z","messageId":"m","messageId":"n"}}`},
@@ -129,6 +130,54 @@ var fastCases = []struct {
 	{"eventbridge member", false, `{"eventType":"Send","mail":{"timestamp":"2026-05-04T09:15:27Z","messageId":"m"},"detail":null}`},
 	{"deep", false, `{"eventType":"Send","mail":{"timestamp":"2026-05-04T09:15:27Z","messageId":"m"},"x":` + strings.Repeat("[", 40) + strings.Repeat("]", 40) + `}`},
 	{"not an object", false, `["eventType"]`},
+}
+
+// checkDocumentFastMatchesSlow fails t when fastDocument accepts data but sniffing it and
+// streaming it gives anything other than that one Result; it reports whether it accepted.
+func checkDocumentFastMatchesSlow(t *testing.T, data []byte) bool {
+	t.Helper()
+	res, ok := fastDocument(data, "doc")
+	if !ok {
+		return false
+	}
+	want := decodeDocumentSlow(data, "doc")
+	if len(want) != 1 || !reflect.DeepEqual(res, want[0]) {
+		t.Fatalf("fastDocument(%q) = %+v, the slow path gives %+v", data, res, want)
+	}
+	return true
+}
+
+func TestFastDocument(t *testing.T) {
+	send := fastCases[0].json
+	for _, tc := range []struct {
+		name string
+		data string
+		want bool
+	}{
+		{"compact", send, true},
+		{"surrounded", "\n\r\n \t" + send + "\n\n", true},
+		{"pretty", "{\n  \"eventType\": \"Send\",\n  \"mail\": {\"timestamp\": \"2026-05-04T09:15:27Z\", \"messageId\": \"m\"}\n}\n", true},
+		{"bom", "\xef\xbb\xbf" + send, false},
+		{"record separator", "\x1e" + send, false},
+		{"vertical tab", "\v" + send, false},
+		{"two records", send + "\n" + send, false},
+		{"envelope member", `{"Records":[],` + send[1:], false},
+		{"sns", `{"Type":"Notification","TopicArn":"arn:aws:sns:eu-west-1:111122223333:t","Message":"{}"}`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := checkDocumentFastMatchesSlow(t, []byte(tc.data)); got != tc.want {
+				t.Errorf("fastDocument accepted = %v, want %v", got, tc.want)
+			}
+		})
+	}
+	for _, rel := range fixtureFiles(t, false) {
+		if strings.HasPrefix(rel, "record/") {
+			data := mustRead(t, filepath.Join(eventsDir, filepath.FromSlash(rel)))
+			if !checkDocumentFastMatchesSlow(t, data) {
+				t.Errorf("%s: fastDocument declined a good record file", rel)
+			}
+		}
+	}
 }
 
 func TestFastPathCases(t *testing.T) {
@@ -172,6 +221,7 @@ func FuzzFastPathMatchesSlow(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkFastMatchesSlow(t, data)
+		checkDocumentFastMatchesSlow(t, data)
 	})
 }
 
