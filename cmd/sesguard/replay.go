@@ -216,7 +216,8 @@ type replaySource struct {
 }
 
 // replaySources expands a PATH argument: "-" is stdin, a directory is walked recursively in
-// lexical order (hidden entries and documentation files are skipped), a file is itself.
+// lexical order (hidden entries and documentation files are skipped; symbolic links to files and
+// directories are followed, each directory once), a file is itself.
 func replaySources(e env, path string) iter.Seq[replaySource] {
 	return func(yield func(replaySource) bool) {
 		if path == "-" {
@@ -232,32 +233,70 @@ func replaySources(e env, path string) iter.Seq[replaySource] {
 			yield(replaySource{name: path, results: sesevent.DecodeFile(path)})
 			return
 		}
-		err = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
+		replayWalk(path, map[string]bool{}, yield)
+	}
+}
+
+// replayWalk yields the input files under dir. visited holds the real paths of the directories
+// walked so far, so a symbolic link cycle ends. It reports false when yield asked to stop.
+func replayWalk(dir string, visited map[string]bool, yield func(replaySource) bool) bool {
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		if visited[real] {
+			return true
+		}
+		visited[real] = true
+	}
+	stopped := false
+	// A trailing separator makes WalkDir follow dir itself when it is a symbolic link.
+	root := strings.TrimSuffix(dir, string(filepath.Separator)) + string(filepath.Separator)
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if !yield(replaySource{name: p, err: err}) {
+				stopped = true
+				return fs.SkipAll
+			}
+			return nil
+		}
+		name := d.Name()
+		if p != root && strings.HasPrefix(name, ".") {
+			if d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		typ := d.Type()
+		if typ&fs.ModeSymlink != 0 {
+			// WalkDir does not follow links; an archive folder of links must not read as empty.
+			info, err := os.Stat(p)
+			switch {
+			case err != nil:
 				if !yield(replaySource{name: p, err: err}) {
+					stopped = true
+					return fs.SkipAll
+				}
+				return nil
+			case info.IsDir():
+				if !replayWalk(p, visited, yield) {
+					stopped = true
 					return fs.SkipAll
 				}
 				return nil
 			}
-			name := d.Name()
-			if p != path && strings.HasPrefix(name, ".") {
-				if d.IsDir() {
-					return fs.SkipDir
-				}
-				return nil
-			}
-			if d.IsDir() || !d.Type().IsRegular() || !replayInputFile(name) {
-				return nil
-			}
-			if !yield(replaySource{name: p, results: sesevent.DecodeFile(p)}) {
-				return fs.SkipAll
-			}
-			return nil
-		})
-		if err != nil && !errors.Is(err, fs.SkipAll) {
-			yield(replaySource{name: path, err: err})
+			typ = info.Mode().Type()
 		}
+		if d.IsDir() || !typ.IsRegular() || !replayInputFile(name) {
+			return nil
+		}
+		if !yield(replaySource{name: p, results: sesevent.DecodeFile(p)}) {
+			stopped = true
+			return fs.SkipAll
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, fs.SkipAll) {
+		return yield(replaySource{name: dir, err: err})
 	}
+	return !stopped
 }
 
 // replayInputFile reports whether a file found in a directory walk may hold events: anything
@@ -296,6 +335,11 @@ func printReplayText(w io.Writer, p *policy.Policy, st *replayStats, findings []
 		fmt.Fprintf(w, "note: %d bounce/complaint event(s) had no Send in the input; attributed from their own tags\n", st.unjoined)
 	}
 	if len(findings) == 0 {
+		if st.events == 0 {
+			// Nothing read is not the same as nothing wrong: never claim the sends were clean.
+			fmt.Fprintln(w, "\nno findings: no events were read")
+			return
+		}
 		fmt.Fprintln(w, "\nno findings: every send matched the policy")
 		return
 	}

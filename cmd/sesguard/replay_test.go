@@ -123,6 +123,21 @@ senders: { principals: ["*"], from: ["*"], identities: ["*"], configuration_sets
 recipients: { domains: ["*"] }
 `)
 	badPolicy := write("bad.yaml", "version: 1\nsenders: { principalz: [x] }\n")
+	// A folder of symbolic links (to a file, to a directory, and back to itself) reads what they
+	// point at, each directory once.
+	links := filepath.Join(work, "links")
+	if err := os.MkdirAll(links, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, target := range map[string]string{"part.gz": archive, "archive": filepath.Join(work, "archive"), "loop": links} {
+		if err := os.Symlink(target, filepath.Join(links, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	empty := filepath.Join(work, "empty")
+	if err := os.MkdirAll(empty, 0o755); err != nil {
+		t.Fatal(err)
+	}
 
 	tests := []struct {
 		name     string
@@ -146,6 +161,10 @@ recipients: { domains: ["*"] }
 			errHas: []string{"<stdin>:1", "field mail: missing"}, outHas: []string{"2 record(s): 1 event(s)", "1 bad", "network.outside_approved"}},
 		{name: "missing path", args: []string{filepath.Join(work, "nope.json"), archive}, wantCode: exitInput,
 			errHas: []string{"nope.json: stat"}, outHas: []string{"network.outside_approved"}},
+		{name: "symbolic links followed once", args: []string{links}, wantCode: exitOK,
+			outHas: []string{"2 file(s), 4 record(s): 4 event(s) (4 Send), 2 duplicate(s)", "sender.principal_unapproved"}},
+		{name: "nothing read is not clean", args: []string{empty}, wantCode: exitOK,
+			outHas: []string{"0 event(s)", "no findings: no events were read"}},
 		{name: "no path", args: nil, wantCode: exitUsage, errHas: []string{"give at least one PATH"}},
 		{name: "bad format", args: []string{"--format", "xml", archive}, wantCode: exitUsage, errHas: []string{"want text or json"}},
 		{name: "bad flag", args: []string{"--nope", archive}, wantCode: exitUsage},
