@@ -228,7 +228,10 @@ func SMTPUser(ctx context.Context, api SMTPPoliciesAPI, user string) (smtp bool,
 }
 
 // Attribute resolves a caller to the finding.Principal a Finding carries. For users the access key
-// most recently used for SES (ses or ses-smtp) is included when one is known.
+// last used for SES (ses or ses-smtp) is included when exactly one of the user's keys was: with
+// two (a rotation, or a leaked key beside the application's) the most recent is a guess — IAM
+// records last use late and only per key — and containment would deactivate just that key, so
+// none is named and containment decides from a fresh listing.
 func (a *Attributor) Attribute(ctx context.Context, account, name string) finding.Principal {
 	p := a.Lookup(ctx, account, name)
 	out := finding.Principal{Name: name, Kind: p.Kind, ARN: p.ARN}
@@ -240,7 +243,7 @@ func (a *Attributor) Attribute(ctx context.Context, account, name string) findin
 		a.log.WarnContext(ctx, "attribute: key attribution failed", "principal", name, "error", err)
 		return out
 	}
-	if len(keys) > 0 && keys[0].SES() {
+	if len(keys) > 0 && keys[0].SES() && (len(keys) == 1 || !keys[1].SES()) {
 		out.AccessKeyID = keys[0].AccessKeyID
 	}
 	return out
