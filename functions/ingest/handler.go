@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"slices"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -54,6 +55,11 @@ type Handler struct {
 	Attributor Attributor   // nil: Firehose annotations carry the caller name only
 	Network    NetworkJudge // nil: Firehose annotations carry no network verdict
 	Log        *slog.Logger
+	// Reserve is kept back from the invocation deadline for publishes (default
+	// fnenv.DefaultReserve): a publish that hangs gives up in time for its finding to be kept in
+	// the Outbox. Timing out after the detector has counted the events would lose the finding,
+	// since the redelivery is a duplicate to the detector.
+	Reserve time.Duration
 }
 
 // errUnknownShape is returned for a payload that is none of the supported event sources.
@@ -194,7 +200,11 @@ func (h *Handler) process(ctx context.Context, log *slog.Logger, results []sesev
 			byMessage[ev.MessageID] = append(byMessage[ev.MessageID], i)
 		}
 	}
-	h.flushOutbox(ctx, log, outs, dl)
+	// Publishes run under pub (the deadline less the reserve); detection and the outbox under
+	// ctx, so a rollback or a save still has the reserve to run in.
+	pub, cancel := fnenv.WithReserve(ctx, h.Reserve)
+	defer cancel()
+	h.flushOutbox(ctx, pub, log, outs, dl)
 	if len(events) == 0 {
 		return outs
 	}
@@ -230,7 +240,7 @@ func (h *Handler) process(ctx context.Context, log *slog.Logger, results []sesev
 			flog.Info("ingest: finding updated (not republished below the next power of ten)")
 			continue
 		}
-		msgID, err := h.Publisher.PublishFinding(ctx, &f)
+		msgID, err := h.Publisher.PublishFinding(pub, &f)
 		if err != nil {
 			// The detector has already counted these events, so to it a redelivery is a
 			// duplicate that publishes nothing: keep the finding for the redelivery, and log it
@@ -259,7 +269,7 @@ func (h *Handler) process(ctx context.Context, log *slog.Logger, results []sesev
 
 // flushOutbox publishes the findings kept for redelivered records; a record whose kept
 // findings cannot be read or published fails again (and keeps them).
-func (h *Handler) flushOutbox(ctx context.Context, log *slog.Logger, outs []outcome, dl delivery) {
+func (h *Handler) flushOutbox(ctx, pub context.Context, log *slog.Logger, outs []outcome, dl delivery) {
 	if h.Outbox == nil || dl.redelivered == nil {
 		return
 	}
@@ -276,7 +286,7 @@ func (h *Handler) flushOutbox(ctx context.Context, log *slog.Logger, outs []outc
 		}
 		for k := range pending {
 			f := &pending[k]
-			if _, err := h.Publisher.PublishFinding(ctx, f); err != nil {
+			if _, err := h.Publisher.PublishFinding(pub, f); err != nil {
 				outs[i].failed = fmt.Errorf("record %s: kept finding %s: %w", ref, f.ID, err)
 				log.Error("ingest: kept finding still not published", fnenv.LogRecord, ref, fnenv.LogFindingID, f.ID, "error", err.Error())
 				continue

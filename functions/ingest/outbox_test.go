@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -148,5 +149,45 @@ func TestDynamoOutbox(t *testing.T) {
 	}
 	if got, err := o.Pending(ctx, "sqs:none"); err != nil || len(got) != 0 {
 		t.Fatalf("empty ref: %+v %v", got, err)
+	}
+}
+
+// liveOutbox saves only under a live context, as a DynamoDB call would.
+type liveOutbox struct{ memOutbox }
+
+func (o *liveOutbox) Save(ctx context.Context, ref string, f *finding.Finding) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return o.memOutbox.Save(ctx, ref, f)
+}
+
+// hangingPublisher never answers before its context ends (SNS unreachable).
+type hangingPublisher struct{}
+
+func (hangingPublisher) PublishFinding(ctx context.Context, _ *finding.Finding) (string, error) {
+	<-ctx.Done()
+	return "", ctx.Err()
+}
+
+// TestHangingPublishKeepsFindingBeforeDeadline: a publish that hangs must give up while there is
+// still time to keep the finding for the redelivery and answer; running into the invocation
+// timeout would lose the finding (the events are already counted).
+func TestHangingPublishKeepsFindingBeforeDeadline(t *testing.T) {
+	ob := &liveOutbox{}
+	h := newHandler(newDetector(t, false), &fakePublisher{}, nil)
+	h.Publisher, h.Outbox, h.Reserve = hangingPublisher{}, ob, 200*time.Millisecond
+	deadline := time.Now().Add(time.Second)
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	resp, err := h.Handle(ctx, withReceiveCount(sqsEvent(sendRecord("a", "app", "10.1.2.3"), sendRecord("b", "thief", "198.51.100.7")), "1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if left := time.Until(deadline); left < 100*time.Millisecond {
+		t.Errorf("answered %v before the deadline; want the reserve kept", left)
+	}
+	if got := failures(t, resp); !slices.Equal(got, []string{"m-1"}) || ob.size() != 1 {
+		t.Fatalf("failures %v, kept %d; want [m-1] and the finding kept", got, ob.size())
 	}
 }

@@ -31,19 +31,16 @@ type Handler struct {
 	Log         *slog.Logger
 	// Reserve is kept back from the invocation deadline so the partial batch response is
 	// returned even when a destination hangs (Slack retries alone can outlast the function
-	// timeout); default DefaultReserve. A timed-out invocation would return the whole batch,
-	// including the records already delivered, to the queue.
+	// timeout); default fnenv.DefaultReserve. A timed-out invocation would return the whole
+	// batch, including the records already delivered, to the queue.
 	Reserve time.Duration
 }
-
-// DefaultReserve is the time kept back from the invocation deadline.
-const DefaultReserve = 3 * time.Second
 
 // Handle alerts on each message; a message that cannot be decoded or delivered is named in
 // batchItemFailures so SQS retries it and finally moves it to the DLQ.
 func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 	log := fnenv.ForInvocation(ctx, h.Log)
-	ctx, cancel := h.withReserve(ctx)
+	ctx, cancel := fnenv.WithReserve(ctx, h.Reserve)
 	defer cancel()
 	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
 	var sent, skipped int
@@ -68,19 +65,6 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 	}
 	log.Info("notify: batch done", "records", len(ev.Records), "notified", sent, "below_min_severity", skipped, "failed", len(resp.BatchItemFailures))
 	return resp, nil
-}
-
-// withReserve shortens ctx's deadline by the reserve, when there is a deadline to shorten.
-func (h *Handler) withReserve(ctx context.Context) (context.Context, context.CancelFunc) {
-	reserve := h.Reserve
-	if reserve <= 0 {
-		reserve = DefaultReserve
-	}
-	dl, ok := ctx.Deadline()
-	if !ok || time.Until(dl) <= 2*reserve {
-		return context.WithCancel(ctx)
-	}
-	return context.WithDeadline(ctx, dl.Add(-reserve))
 }
 
 // one handles a message; it reports false when the message was deliberately not alerted.
