@@ -54,7 +54,7 @@ func Load(data []byte, name string) (*Policy, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
-		return nil, Errors{l.syntaxError(err)}
+		return nil, Errors{l.syntaxError(err, data)}
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return nil, Errors{{File: name, Msg: "empty policy: expected a mapping with at least `version: 1`"}}
@@ -68,7 +68,7 @@ func Load(data []byte, name string) (*Policy, error) {
 			break
 		}
 		if err != nil {
-			return nil, Errors{l.syntaxError(err)}
+			return nil, Errors{l.syntaxError(err, data)}
 		}
 		if len(extra.Content) > 0 && !(extra.Content[0].Kind == yaml.ScalarNode && extra.Content[0].Tag == "!!null") {
 			return nil, Errors{{File: name, Line: extra.Content[0].Line, Column: extra.Content[0].Column,
@@ -97,11 +97,21 @@ type loader struct {
 
 var yamlLine = regexp.MustCompile(`line (\d+)`)
 
-func (l *loader) syntaxError(err error) Error {
+func (l *loader) syntaxError(err error, data []byte) Error {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	e := Error{File: l.name, Msg: "invalid YAML: " + msg}
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		e.Line, _ = strconv.Atoi(m[1])
+	}
+	// The parser gives no column; a tab is the usual culprit and easy to point at.
+	if e.Line > 0 {
+		lines := bytes.Split(data, []byte("\n"))
+		if e.Line <= len(lines) {
+			if i := bytes.IndexByte(lines[e.Line-1], '\t'); i >= 0 {
+				e.Column = i + 1
+				e.Msg += " (a tab: YAML indents with spaces only)"
+			}
+		}
 	}
 	return e
 }

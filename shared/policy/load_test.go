@@ -154,6 +154,7 @@ func TestLoadStructuralErrors(t *testing.T) {
 		{"list expected", "version: 1\nsenders: { principals: admin }\n", "t.yaml:2:24: senders.principals: expected a list, got \"admin\""},
 		{"duplicate entry", "version: 1\nsenders: { principals: [a, a] }\n", "t.yaml:2:28: senders.principals: \"a\" listed twice"},
 		{"zero window", "version: 1\nlimits: { per_principal: { window: 0s } }\n", "t.yaml:2:36: limits.per_principal.window: \"0s\" must be positive"},
+		{"tab indent", "version: 1\nnetwork:\n\tcidrs: [10.0.0.0/8]\n", "t.yaml:3:1: invalid YAML: line 3: found character that cannot start any token (a tab"},
 		{"second document", "version: 1\n---\nversion: 2\nbogus: 1\n", "t.yaml:3:1: policy: a second YAML document"},
 		{"third document", "version: 1\n---\n---\nversion: 1\n", "a second YAML document"},
 		{"sub-second window", "version: 1\nlimits: { bounce_rate: { window: 500ms } }\n", "t.yaml:2:34: limits.bounce_rate.window: \"500ms\" must be a whole number of seconds"},
