@@ -56,11 +56,19 @@ func IdentityPolicy(p *Policy, identityArn string) (*Document, error) {
 	// request neither came through an approved VPC nor from an approved public address. Two
 	// separate statements would deny VPC-endpoint sends (aws:SourceIp is absent there, and a
 	// negated operator on an absent key is true).
+	pub := publicCIDRs(p)
+	if len(p.Network.VPCs) == 0 && len(pub) > 0 && len(pub) < len(p.Network.CIDRs) {
+		// Private blocks reach SES through a VPC endpoint, where aws:SourceIp is absent: a Deny on
+		// NotIpAddress alone would stop every one of those approved senders.
+		return nil, errors.New("render identity policy: network.cidrs has private blocks but network.vpcs is empty; " +
+			"an identity policy can only let private senders through by VPC id (aws:SourceVpc), so it would deny them all — " +
+			"list their VPCs in network.vpcs")
+	}
 	net := map[string]map[string][]string{}
 	if len(p.Network.VPCs) > 0 {
 		net["StringNotLike"] = map[string][]string{"aws:SourceVpc": p.Network.VPCs}
 	}
-	if pub := publicCIDRs(p); len(pub) > 0 {
+	if len(pub) > 0 {
 		net["NotIpAddress"] = map[string][]string{"aws:SourceIp": pub}
 	}
 	if len(net) > 0 {

@@ -101,6 +101,12 @@ func TestRenderIdentityPolicyErrors(t *testing.T) {
 	if _, err := RenderIdentityPolicy(p, "mail.example.com"); err == nil || !strings.Contains(err.Error(), "not an SES identity ARN") {
 		t.Errorf("err = %v", err)
 	}
+	// Private and public blocks without a VPC: the private senders (VPC endpoint, no
+	// aws:SourceIp) would all be denied.
+	mixed := testPolicy(t, "version: 1\nnetwork: { cidrs: [10.20.0.0/16, 203.0.113.10/32] }\n")
+	if _, err := RenderIdentityPolicy(mixed, testIdentityArn); err == nil || !strings.Contains(err.Error(), "list their VPCs in network.vpcs") {
+		t.Errorf("mixed blocks without a VPC: err = %v", err)
+	}
 	// Too many From patterns exceed the 4 KB SES limit.
 	var b strings.Builder
 	b.WriteString("version: 1\nsenders:\n  from:\n")
