@@ -51,7 +51,8 @@ type functions struct {
 	Policies map[string]awsiam.Policy
 	Respond  queuePair
 	Notify   queuePair
-	// CoverageDLQ receives coverage invocations EventBridge could not deliver or that failed.
+	// CoverageDLQ receives coverage invocations EventBridge could not deliver (rule target DLQ)
+	// and those that failed after Lambda's async retries (function DLQ).
 	CoverageDLQ awssqs.Queue
 	// Placeholders lists the functions deployed without a real binary.
 	Placeholders []string
@@ -95,6 +96,15 @@ func newFunctions(scope constructs.Construct, id string, cfg *Config, tp *topics
 		env[policy.EnvVPCCIDRs] = jsii.String(policy.FormatVPCCIDRs(cfg.VpcCIDRs))
 	}
 
+	// coverage is invoked asynchronously by EventBridge: its DLQ takes both the events EventBridge
+	// could not deliver (rule target DLQ) and the invocations that failed after Lambda's own
+	// retries (function DLQ), so a failing check shows up in the DLQ alarm, not only in Errors.
+	f.CoverageDLQ = awssqs.NewQueue(c, jsii.String("CoverageDLQ"), &awssqs.QueueProps{
+		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:      jsii.Bool(true),
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+	})
+
 	for _, s := range fnSpecs {
 		logs := awslogs.NewLogGroup(c, jsii.String(title(s.name)+"Logs"), &awslogs.LogGroupProps{
 			Retention:     awslogs.RetentionDays_ONE_YEAR,
@@ -127,6 +137,9 @@ func newFunctions(scope constructs.Construct, id string, cfg *Config, tp *topics
 			Layers:        &[]awslambda.ILayerVersion{layer},
 			Environment:   &fnEnv,
 			LoggingFormat: awslambda.LoggingFormat_JSON,
+		}
+		if s.name == "coverage" {
+			props.DeadLetterQueue = f.CoverageDLQ
 		}
 		if s.name == "respond" {
 			// Containment is rate-capped in code; a small reserved concurrency also bounds how
@@ -185,11 +198,6 @@ func newFunctions(scope constructs.Construct, id string, cfg *Config, tp *topics
 	}))
 
 	// coverage ← schedule and SES configuration changes (CloudTrail management events).
-	f.CoverageDLQ = awssqs.NewQueue(c, jsii.String("CoverageDLQ"), &awssqs.QueueProps{
-		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
-		EnforceSSL:      jsii.Bool(true),
-		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
-	})
 	target := awseventstargets.NewLambdaFunction(f.Fn["coverage"], &awseventstargets.LambdaFunctionProps{
 		DeadLetterQueue: f.CoverageDLQ,
 		RetryAttempts:   jsii.Number(2),

@@ -160,6 +160,7 @@ func expectedStatements(t *testing.T, s *synthed) map[string][]stmtWant {
 		},
 		"coverage": {
 			logs("coverage"),
+			allow([]string{"sqs:SendMessage"}, queue("FunctionsCoverageDLQ")), // function DLQ (failed async invocations)
 			allow([]string{"ses:ListEmailIdentities", "ses:ListConfigurationSets"}, "*"),
 			allow([]string{"ses:GetEmailIdentity", "ses:GetConfigurationSetEventDestinations"}, sesResource("identity/*"), sesResource("configuration-set/*")),
 			allow([]string{"sns:Publish"}, findings), kms,

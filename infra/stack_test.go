@@ -133,6 +133,11 @@ func TestEventSources(t *testing.T) {
 	if !schedule || !trail {
 		t.Errorf("coverage rules: schedule %v, config-change %v", schedule, trail)
 	}
+	// A failed asynchronous coverage run (after Lambda's retries) lands in the same DLQ.
+	cov := props(s.resources("AWS::Lambda::Function")[s.logicalID(t, "AWS::Lambda::Function", "FunctionsCoverage")])
+	if want := canon(map[string]any{"TargetArn": getAtt(s.logicalID(t, "AWS::SQS::Queue", "FunctionsCoverageDLQ"), "Arn")}); canon(cov["DeadLetterConfig"]) != want {
+		t.Errorf("coverage function DLQ %s, want %s", canon(cov["DeadLetterConfig"]), want)
+	}
 }
 
 func TestQueues(t *testing.T) {
