@@ -231,7 +231,14 @@ func TestReplayAttributeAgainstMoto(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The fixture was sent from account 111122223333: a role of the same name in moto's account is
+	// another principal, and attributing to it would contain the wrong one.
 	code, out, errOut := runCLI(t, string(send), nil, "replay", "--attribute", "-")
+	if code != exitOK || !strings.Contains(out, "ci-deploy-role [unknown]") || strings.Contains(out, roleARN) {
+		t.Fatalf("send from another account: exit %d\n%s\n%s", code, out, errOut)
+	}
+	send = bytes.ReplaceAll(send, []byte(`"111122223333"`), []byte(`"`+awstest.Account+`"`))
+	code, out, errOut = runCLI(t, string(send), nil, "replay", "--attribute", "-")
 	if code != exitOK {
 		t.Fatalf("exit %d\n%s", code, errOut)
 	}

@@ -130,6 +130,13 @@ func (a *Attributor) Lookup(ctx context.Context, account, name string) Principal
 		return c.p
 	}
 	p, failed := a.lookup(ctx, name)
+	if owner := arnAccount(p.ARN); owner != "" && account != "" && owner != account {
+		// Without WithAccount the IAM client's account is learnt from the answer: a delegate
+		// sender in another account (sending authorization) that happens to share a name with one
+		// of ours must not be attributed to — and contained as — ours.
+		p = Principal{Name: name, Kind: finding.KindUnknown,
+			Reason: fmt.Sprintf("account %s is not the attributing account %s (found %s)", account, owner, p.ARN)}
+	}
 	if failed && ctx.Err() != nil {
 		// The caller gave up (e.g. the Lambda deadline): that says nothing about IAM, so do not
 		// make the next invocation inherit an unknown.
@@ -247,6 +254,15 @@ func (a *Attributor) Attribute(ctx context.Context, account, name string) findin
 		out.AccessKeyID = keys[0].AccessKeyID
 	}
 	return out
+}
+
+// arnAccount is the account id field of an ARN ("" when s is not an ARN).
+func arnAccount(s string) string {
+	parts := strings.SplitN(s, ":", 6)
+	if len(parts) < 6 || parts[0] != "arn" {
+		return ""
+	}
+	return parts[4]
 }
 
 func isNotFound(err error) bool {

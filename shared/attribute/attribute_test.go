@@ -156,6 +156,24 @@ func TestAttributorFailureIsUnknown(t *testing.T) {
 	}
 }
 
+// Without WithAccount, a caller name from another account (a delegate sender) that matches one
+// of the IAM client's principals is not attributed to it: the ARN IAM returns names the account.
+func TestAttributorOtherAccountWithoutWithAccount(t *testing.T) {
+	m := awstest.Start(t)
+	arn := m.SeedRole(t, "mailer")
+	a := attribute.New(iam.NewFromConfig(m.Config(t)))
+	if p := a.Lookup(context.Background(), "999999999999", "mailer"); p.Kind != finding.KindUnknown || p.ARN != "" ||
+		!strings.Contains(p.Reason, "not the attributing account") {
+		t.Errorf("Lookup from another account = %+v, want unknown", p)
+	}
+	if p := a.Lookup(context.Background(), awstest.Account, "mailer"); p.Kind != finding.KindRole || p.ARN != arn {
+		t.Errorf("Lookup in the account = %+v, want the role", p)
+	}
+	if fp := a.Attribute(context.Background(), "999999999999", "mailer"); fp.Kind != finding.KindUnknown || fp.ARN != "" {
+		t.Errorf("Attribute from another account = %+v", fp)
+	}
+}
+
 func TestAttributorAmbiguousName(t *testing.T) {
 	m := awstest.Start(t)
 	ctx := context.Background()
