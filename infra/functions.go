@@ -372,8 +372,9 @@ func grantLeastPrivilege(scope constructs.Construct, cfg *Config, f *functions, 
 	// coverage: SES reads (the list calls have no resource ARN), publish findings.
 	coverage := append([]awsiam.PolicyStatement{
 		stmt("ListSes", []string{"ses:ListEmailIdentities", "ses:ListConfigurationSets"}, jsii.String("*")),
-		stmt("ReadSes", []string{"ses:GetEmailIdentity", "ses:GetConfigurationSetEventDestinations"},
-			sesArn("identity/*"), sesArn("configuration-set/*")),
+		// Each read on its own resource type (SESv2 service authorization reference).
+		stmt("ReadIdentities", []string{"ses:GetEmailIdentity"}, sesArn("identity/*")),
+		stmt("ReadConfigurationSets", []string{"ses:GetConfigurationSetEventDestinations"}, sesArn("configuration-set/*")),
 	}, publish(tp.Findings.TopicArn())...)
 	f.Policies["coverage"] = attach(scope, "CoveragePolicy", f.Roles["coverage"], coverage)
 }

@@ -162,7 +162,8 @@ func expectedStatements(t *testing.T, s *synthed) map[string][]stmtWant {
 			logs("coverage"),
 			allow([]string{"sqs:SendMessage"}, queue("FunctionsCoverageDLQ")), // function DLQ (failed async invocations)
 			allow([]string{"ses:ListEmailIdentities", "ses:ListConfigurationSets"}, "*"),
-			allow([]string{"ses:GetEmailIdentity", "ses:GetConfigurationSetEventDestinations"}, sesResource("identity/*"), sesResource("configuration-set/*")),
+			allow([]string{"ses:GetEmailIdentity"}, sesResource("identity/*")),
+			allow([]string{"ses:GetConfigurationSetEventDestinations"}, sesResource("configuration-set/*")),
 			allow([]string{"sns:Publish"}, findings), kms,
 		},
 	}
