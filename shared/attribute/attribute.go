@@ -78,8 +78,8 @@ type cachedKeys struct {
 // Option configures an Attributor.
 type Option func(*Attributor)
 
-// WithTTL sets how long successful lookups are cached (failures are cached for a tenth of it, so
-// a throttled IAM is not hammered yet recovers quickly).
+// WithTTL sets how long successful lookups are cached (failures, "not found" and failed SMTP
+// checks are cached for a tenth of it, so a throttled IAM is not hammered yet recovers quickly).
 func WithTTL(d time.Duration) Option { return func(a *Attributor) { a.ttl = d } }
 
 // WithClock injects the clock (tests).
@@ -185,7 +185,11 @@ func (a *Attributor) lookup(ctx context.Context, name string) (p Principal, fail
 		p.Kind = finding.KindRole
 		p.ARN = aws.ToString(role.Role.Arn)
 	default:
+		// SES just authenticated this caller, so "no such principal" is IAM's eventual consistency
+		// (a principal created moments ago, as an intruder with a leaked admin key would) or a
+		// deletion: cache it like a failure, not for a whole TTL of uncontainable "unknown".
 		p.Reason = fmt.Sprintf("no IAM user or role named %q", name)
+		failed = true
 	}
 	return p, failed
 }

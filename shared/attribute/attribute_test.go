@@ -233,6 +233,26 @@ func TestAttributorSMTPCheckFailureCachedShort(t *testing.T) {
 	}
 }
 
+// "No such principal" is cached only as long as a failure: the principal may have been created
+// moments before it sent (IAM is eventually consistent).
+func TestAttributorNotFoundCachedShort(t *testing.T) {
+	m := awstest.Start(t)
+	ctx := context.Background()
+	c := iam.NewFromConfig(m.Config(t))
+	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	a := attribute.New(c, attribute.WithTTL(10*time.Minute), attribute.WithClock(func() time.Time { return now }))
+	if p := a.Lookup(ctx, awstest.Account, "intruder"); p.Kind != finding.KindUnknown {
+		t.Fatalf("Lookup(intruder) before it exists = %+v", p)
+	}
+	if _, err := c.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("intruder")}); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(2 * time.Minute)
+	if p := a.Lookup(ctx, awstest.Account, "intruder"); p.Kind != finding.KindUser {
+		t.Errorf("Lookup(intruder) 2 minutes after it was created = %+v, want user", p)
+	}
+}
+
 // A lookup cut short by the caller's context is not cached at all.
 func TestAttributorCanceledLookupNotCached(t *testing.T) {
 	m := awstest.Start(t)
