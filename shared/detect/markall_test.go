@@ -3,6 +3,7 @@ package detect
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"sync/atomic"
 	"testing"
@@ -179,5 +180,30 @@ limits: {per_principal: {window: 5m, max_sends: 10}, bounce_rate: {window: 1h, m
 	}
 	if n, _ := st.Get(context.Background(), rateCounterKey("snd", rateKey{account: "111122223333", dim: dimPrincipal + batch[0].CallerIdentity, win: 3600, start: t0.Unix()})); n != 8 {
 		t.Errorf("send counter = %d after the retry, want 8", n)
+	}
+}
+
+// MemoryState rescans its marks only when their number doubled since the last prune, so a replay
+// with more live marks than the prune threshold stays linear instead of scanning on every Mark.
+func TestMemoryPruneAmortised(t *testing.T) {
+	st := NewMemoryState()
+	st.pruneAt = 4
+	ctx := context.Background()
+	exp := t0.Add(MarkTTL)
+	for i := range 100 {
+		if first, err := st.Mark(ctx, fmt.Sprintf("k%d", i), SendInfo{}, exp); err != nil || !first {
+			t.Fatalf("Mark %d = %v, %v", i, first, err)
+		}
+	}
+	if st.pruneAt != 128 || len(st.marks) != 100 {
+		t.Errorf("after 100 live marks: prune threshold %d, %d marks; want 128 and 100 (prunes at 4, 8, 16, 32, 64)", st.pruneAt, len(st.marks))
+	}
+	// Expired marks are still dropped when the threshold is reached.
+	late := t0.Add(3 * MarkTTL)
+	for i := range 29 { // the 129th mark reaches the threshold
+		st.Mark(ctx, fmt.Sprintf("late%d", i), SendInfo{}, late)
+	}
+	if len(st.marks) != 29 {
+		t.Errorf("after expiry: %d marks, want the 29 live ones", len(st.marks))
 	}
 }

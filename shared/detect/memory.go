@@ -20,6 +20,9 @@ type MemoryState struct {
 	aggs     map[string]Aggregate
 	strs     map[string]string // interned attribution strings
 	newest   time.Time
+	// pruneAt is the mark count that triggers the next prune. It doubles past what a prune left,
+	// so a stream with more than memoryPruneAt live marks does not rescan them on every Mark.
+	pruneAt int
 }
 
 type memMark struct {
@@ -33,7 +36,7 @@ var _ State = (*MemoryState)(nil)
 func NewMemoryState() *MemoryState {
 	return &MemoryState{
 		marks: make(map[string]memMark), counters: make(map[string]int64),
-		aggs: make(map[string]Aggregate), strs: make(map[string]string),
+		aggs: make(map[string]Aggregate), strs: make(map[string]string), pruneAt: memoryPruneAt,
 	}
 }
 
@@ -44,8 +47,9 @@ func (s *MemoryState) Mark(_ context.Context, key string, info SendInfo, expires
 	if _, ok := s.marks[key]; ok {
 		return false, nil
 	}
-	if len(s.marks) >= memoryPruneAt {
+	if len(s.marks) >= s.pruneAt {
 		s.prune()
+		s.pruneAt = max(s.pruneAt, 2*len(s.marks))
 	}
 	info.Account, info.Principal, info.Identity = s.intern(info.Account), s.intern(info.Principal), s.intern(info.Identity)
 	s.marks[key] = memMark{info: info, expires: expires}
