@@ -334,25 +334,36 @@ func grantLeastPrivilege(scope constructs.Construct, cfg *Config, f *functions, 
 			Resources: &deny,
 		}))
 	}
-	// SES containment statements only for the actions the policy maps findings to.
-	if ids := cfg.LiteralIdentities(); len(ids) > 0 && usesAction(cfg.Policy, policy.ActionTightenIdentityPolicy) {
+	// SES containment statements only for the actions the policy maps findings to. Planning reads
+	// the identity a finding names, which may be any identity the policy matches (wildcards
+	// included): tighten_identity_policy reads its policies, pause_configuration_set its default
+	// set. Reads go on identity/*, so dry-run plans every finding; writes only on the literal ones.
+	tighten := usesAction(cfg.Policy, policy.ActionTightenIdentityPolicy)
+	pauseSet := usesAction(cfg.Policy, policy.ActionPauseConfigurationSet)
+	var identityReads []string
+	if tighten {
+		identityReads = append(identityReads, "ses:GetEmailIdentityPolicies")
+	}
+	if pauseSet {
+		identityReads = append(identityReads, "ses:GetEmailIdentity")
+	}
+	if len(identityReads) > 0 {
+		respond = append(respond, stmt("ReadIdentities", identityReads, sesArn("identity/*")))
+	}
+	if ids := cfg.LiteralIdentities(); len(ids) > 0 && tighten {
 		arns := make([]*string, len(ids))
 		for i, id := range ids {
 			arns[i] = sesArn("identity/" + id)
 		}
-		respond = append(respond, stmt("IdentityPolicies", []string{"ses:GetEmailIdentityPolicies",
+		respond = append(respond, stmt("IdentityPolicies", []string{
 			"ses:CreateEmailIdentityPolicy", "ses:UpdateEmailIdentityPolicy", "ses:DeleteEmailIdentityPolicy"}, arns...))
 	}
-	if sets := cfg.PausableConfigSets(); len(sets) > 0 && usesAction(cfg.Policy, policy.ActionPauseConfigurationSet) {
+	if sets := cfg.PausableConfigSets(); len(sets) > 0 && pauseSet {
 		arns := make([]*string, len(sets))
 		for i, s := range sets {
 			arns[i] = sesArn("configuration-set/" + s)
 		}
 		respond = append(respond, stmt("PauseConfigurationSets", []string{"ses:GetConfigurationSet", "ses:PutConfigurationSetSendingOptions"}, arns...))
-		// A finding that names no configuration set is paused through its identity's default
-		// set (contain.PauseConfigurationSet reads it); the identity may be any the policy
-		// matches, wildcards included, and the read changes nothing.
-		respond = append(respond, stmt("IdentityDefaultSet", []string{"ses:GetEmailIdentity"}, sesArn("identity/*")))
 	}
 	if usesAction(cfg.Policy, policy.ActionPauseAccount) {
 		// Account-level actions have no resource ARN; granted only when the policy asks for it.

@@ -189,22 +189,32 @@ func expectedStatements(t *testing.T, s *synthed) map[string][]stmtWant {
 		allow([]string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, table),
 		allow([]string{"sns:Publish"}, findings), kms,
 	}
-	// SES statements exist only for the containment actions the policy uses.
+	// SES statements exist only for the containment actions the policy uses; reads on any
+	// identity, writes on the literal ones.
+	tighten, pauseSet := usesAction(cfg.Policy, "tighten_identity_policy"), usesAction(cfg.Policy, "pause_configuration_set")
+	var reads []string
+	if tighten {
+		reads = append(reads, "ses:GetEmailIdentityPolicies")
+	}
+	if pauseSet {
+		reads = append(reads, "ses:GetEmailIdentity")
+	}
+	if len(reads) > 0 {
+		respond = append(respond, allow(reads, sesResource("identity/*")))
+	}
 	var idArns []any
 	for _, i := range cfg.LiteralIdentities() {
 		idArns = append(idArns, sesResource("identity/"+i))
 	}
-	if len(idArns) > 0 && usesAction(cfg.Policy, "tighten_identity_policy") {
-		respond = append(respond, allow([]string{"ses:GetEmailIdentityPolicies", "ses:CreateEmailIdentityPolicy",
-			"ses:UpdateEmailIdentityPolicy", "ses:DeleteEmailIdentityPolicy"}, idArns...))
+	if len(idArns) > 0 && tighten {
+		respond = append(respond, allow([]string{"ses:CreateEmailIdentityPolicy", "ses:UpdateEmailIdentityPolicy", "ses:DeleteEmailIdentityPolicy"}, idArns...))
 	}
-	if usesAction(cfg.Policy, "pause_configuration_set") {
+	if pauseSet {
 		var setArns []any
 		for _, n := range cfg.PausableConfigSets() {
 			setArns = append(setArns, sesResource("configuration-set/"+n))
 		}
-		respond = append(respond, allow([]string{"ses:GetConfigurationSet", "ses:PutConfigurationSetSendingOptions"}, setArns...),
-			allow([]string{"ses:GetEmailIdentity"}, sesResource("identity/*")))
+		respond = append(respond, allow([]string{"ses:GetConfigurationSet", "ses:PutConfigurationSetSendingOptions"}, setArns...))
 	}
 	if usesActionPauseAccount(cfg) {
 		respond = append(respond, allow([]string{"ses:GetAccount", "ses:PutAccountSendingAttributes"}, "*"))
