@@ -363,7 +363,11 @@ func grantLeastPrivilege(scope constructs.Construct, cfg *Config, f *functions, 
 		for i, s := range sets {
 			arns[i] = sesArn("configuration-set/" + s)
 		}
-		respond = append(respond, stmt("PauseConfigurationSets", []string{"ses:GetConfigurationSet", "ses:PutConfigurationSetSendingOptions"}, arns...))
+		respond = append(respond, stmt("PauseConfigurationSets", []string{"ses:PutConfigurationSetSendingOptions"}, arns...))
+	}
+	if pauseSet {
+		// The plan reads whichever set the finding names (its prior sending state).
+		respond = append(respond, stmt("ReadConfigurationSets", []string{"ses:GetConfigurationSet"}, sesArn("configuration-set/*")))
 	}
 	if usesAction(cfg.Policy, policy.ActionPauseAccount) {
 		// Account-level actions have no resource ARN; granted only when the policy asks for it.

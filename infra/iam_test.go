@@ -214,7 +214,8 @@ func expectedStatements(t *testing.T, s *synthed) map[string][]stmtWant {
 		for _, n := range cfg.PausableConfigSets() {
 			setArns = append(setArns, sesResource("configuration-set/"+n))
 		}
-		respond = append(respond, allow([]string{"ses:GetConfigurationSet", "ses:PutConfigurationSetSendingOptions"}, setArns...))
+		respond = append(respond, allow([]string{"ses:PutConfigurationSetSendingOptions"}, setArns...),
+			allow([]string{"ses:GetConfigurationSet"}, sesResource("configuration-set/*")))
 	}
 	if usesActionPauseAccount(cfg) {
 		respond = append(respond, allow([]string{"ses:GetAccount", "ses:PutAccountSendingAttributes"}, "*"))
