@@ -27,7 +27,7 @@ func fastDecodeRecord(data []byte, hint Envelope) (ev Event, ok bool) {
 	if len(data) == 0 || len(data) > MaxRecordSize || data[0] != '{' {
 		return Event{}, false
 	}
-	d := fastDecoder{data: data}
+	d := fastDecoder{data: data, bareTop: true}
 	var f fastRecord
 	if !d.record(&f) {
 		return Event{}, false
@@ -64,6 +64,61 @@ func fastDocument(data []byte, name string) (Result, bool) {
 
 func isJSONSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
 
+// fastEventBridge is decodeMessage for data that is an EventBridge event (what an SQS body holds
+// when EventBridge delivers SES events to a queue): the envelope is read without reflection and
+// the detail goes to decodeRecordResult, fast path first. ok is false when the envelope is not
+// plainly one — any member of the SNS or bare-record shapes, a missing or null detail-type or
+// detail, a detail that is not an object, anything the fast path declines — and decodeMessage
+// must use encoding/json.
+func fastEventBridge(data []byte, carrier, ref string, outer Envelope) (Result, bool) {
+	if len(data) == 0 || len(data) > MaxRecordSize || data[0] != '{' {
+		return Result{}, false
+	}
+	d := fastDecoder{data: data}
+	p := ebParts{ref: ref, carrier: joinField(carrier, "detail")}
+	var hasType, hasDetail bool
+	ok := d.objectUpTo(func(i int) bool {
+		var ok bool
+		switch i {
+		case 0:
+			ok = d.skipStr() // id: the caller names the record
+		case 1:
+			p.detailType, ok = d.str()
+			hasType = true
+		case 2:
+			p.source, ok = d.str()
+		case 3:
+			p.account, ok = d.str()
+		case 4:
+			p.region, ok = d.str()
+		case 5:
+			var t string
+			t, ok = d.str()
+			p.time = parseEnvTime(t)
+		case 6:
+			p.resources, ok = d.strs(true)
+		case 7:
+			if d.peek() != '{' {
+				return false
+			}
+			start := d.pos
+			ok = d.skip()
+			p.detail, hasDetail = d.data[start:d.pos], true
+		}
+		return ok
+	}, 8, []string{"id", "detail-type", "source", "account", "region", "time", "resources", "detail",
+		"Type", "MessageId", "TopicArn", "Message", "Timestamp",
+		"eventType", "notificationType", "mail", "send", "reject", "bounce", "complaint", "delivery",
+		"open", "click", "failure", "deliveryDelay", "subscription"})
+	if !ok || !hasType || !hasDetail {
+		return Result{}, false
+	}
+	if d.ws(); d.pos != len(d.data) {
+		return Result{}, false
+	}
+	return decodeEventBridgeParts(p, outer), true
+}
+
 // fastRecord holds a Record and the objects every record has in one allocation; the event
 // object is allocated only when present.
 type fastRecord struct {
@@ -77,6 +132,7 @@ type fastDecoder struct {
 	data    []byte
 	pos     int
 	depth   int
+	bareTop bool     // decline unknown top-level members (a bare record has none)
 	keyEsc  bool     // the member name last read by member has escapes
 	keyHigh bool     // ... has non-ASCII bytes
 	scratch []byte   // unescaping buffer
@@ -205,7 +261,7 @@ func (d *fastDecoder) objectUpTo(read func(i int) bool, known int, names []strin
 		switch {
 		case i == -2 || i >= known:
 			return false
-		case i == -1 && d.depth == 1:
+		case i == -1 && d.depth == 1 && d.bareTop:
 			// SES writes no other top-level members; an unknown one may be an envelope's
 			// ("Records", "records"), which decodeDocument must see.
 			return false

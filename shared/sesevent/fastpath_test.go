@@ -147,6 +147,70 @@ func checkDocumentFastMatchesSlow(t *testing.T, data []byte) bool {
 	return true
 }
 
+// checkEventBridgeFastMatchesSlow fails t when fastEventBridge accepts data but decodeMessage's
+// encoding/json path gives a different Result (errors compared by text); it reports whether it
+// accepted.
+func checkEventBridgeFastMatchesSlow(t *testing.T, data []byte) bool {
+	t.Helper()
+	trimmed := bytes.TrimSpace(data)
+	accepted := false
+	for _, hint := range fastHints {
+		got, ok := fastEventBridge(trimmed, "body", "r", hint)
+		if !ok {
+			continue
+		}
+		accepted = true
+		want := decodeMessageSlow(trimmed, "body", "r", hint)
+		if (got.Err == nil) != (want.Err == nil) || got.Err != nil && got.Err.Error() != want.Err.Error() {
+			t.Fatalf("fastEventBridge(%q) error %v, the slow path gives %v", data, got.Err, want.Err)
+		}
+		got.Err, want.Err = nil, nil
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("fastEventBridge(%q):\n got %+v\nwant %+v", data, got, want)
+		}
+	}
+	return accepted
+}
+
+func TestFastEventBridge(t *testing.T) {
+	n := 0
+	for _, rel := range fixtureFiles(t, false) {
+		if strings.HasPrefix(rel, "eventbridge/") {
+			n++
+			if !checkEventBridgeFastMatchesSlow(t, mustRead(t, filepath.Join(eventsDir, filepath.FromSlash(rel)))) {
+				t.Errorf("%s: fastEventBridge declined a good EventBridge event", rel)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no EventBridge fixtures")
+	}
+	rec := fastCases[0].json
+	for _, tc := range []struct {
+		name string
+		data string
+		want bool
+	}{
+		{"minimal", `{"detail-type":"Email Sent","source":"aws.ses","detail":` + rec + `}`, true},
+		{"not a sending event", `{"version":"0","detail-type":"Email Sending Status","source":"aws.ses","detail":{}}`, true},
+		{"custom source, bad record", `{"detail-type":"x","source":"replay","time":"bad","resources":["arn:aws:ses:eu-west-1:111122223333:configuration-set/c"],"detail":{"eventType":"Nope"}}`, true},
+		{"null detail", `{"detail-type":"Email Sent","source":"aws.ses","detail":null}`, false},
+		{"no detail-type", `{"source":"aws.ses","detail":` + rec + `}`, false},
+		{"detail string", `{"detail-type":"Email Sent","detail":"{}"}`, false},
+		{"sns member", `{"detail-type":"Email Sent","Message":"x","detail":` + rec + `}`, false},
+		{"record member", `{"detail-type":"Email Sent","mail":{},"detail":` + rec + `}`, false},
+		{"folded member", `{"detail-type":"Email Sent","Source":"aws.ses","detail":` + rec + `}`, false},
+		{"duplicate detail", `{"detail-type":"Email Sent","detail":{},"detail":` + rec + `}`, false},
+		{"resources null element", `{"detail-type":"Email Sent","resources":[null],"detail":` + rec + `}`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := checkEventBridgeFastMatchesSlow(t, []byte(tc.data)); got != tc.want {
+				t.Errorf("fastEventBridge accepted = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
 func TestFastDocument(t *testing.T) {
 	send := fastCases[0].json
 	for _, tc := range []struct {
@@ -222,6 +286,7 @@ func FuzzFastPathMatchesSlow(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkFastMatchesSlow(t, data)
 		checkDocumentFastMatchesSlow(t, data)
+		checkEventBridgeFastMatchesSlow(t, data)
 	})
 }
 

@@ -49,6 +49,9 @@ func decodeMessage(data []byte, carrier, ref string, outer Envelope) Result {
 	if ev, ok := fastDecodeRecord(data, outer); ok {
 		return Result{Ref: ref, Events: []Event{ev}, Raw: bytes.Clone(data)}
 	}
+	if res, ok := fastEventBridge(data, carrier, ref, outer); ok {
+		return res
+	}
 	return decodeMessageSlow(data, carrier, ref, outer)
 }
 
