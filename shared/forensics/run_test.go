@@ -222,3 +222,57 @@ func TestRunCancelled(t *testing.T) {
 		t.Errorf("hours %v", keys(r))
 	}
 }
+
+// An archive reached through symbolic links (a linked root folder, linked hour folders, linked
+// files) must not read as empty: that would print an empty report and exit 0.
+func TestExpandFollowsSymlinks(t *testing.T) {
+	tree := firehoseTree(t)
+	links := t.TempDir()
+	mk := func(target, link string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(target, link); err != nil {
+			t.Skipf("symlinks not supported: %v", err)
+		}
+	}
+	// root itself a link to the tree
+	mk(tree, filepath.Join(links, "root"))
+	// a folder of links: an hour folder and a single file
+	mk(filepath.Join(tree, "2026/05/04/10"), filepath.Join(links, "mixed", "2026/05/04/10"))
+	mk(filepath.Join(tree, "2026/05/04/09/ses-events-1-2026-05-04-09-15-27-6f1c2b9a"), filepath.Join(links, "mixed", "one.ndjson"))
+	// a cycle must end
+	mk(filepath.Join(links, "mixed"), filepath.Join(links, "mixed", "loop"))
+
+	exp, err := Expand([]string{filepath.Join(links, "root")}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(exp.Inputs) != 4 {
+		t.Errorf("linked root: %d inputs, want 4: %+v", len(exp.Inputs), exp.Inputs)
+	}
+	exp, err = Expand([]string{filepath.Join(links, "mixed")}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, in := range exp.Inputs {
+		r, _ := filepath.Rel(filepath.Join(links, "mixed"), in.Path)
+		got = append(got, filepath.ToSlash(r))
+		if in.Size == 0 {
+			t.Errorf("%s: no size", r)
+		}
+	}
+	if want := "2026/05/04/10/ses-events-1-2026-05-04-10-15-27-0d4e8a71.gz,one.ndjson"; strings.Join(got, ",") != want {
+		t.Errorf("linked entries\n got %s\nwant %s", strings.Join(got, ","), want)
+	}
+	// Pruning still applies to a linked hour folder.
+	exp, err = Expand([]string{filepath.Join(links, "mixed")}, time.Date(2026, 5, 4, 12, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if exp.PrunedDirs != 1 || len(exp.Inputs) != 1 {
+		t.Errorf("linked hour folder pruning: pruned %d, inputs %+v", exp.PrunedDirs, exp.Inputs)
+	}
+}

@@ -57,40 +57,72 @@ func Expand(paths []string, since time.Time) (Expansion, error) {
 			exp.Inputs = append(exp.Inputs, Input{Path: p, Size: st.Size()})
 			continue
 		}
-		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return fmt.Errorf("walk %s: %w", path, err)
-			}
-			if path != p && strings.HasPrefix(d.Name(), ".") {
-				if d.IsDir() {
-					return fs.SkipDir
-				}
-				return nil
-			}
-			if d.IsDir() {
-				if path != p && !since.IsZero() {
-					if end, ok := firehosePeriodEnd(path); ok && !end.Add(PruneSlack).After(since) {
-						exp.PrunedDirs++
-						return fs.SkipDir
-					}
-				}
-				return nil
-			}
-			if !d.Type().IsRegular() {
-				return nil
-			}
-			info, err := d.Info()
-			if err != nil {
-				return fmt.Errorf("stat %s: %w", path, err)
-			}
-			exp.Inputs = append(exp.Inputs, Input{Path: path, Size: info.Size()})
-			return nil
-		})
-		if err != nil {
+		if err := expandDir(&exp, p, since, map[string]bool{}); err != nil {
 			return exp, err
 		}
 	}
 	return exp, nil
+}
+
+// expandDir walks dir in lexical order, appending its files to exp. Symbolic links to files and
+// folders are followed (an archive assembled from links must not read as empty, which would print
+// an empty report and exit 0); visited holds the real paths of the folders walked, so a link
+// cycle ends.
+func expandDir(exp *Expansion, dir string, since time.Time, visited map[string]bool) error {
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		if visited[real] {
+			return nil
+		}
+		visited[real] = true
+	}
+	// A trailing separator makes WalkDir descend into dir even when dir is itself a link.
+	root := strings.TrimSuffix(dir, string(filepath.Separator)) + string(filepath.Separator)
+	return filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return fmt.Errorf("walk %s: %w", path, err)
+		}
+		if path == root {
+			return nil
+		}
+		if strings.HasPrefix(d.Name(), ".") {
+			if d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		isDir, typ := d.IsDir(), d.Type()
+		if typ&fs.ModeSymlink != 0 {
+			st, err := os.Stat(path)
+			if err != nil {
+				return fmt.Errorf("follow link %s: %w", path, err)
+			}
+			isDir, typ = st.IsDir(), st.Mode().Type()
+		}
+		if isDir {
+			if !since.IsZero() {
+				if end, ok := firehosePeriodEnd(path); ok && !end.Add(PruneSlack).After(since) {
+					exp.PrunedDirs++
+					if d.IsDir() {
+						return fs.SkipDir
+					}
+					return nil
+				}
+			}
+			if !d.IsDir() { // a linked folder: walk it on its own
+				return expandDir(exp, path, since, visited)
+			}
+			return nil
+		}
+		if !typ.IsRegular() {
+			return nil
+		}
+		info, err := os.Stat(path)
+		if err != nil {
+			return fmt.Errorf("stat %s: %w", path, err)
+		}
+		exp.Inputs = append(exp.Inputs, Input{Path: path, Size: info.Size()})
+		return nil
+	})
 }
 
 // firehosePeriodEnd recognises a folder path ending in YYYY, YYYY/MM, YYYY/MM/DD or
