@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"math"
+	"sync"
 
 	"github.com/sesguard/sesguard/shared/finding"
 )
@@ -34,8 +35,8 @@ const DefaultFactor = 2
 // A containment result is announced once per distinct outcome (mode and every action's id and
 // outcome), so a redelivered result is silent but a retry that changes an outcome is reported.
 //
-// Destinations are independent: each has its own dedup key, one failing does not stop the
-// others, and a failure is returned (joined) so the caller fails the record and the queue
+// Destinations are independent: each has its own dedup key, they are delivered concurrently so
+// one failing or hanging does not stop or starve the others, and a failure is returned (joined) so the caller fails the record and the queue
 // retries it; destinations that already succeeded are suppressed on the retry.
 type Notifier struct {
 	Destinations []Destination
@@ -89,8 +90,11 @@ func (n *Notifier) NotifyFinding(ctx context.Context, f *finding.Finding) error 
 	}
 	count := f.Evidence.Count
 	maxPrev := MaxPrev(count, n.Factor)
-	var errs []error
-	for _, d := range n.Destinations {
+	if count == 0 {
+		// 0 ≥ Factor × 0: without this every redelivery of a zero-count finding would "update".
+		maxPrev = -1
+	}
+	return n.fanOut(func(d Destination) error {
 		err := n.deliver(ctx, d, "finding#"+f.ID, count, maxPrev, func(dec Decision, prev int64) Alert {
 			if dec == Update {
 				return Alert{Kind: KindUpdate, Finding: f, PrevCount: prev}
@@ -98,9 +102,26 @@ func (n *Notifier) NotifyFinding(ctx context.Context, f *finding.Finding) error 
 			return Alert{Kind: KindPage, Finding: f}
 		})
 		if err != nil {
-			errs = append(errs, fmt.Errorf("notify finding %s via %s: %w", f.ID, d.Name(), err))
+			return fmt.Errorf("notify finding %s via %s: %w", f.ID, d.Name(), err)
 		}
+		return nil
+	})
+}
+
+// fanOut runs send for every destination concurrently and joins the errors in destination order.
+// Concurrency is what keeps destinations independent in time as well as in outcome: a Slack
+// webhook that hangs until the invocation's deadline must not leave the SNS publish behind it
+// with an expired context, or during a Slack outage the backup path would never be alerted.
+func (n *Notifier) fanOut(send func(Destination) error) error {
+	if len(n.Destinations) == 1 {
+		return send(n.Destinations[0])
 	}
+	errs := make([]error, len(n.Destinations))
+	var wg sync.WaitGroup
+	for i, d := range n.Destinations {
+		wg.Go(func() { errs[i] = send(d) })
+	}
+	wg.Wait()
 	return errors.Join(errs...)
 }
 
@@ -113,14 +134,13 @@ func (n *Notifier) NotifyResult(ctx context.Context, r *finding.Result) error {
 		return fmt.Errorf("notify result %s: unknown schema %q", r.FindingID, r.Schema)
 	}
 	key := fmt.Sprintf("result#%s#%016x", r.FindingID, resultDigest(r))
-	var errs []error
-	for _, d := range n.Destinations {
+	return n.fanOut(func(d Destination) error {
 		err := n.deliver(ctx, d, key, 1, 0, func(Decision, int64) Alert { return Alert{Kind: KindResult, Result: r} })
 		if err != nil {
-			errs = append(errs, fmt.Errorf("notify result %s via %s: %w", r.FindingID, d.Name(), err))
+			return fmt.Errorf("notify result %s via %s: %w", r.FindingID, d.Name(), err)
 		}
-	}
-	return errors.Join(errs...)
+		return nil
+	})
 }
 
 // deliver runs claim → send → commit/release for one destination.

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 )
@@ -178,5 +179,62 @@ func TestWebhookURLNeverLogged(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), `"msg":"alert sent"`) {
 		t.Errorf("no log line for the sent alert:\n%s", logs.String())
+	}
+}
+
+// hanging is a Destination that blocks until its context ends, like a Slack webhook that times
+// out on every attempt.
+type hanging struct{ name string }
+
+func (h hanging) Name() string { return h.name }
+func (h hanging) Send(ctx context.Context, _ Alert) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// ctxRecorder records like recorder but, like an SDK call, fails on an ended context.
+type ctxRecorder struct{ recorder }
+
+func (r *ctxRecorder) Send(ctx context.Context, a Alert) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return r.recorder.Send(ctx, a)
+}
+
+// TestHangingDestinationDoesNotStarveOthers: during a Slack outage that hangs each request, the
+// SNS alert (listed after Slack) must still go out before the invocation's deadline.
+func TestHangingDestinationDoesNotStarveOthers(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	sns := &ctxRecorder{recorder{name: "sns"}}
+	n := &Notifier{Destinations: []Destination{hanging{name: "slack"}, sns}, Store: &MemoryStore{}, Logger: quietLogger()}
+	err := n.NotifyFinding(ctx, sampleFinding())
+	if err == nil || !strings.Contains(err.Error(), "via slack") {
+		t.Fatalf("err = %v, want the slack failure", err)
+	}
+	if kinds(sns.got) != "page" {
+		t.Fatalf("sns got %q while slack hung; want the page", kinds(sns.got))
+	}
+}
+
+// TestZeroCountRedeliveryIsSilent: a finding with no counted sends pages once; redeliveries must
+// not turn into "update: 0 sends (was 0)" messages.
+func TestZeroCountRedeliveryIsSilent(t *testing.T) {
+	d := &recorder{name: "slack"}
+	n := &Notifier{Destinations: []Destination{d}, Store: &MemoryStore{}, Logger: quietLogger()}
+	f := sampleFinding()
+	f.Evidence.Count = 0
+	for range 3 {
+		if err := n.NotifyFinding(context.Background(), f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.Evidence.Count = 1 // real growth from nothing is still announced
+	if err := n.NotifyFinding(context.Background(), f); err != nil {
+		t.Fatal(err)
+	}
+	if got := kinds(d.got); got != "page,update" {
+		t.Fatalf("got %s, want page,update", got)
 	}
 }
