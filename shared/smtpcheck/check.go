@@ -213,6 +213,10 @@ func stepDNS(ctx context.Context, cfg *Config, rep *Report) ([]netip.Addr, bool)
 	if a, err := netip.ParseAddr(cfg.Host); err == nil {
 		a = a.Unmap()
 		rep.Reach = Classify([]netip.Addr{a})
+		if cfg.ExpectReach != "" && rep.Reach != cfg.ExpectReach {
+			rep.add("dns", StatusFail, start, "host is an address (%s, %s); expected a %s address", a, rep.Reach, cfg.ExpectReach)
+			return []netip.Addr{a}, true
+		}
 		rep.add("dns", StatusSkip, start, "host is an address (%s, %s); nothing to resolve", a, rep.Reach)
 		return []netip.Addr{a}, true
 	}

@@ -128,6 +128,16 @@ func TestCheckAgainstServer(t *testing.T) {
 			wantSteps:   "dns,tcp,greeting,ehlo,starttls,tls,ehlo-tls,auth,quit",
 			wantDetail:  map[string]string{"dns": "10.20.1.15, 10.20.2.33 (private): private answer", "tcp": "connected to 10.20.1.15:"},
 		},
+		{
+			name: "private answer plus its DNS64 twin (IPv6-only subnet) stays private",
+			cfg: func(c *Config) {
+				c.Resolver = fakeResolver{testHost: {netip.MustParseAddr("64:ff9b::a14:10f"), netip.MustParseAddr("10.20.1.15")}}
+				c.ExpectReach = ReachPrivate
+			},
+			wantVerdict: StatusOK,
+			wantSteps:   "dns,tcp,greeting,ehlo,starttls,tls,ehlo-tls,auth,quit",
+			wantDetail:  map[string]string{"dns": "(private): private answer"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -306,6 +316,18 @@ func TestClassify(t *testing.T) {
 		{"mixed", []netip.Addr{a("10.0.1.23"), a("52.31.0.10")}, ReachMixed},
 		{"loopback", []netip.Addr{a("127.0.0.1")}, ReachLocal},
 		{"empty", nil, ReachPublic},
+		{"ipv6 public", []netip.Addr{a("2600:1f18:4a3::10")}, ReachPublic},
+		{"ipv6 link-local", []netip.Addr{a("fe80::1")}, ReachLocal},
+		{"dual-stack public", []netip.Addr{a("52.31.0.10"), a("2a05:d018::5")}, ReachPublic},
+		{"ula and public v4", []netip.Addr{a("fd12::8"), a("52.31.0.10")}, ReachMixed},
+		// Route 53 Resolver DNS64 (IPv6-only subnets) adds 64:ff9b::/96 answers that embed the
+		// IPv4 address: the VPC endpoint's 10.0.1.23 must stay private, not turn the answer mixed.
+		{"dns64 of a private endpoint", []netip.Addr{a("10.0.1.23"), a("64:ff9b::a00:117")}, ReachPrivate},
+		{"dns64 only, private", []netip.Addr{a("64:ff9b::a00:117")}, ReachPrivate},
+		{"dns64 of public", []netip.Addr{a("52.31.0.10"), a("64:ff9b::341f:a")}, ReachPublic},
+		// A DNS firewall or sinkhole answers 0.0.0.0 / ::: nothing reachable, certainly not SES.
+		{"sinkhole v4", []netip.Addr{a("0.0.0.0")}, ReachLocal},
+		{"sinkhole v6", []netip.Addr{a("::")}, ReachLocal},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -339,5 +361,27 @@ func TestClean(t *testing.T) {
 	}
 	if got := clean(strings.Repeat("é", 300)); len([]rune(got)) != 201 {
 		t.Errorf("clean did not cut at 200 runes: %d", len([]rune(got)))
+	}
+}
+
+// --expect-dns also holds when --host is an address: nothing is resolved, but a public address
+// where a private one was required is still the failure the operator asked to be told about.
+func TestCheckExpectReachForAddressHost(t *testing.T) {
+	for _, tt := range []struct {
+		host   string
+		expect Reach
+		want   Status
+	}{
+		{"52.31.0.10", ReachPrivate, StatusFail},
+		{"10.20.1.15", ReachPrivate, StatusSkip},
+		{"10.20.1.15", ReachPublic, StatusFail},
+		{"52.31.0.10", "", StatusSkip},
+	} {
+		rep := Check(context.Background(), Config{Host: tt.host, Port: 587, ExpectReach: tt.expect,
+			Timeout: 50 * time.Millisecond, Dialer: blackholeDialer{}})
+		s, ok := stepByName(rep, "dns")
+		if !ok || s.Status != tt.want {
+			t.Errorf("%s expecting %q: dns step %q, want %s\n%s", tt.host, tt.expect, s.Status, tt.want, reportText(rep))
+		}
 	}
 }

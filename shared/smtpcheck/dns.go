@@ -22,20 +22,34 @@ const (
 	ReachPrivate Reach = "private" // every address is private (RFC 1918, RFC 4193, or CGNAT 100.64/10)
 	ReachPublic  Reach = "public"  // every address is public
 	ReachMixed   Reach = "mixed"   // some of each: split-horizon leak or a half-configured zone
-	ReachLocal   Reach = "local"   // loopback or link-local: a tunnel, a test server
+	ReachLocal   Reach = "local"   // loopback, link-local or unspecified (0.0.0.0, :: from a DNS sinkhole)
 )
 
 // cgnat is 100.64.0.0/10 (RFC 6598), used by some VPC setups and not covered by IsPrivate.
 var cgnat = netip.MustParsePrefix("100.64.0.0/10")
 
-// Classify reports whether the answer is private, public, mixed or local. An empty answer is
+// nat64 is the well-known NAT64 prefix 64:ff9b::/96 (RFC 6052) that Route 53 Resolver's DNS64
+// uses in IPv6-only subnets; the last 32 bits are the IPv4 address it stands for.
+var nat64 = netip.MustParsePrefix("64:ff9b::/96")
+
+// unNAT64 returns the IPv4 address a DNS64-synthesised address stands for, else a itself.
+func unNAT64(a netip.Addr) netip.Addr {
+	if !nat64.Contains(a) {
+		return a
+	}
+	b := a.As16()
+	return netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]})
+}
+
+// Classify reports whether the answer is private, public, mixed or local; a DNS64 address
+// (64:ff9b::/96) counts as the IPv4 address it embeds. An empty answer is
 // public by convention (nothing private about it); callers treat an empty answer as a failure.
 func Classify(addrs []netip.Addr) Reach {
 	var priv, pub, local int
 	for _, a := range addrs {
-		a = a.Unmap()
+		a = unNAT64(a.Unmap())
 		switch {
-		case a.IsLoopback() || a.IsLinkLocalUnicast():
+		case a.IsLoopback() || a.IsLinkLocalUnicast() || a.IsUnspecified():
 			local++
 		case a.IsPrivate() || cgnat.Contains(a):
 			priv++
