@@ -33,6 +33,8 @@ func TestSMTPPasswordCommand(t *testing.T) {
 		{"missing region", secret, nil, exitUsage, "", "--region is required"},
 		{"bad region", secret, []string{"--region", "Frankfurt"}, exitUsage, "", "not an AWS Region"},
 		{"empty stdin", "", []string{"--region", "us-east-1"}, exitUsage, "", "no secret access key on stdin"},
+		{"inner space kept and refused", "wJalrXUtnFEMI/K7MDENG bPxRfiCYEXAMPLEKEY\n", []string{"--region", "us-east-1"}, exitUsage, "", "whitespace"},
+		{"byte-order mark refused", "\ufeff" + secret + "\r\n", []string{"--region", "us-east-1"}, exitUsage, "", "not printable ASCII"},
 		{"two lines", secret + "\n" + secret + "\n", []string{"--region", "us-east-1"}, exitUsage, "", "exactly one"},
 		{"secret as argument refused", "", []string{"--region", "us-east-1", secret}, exitUsage, "", "unexpected argument"},
 		{"help", "", []string{"-h"}, exitOK, "", "usage: sesguard smtp-password"},

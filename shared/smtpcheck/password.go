@@ -6,7 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"strings"
+	"unicode"
 )
 
 // SMTPPasswordVersion is the version byte SES expects in front of a SigV4-derived SMTP password.
@@ -20,8 +20,16 @@ func SMTPPassword(secretAccessKey, region string) (string, error) {
 	if secretAccessKey == "" {
 		return "", errors.New("smtp password: empty secret access key")
 	}
-	if strings.ContainsAny(secretAccessKey, " \t\r\n") {
-		return "", errors.New("smtp password: secret access key contains whitespace")
+	// Secret access keys are printable ASCII. Anything else (inner whitespace of any kind, a
+	// byte-order mark, a control character) is a copy-paste accident that would otherwise yield
+	// a well-formed but wrong password, so it is refused, never silently dropped.
+	for i, r := range secretAccessKey {
+		switch {
+		case unicode.IsSpace(r):
+			return "", fmt.Errorf("smtp password: secret access key contains whitespace (%U at byte %d)", r, i)
+		case r < 0x21 || r > 0x7e:
+			return "", fmt.Errorf("smtp password: secret access key has a character that is not printable ASCII (%U at byte %d)", r, i)
+		}
 	}
 	if !validRegion(region) {
 		return "", fmt.Errorf("smtp password: region %q is not an AWS Region name (e.g. eu-west-1)", region)

@@ -48,6 +48,12 @@ func TestSMTPPasswordBadInput(t *testing.T) {
 	}{
 		{"empty secret", "", "us-east-1", "empty secret"},
 		{"whitespace in secret", "abc def", "us-east-1", "whitespace"},
+		{"no-break space in secret", "abc\u00a0def", "us-east-1", "whitespace"},
+		{"vertical tab in secret", "abc\vdef", "us-east-1", "whitespace"},
+		// A byte-order mark from a Windows editor would otherwise give a wrong password silently.
+		{"byte-order mark", "\ufeff" + docSecret, "us-east-1", "not printable ASCII"},
+		{"NUL", docSecret + "\x00", "us-east-1", "not printable ASCII"},
+		{"non-ASCII letter", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKÉY", "us-east-1", "not printable ASCII"},
 		{"empty region", docSecret, "", "not an AWS Region"},
 		{"upper-case region", docSecret, "US-EAST-1", "not an AWS Region"},
 		{"no number", docSecret, "us-east", "not an AWS Region"},
