@@ -162,6 +162,7 @@ func TestWebhookURLNeverLogged(t *testing.T) {
 	hook := NewSlackWebhook(NewSecretURL(fakeSecrets{value: fs.srv.URL + secretPath}, "sesguard/slack"))
 	hook.Client = fs.srv.Client()
 	hook.Sleep = (&sleeps{}).Sleep
+	hook.CoolDown = -1 // the retry below comes at once; the cool-down is tested in webhook_test.go
 	n := &Notifier{Destinations: []Destination{hook}, Store: &MemoryStore{}, Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	err := n.NotifyFinding(context.Background(), sampleFinding())
 	if err == nil {

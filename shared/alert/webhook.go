@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -21,6 +22,11 @@ const (
 	DefaultMaxRetryAfter = 20 * time.Second
 	DefaultBackoff       = 500 * time.Millisecond
 	maxBackoff           = 8 * time.Second
+	// DefaultMaxElapsed bounds one Post, retries included, well inside the notify function's
+	// 30 s timeout, so one message to a hanging Slack cannot use up a whole batch's time.
+	DefaultMaxElapsed = 12 * time.Second
+	// DefaultCoolDown is how long Posts fail fast after one gave up on a temporary failure.
+	DefaultCoolDown = 30 * time.Second
 )
 
 // HTTPError is a non-2xx answer from the Slack webhook.
@@ -50,8 +56,11 @@ func (e *HTTPError) Temporary() bool {
 
 // SlackWebhook posts messages to a Slack incoming webhook. It retries 429 (waiting Retry-After,
 // but giving up at once when Slack asks for more than MaxRetryAfter, so the queue's visibility
-// timeout does the long wait) and 5xx and transport errors with exponential backoff. Other 4xx
-// answers are permanent errors. The webhook URL never appears in errors or logs.
+// timeout does the long wait) and 5xx and transport errors with exponential backoff, never past
+// MaxElapsed or the context's deadline. Other 4xx answers are permanent errors. After a Post gives
+// up on a temporary failure, later Posts fail at once for CoolDown (or Slack's Retry-After), so a
+// batch behind a Slack outage fails fast and its records' other destinations and retries are not
+// starved. The webhook URL never appears in errors or logs.
 type SlackWebhook struct {
 	URLs          URLSource
 	Client        *http.Client                                     // default: timeout DefaultHTTPTimeout
@@ -59,7 +68,13 @@ type SlackWebhook struct {
 	MaxRetryAfter time.Duration                                    // default DefaultMaxRetryAfter
 	Backoff       time.Duration                                    // first 5xx wait, doubling; default DefaultBackoff
 	Sleep         func(ctx context.Context, d time.Duration) error // default: a timer that honours ctx
-	Now           func() time.Time                                 // for HTTP-date Retry-After; default time.Now
+	Now           func() time.Time                                 // for HTTP-date Retry-After and the cool-down; default time.Now
+	MaxElapsed    time.Duration                                    // one Post, retries included; default DefaultMaxElapsed
+	CoolDown      time.Duration                                    // fail-fast period after giving up; default DefaultCoolDown, < 0 disables
+
+	mu        sync.Mutex
+	downUntil time.Time
+	downErr   string
 }
 
 var _ Destination = (*SlackWebhook)(nil)
@@ -82,6 +97,71 @@ func (w *SlackWebhook) Send(ctx context.Context, a Alert) error {
 
 // Post delivers one message.
 func (w *SlackWebhook) Post(ctx context.Context, msg SlackMessage) error {
+	if err := w.coolingDown(); err != nil {
+		return err
+	}
+	maxElapsed := w.MaxElapsed
+	if maxElapsed <= 0 {
+		maxElapsed = DefaultMaxElapsed
+	}
+	ctx, cancel := context.WithTimeout(ctx, maxElapsed)
+	defer cancel()
+	err := w.post(ctx, msg)
+	if err != nil && temporary(err) {
+		w.trip(err)
+	}
+	return err
+}
+
+// coolingDown returns an error while a recent Post's temporary failure is fresh.
+func (w *SlackWebhook) coolingDown() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if now := w.now(); now.Before(w.downUntil) {
+		return &coolDownError{msg: fmt.Sprintf("slack webhook: not attempted, cooling down for %s after: %s", w.downUntil.Sub(now).Round(time.Second), w.downErr)}
+	}
+	return nil
+}
+
+// trip starts the cool-down: Slack's Retry-After when it gave one, else CoolDown.
+func (w *SlackWebhook) trip(err error) {
+	d := w.CoolDown
+	if d == 0 {
+		d = DefaultCoolDown
+	}
+	if d < 0 {
+		return
+	}
+	var he *HTTPError
+	if errors.As(err, &he) && he.RetryAfter > 0 {
+		d = he.RetryAfter
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.downUntil, w.downErr = w.now().Add(d), clip(err.Error(), 300)
+}
+
+// temporary reports whether err is a failure a later Post may not repeat: 429, 5xx, network
+// errors and timeouts. Permanent 4xx answers and a cool-down refusal are not.
+func temporary(err error) bool {
+	var he *HTTPError
+	if errors.As(err, &he) {
+		return he.Temporary()
+	}
+	var cd *coolDownError
+	if errors.As(err, &cd) {
+		return false
+	}
+	var te *transportError
+	return errors.As(err, &te) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// coolDownError is Post refusing to try during a cool-down.
+type coolDownError struct{ msg string }
+
+func (e *coolDownError) Error() string { return e.msg }
+
+func (w *SlackWebhook) post(ctx context.Context, msg SlackMessage) error {
 	if w.URLs == nil {
 		return errors.New("slack webhook: no URL source configured")
 	}
@@ -122,6 +202,10 @@ func (w *SlackWebhook) Post(ctx context.Context, msg SlackMessage) error {
 		}
 		if attempt >= attempts {
 			return fmt.Errorf("slack webhook: giving up after %d attempts: %w", attempt, last)
+		}
+		if dl, ok := ctx.Deadline(); ok && wait >= time.Until(dl) {
+			// Waiting would only run into the deadline: give the time back to the batch.
+			return fmt.Errorf("slack webhook: giving up after %d attempts, no time left to wait %s: %w", attempt, wait, last)
 		}
 		if err := w.sleep(ctx, wait); err != nil {
 			return fmt.Errorf("slack webhook: %w (while waiting to retry: %v)", last, err)

@@ -241,3 +241,84 @@ func TestParseRetryAfter(t *testing.T) {
 		}
 	}
 }
+
+// TestSlackWebhookCoolDown: after a Post gives up on a temporary failure, the next Posts fail at
+// once without touching Slack (so a batch behind an outage does not spend its time on Slack)
+// until the cool-down — or Slack's Retry-After — has passed. Permanent errors do not trip it.
+func TestSlackWebhookCoolDown(t *testing.T) {
+	now := time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name     string
+		script   []func(http.ResponseWriter)
+		calls    int           // after the failing Post
+		coolDown time.Duration // 0: a second Post goes straight to Slack
+	}{
+		{"persistent 5xx", []func(http.ResponseWriter){status(500, "a"), status(500, "b"), status(500, "c"), status(500, "d")}, 4, DefaultCoolDown},
+		{"429 beyond the cap uses Retry-After", []func(http.ResponseWriter){status(429, "rate_limited", "Retry-After", "120")}, 1, 120 * time.Second},
+		{"permanent 400 does not trip", []func(http.ResponseWriter){status(400, "invalid_blocks")}, 1, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := now
+			f := newFakeSlack(t, tt.script...)
+			h := newHook(f, &staticURL{url: f.srv.URL + secretPath}, &sleeps{})
+			h.Now = func() time.Time { return clk }
+			msg := SlackMessage{Text: "x"}
+			if err := h.Post(context.Background(), msg); err == nil || f.calls() != tt.calls {
+				t.Fatalf("first post: err %v, calls %d", err, f.calls())
+			}
+			err := h.Post(context.Background(), msg)
+			if tt.coolDown == 0 {
+				if err != nil || f.calls() != tt.calls+1 {
+					t.Fatalf("after a permanent error: err %v, calls %d; want a normal post", err, f.calls())
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), "cooling down") || f.calls() != tt.calls {
+				t.Fatalf("during cool-down: err %v, calls %d; want a fast failure without a request", err, f.calls())
+			}
+			if strings.Contains(err.Error(), "SECRET") {
+				t.Errorf("cool-down error leaks the URL: %v", err)
+			}
+			clk = clk.Add(tt.coolDown - time.Second)
+			if err := h.Post(context.Background(), msg); err == nil || f.calls() != tt.calls {
+				t.Fatalf("1 s before the end: err %v, calls %d", err, f.calls())
+			}
+			clk = clk.Add(time.Second)
+			if err := h.Post(context.Background(), msg); err != nil || f.calls() != tt.calls+1 {
+				t.Fatalf("after the cool-down: err %v, calls %d", err, f.calls())
+			}
+		})
+	}
+}
+
+// TestSlackWebhookTimeBounded: one Post, retries included, ends within MaxElapsed even when every
+// request hangs, and never starts a wait that would outlast the caller's deadline.
+func TestSlackWebhookTimeBounded(t *testing.T) {
+	t.Run("hanging server", func(t *testing.T) {
+		block := make(chan struct{})
+		f := newFakeSlack(t, func(http.ResponseWriter) { <-block }, func(http.ResponseWriter) { <-block },
+			func(http.ResponseWriter) { <-block }, func(http.ResponseWriter) { <-block })
+		defer close(block)
+		h := newHook(f, &staticURL{url: f.srv.URL + secretPath}, &sleeps{})
+		h.Client.Timeout = 2 * time.Second // 4 attempts would take 8 s
+		h.MaxElapsed = 300 * time.Millisecond
+		start := time.Now()
+		err := h.Post(context.Background(), SlackMessage{Text: "x"})
+		if took := time.Since(start); err == nil || took > 1500*time.Millisecond {
+			t.Fatalf("err %v after %s; want a failure within MaxElapsed", err, took)
+		}
+	})
+	t.Run("Retry-After past the deadline", func(t *testing.T) {
+		f := newFakeSlack(t, status(429, "rate_limited", "Retry-After", "5"))
+		h := newHook(f, &staticURL{url: f.srv.URL + secretPath}, nil)
+		h.Sleep = nil // real timer
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		start := time.Now()
+		err := h.Post(ctx, SlackMessage{Text: "x"})
+		if took := time.Since(start); err == nil || took > time.Second || f.calls() != 1 {
+			t.Fatalf("err %v after %s, calls %d; want an immediate failure", err, took, f.calls())
+		}
+	})
+}
