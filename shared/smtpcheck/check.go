@@ -32,8 +32,11 @@ const (
 // up as a TCP connect hanging for minutes.
 const DefaultTimeout = 10 * time.Second
 
-// maxDialAttempts caps how many resolved addresses are tried, each with the full step timeout.
+// maxDialAttempts caps how many resolved addresses are tried within the TCP step's timeout.
 const maxDialAttempts = 3
+
+// minDialAttempt is the least time one address gets while the step's timeout lasts.
+const minDialAttempt = 2 * time.Second
 
 // certWarnWindow is how close to expiry a certificate gets a warning.
 const certWarnWindow = 14 * 24 * time.Hour
@@ -261,13 +264,23 @@ func reachHint(host string, r Reach) string {
 
 func stepTCP(ctx context.Context, cfg *Config, rep *Report, addrs []netip.Addr) (net.Conn, bool) {
 	start := time.Now()
+	// The step as a whole gets cfg.Timeout, shared among the addresses tried like net.Dialer
+	// does: each attempt gets an equal part of what is left, but at least minDialAttempt (or all
+	// that is left), so a refused address hands its time on to the next one.
+	deadline := start.Add(cfg.Timeout)
+	tries := min(len(addrs), maxDialAttempts)
 	var failures []string
 	for i, a := range addrs {
-		if i == maxDialAttempts {
+		left := time.Until(deadline)
+		if i == tries || left <= 0 {
+			if n := len(addrs) - i; n > 0 && i < tries {
+				failures = append(failures, fmt.Sprintf("%d more address(es) not tried: the %s timeout is spent", n, cfg.Timeout))
+			}
 			break
 		}
+		per := max(left/time.Duration(tries-i), min(left, minDialAttempt))
 		target := net.JoinHostPort(a.String(), strconv.Itoa(cfg.Port))
-		dctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+		dctx, cancel := context.WithTimeout(ctx, per)
 		t0 := time.Now()
 		conn, err := cfg.Dialer.DialContext(dctx, "tcp", target)
 		cancel()
@@ -277,7 +290,7 @@ func stepTCP(ctx context.Context, cfg *Config, rep *Report, addrs []netip.Addr) 
 			return conn, true
 		}
 		if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
-			failures = append(failures, fmt.Sprintf("%s: no answer within %s (packets dropped: security group, NACL or firewall?)", target, cfg.Timeout))
+			failures = append(failures, fmt.Sprintf("%s: no answer within %s (packets dropped: security group, NACL or firewall?)", target, roundDur(per)))
 		} else {
 			failures = append(failures, fmt.Sprintf("%s: %v", target, err))
 		}

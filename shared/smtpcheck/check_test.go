@@ -1,8 +1,12 @@
 package smtpcheck
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
+	"fmt"
+	"io"
+	"net"
 	"net/netip"
 	"strings"
 	"testing"
@@ -383,5 +387,59 @@ func TestCheckExpectReachForAddressHost(t *testing.T) {
 		if !ok || s.Status != tt.want {
 			t.Errorf("%s expecting %q: dns step %q, want %s\n%s", tt.host, tt.expect, s.Status, tt.want, reportText(rep))
 		}
+	}
+}
+
+// The TCP step as a whole is bounded by the timeout, however many addresses DNS returned: with
+// a security group dropping SYNs every address hangs alike, and --timeout 10s must mean 10 s.
+func TestCheckTCPStepBoundedAcrossAddresses(t *testing.T) {
+	const host = "email-smtp.eu-west-1.amazonaws.com"
+	res := fakeResolver{host: {netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2"), netip.MustParseAddr("10.0.0.3")}}
+	start := time.Now()
+	rep := Check(context.Background(), Config{Host: host, Port: 587, Timeout: 400 * time.Millisecond, Resolver: res, Dialer: blackholeDialer{}})
+	el := time.Since(start)
+	s, _ := stepByName(rep, "tcp")
+	if s.Status != StatusFail || !strings.Contains(s.Detail, "10.0.0.1:587: no answer") {
+		t.Fatalf("tcp step:\n%s", reportText(rep))
+	}
+	if el > 700*time.Millisecond {
+		t.Errorf("tcp step took %s with a 400ms timeout", el)
+	}
+}
+
+// A server that accepts STARTTLS and then stalls in the handshake must time out, not hang.
+func TestCheckSTARTTLSHandshakeStall(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				r := bufio.NewReader(c)
+				fmt.Fprint(c, "220 stall.example ESMTP\r\n")
+				_, _ = r.ReadString('\n') // EHLO
+				fmt.Fprint(c, "250-stall.example\r\n250 STARTTLS\r\n")
+				_, _ = r.ReadString('\n') // STARTTLS
+				fmt.Fprint(c, "220 go ahead\r\n")
+				_, _ = io.Copy(io.Discard, r) // swallow the ClientHello, never answer
+			}()
+		}
+	}()
+	ap := netip.MustParseAddrPort(ln.Addr().String())
+	start := time.Now()
+	rep := Check(context.Background(), Config{Host: "127.0.0.1", Port: int(ap.Port()), Timeout: 300 * time.Millisecond})
+	if el := time.Since(start); el > 2*time.Second {
+		t.Errorf("took %s; the timeout is 300ms", el)
+	}
+	s, _ := stepByName(rep, "tls")
+	if s.Status != StatusFail || !strings.Contains(s.Detail, "TLS handshake: no answer within 300ms") {
+		t.Fatalf("want the tls step to time out:\n%s", reportText(rep))
 	}
 }
