@@ -79,6 +79,7 @@ func (h *Handler) one(ctx context.Context, log *slog.Logger, m events.SQSMessage
 	}
 	if f != nil {
 		log = log.With(fnenv.LogFindingID, f.ID, "rule", f.Rule, "severity", f.Severity)
+		h.warnUnranked(log, f.Severity)
 		if h.below(f.Severity) {
 			log.Info("notify: finding below alerts.min_severity", "min_severity", h.MinSeverity)
 			return false, nil
@@ -90,6 +91,7 @@ func (h *Handler) one(ctx context.Context, log *slog.Logger, m events.SQSMessage
 		return true, nil
 	}
 	log = log.With(fnenv.LogFindingID, r.FindingID, "rule", r.Rule, "severity", r.Severity, "mode", r.Mode)
+	h.warnUnranked(log, r.Severity)
 	if h.below(r.Severity) {
 		log.Info("notify: result below alerts.min_severity", "min_severity", h.MinSeverity)
 		return false, nil
@@ -101,6 +103,15 @@ func (h *Handler) one(ctx context.Context, log *slog.Logger, m events.SQSMessage
 	return true, nil
 }
 
+// warnUnranked notes a severity the min_severity filter cannot rank (it is alerted anyway).
+func (h *Handler) warnUnranked(log *slog.Logger, s finding.Severity) {
+	if h.MinSeverity.Rank() > 0 && s.Rank() == 0 {
+		log.Warn("notify: unknown severity; alerted regardless of alerts.min_severity", "min_severity", h.MinSeverity)
+	}
+}
+
+// below reports whether s is under MinSeverity. A missing or unknown severity is never below:
+// a finding the filter cannot rank is alerted rather than silently dropped.
 func (h *Handler) below(s finding.Severity) bool {
-	return h.MinSeverity.Rank() > 0 && s.Rank() < h.MinSeverity.Rank()
+	return h.MinSeverity.Rank() > 0 && s.Rank() > 0 && s.Rank() < h.MinSeverity.Rank()
 }

@@ -132,3 +132,24 @@ func TestHangingDestinationReturnsBeforeDeadline(t *testing.T) {
 		t.Errorf("failed %v, attempted %v; want both failed and only f-1 attempted", failed, n.calls)
 	}
 }
+
+// TestUnknownSeverityIsNotFiltered: with alerts.min_severity set, a finding or result whose
+// severity is missing or not one sesguard knows (a newer producer, a typo, "CRITICAL") must be
+// alerted, not dropped as "below" the minimum.
+func TestUnknownSeverityIsNotFiltered(t *testing.T) {
+	var recs []events.SQSMessage
+	for i, sev := range []finding.Severity{"", "CRITICAL", "urgent"} {
+		f := &finding.Finding{Schema: finding.SchemaFinding, ID: "f-" + string(rune('a'+i)), Severity: sev}
+		r := &finding.Result{Schema: finding.SchemaResult, FindingID: f.ID, Severity: sev, Mode: "enforce"}
+		recs = append(recs, events.SQSMessage{MessageId: "f" + f.ID, Body: js(f)}, events.SQSMessage{MessageId: "r" + f.ID, Body: js(r)})
+	}
+	n := &fakeNotifier{}
+	h := &Handler{Notifier: n, MinSeverity: finding.SeverityHigh, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+	resp, err := h.Handle(context.Background(), events.SQSEvent{Records: recs})
+	if err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("err %v, failures %v", err, resp.BatchItemFailures)
+	}
+	if want := []string{"f-a", "f-b", "f-c"}; !slices.Equal(n.findings, want) || !slices.Equal(n.results, want) {
+		t.Errorf("notified findings %v results %v; want all of %v", n.findings, n.results, want)
+	}
+}
