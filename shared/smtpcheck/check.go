@@ -307,6 +307,13 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
+// maxReply caps the bytes read for one SMTP reply. SES's longest (the EHLO list) is a few
+// hundred bytes; without a cap a broken or hostile server streaming one endless line would be
+// buffered in memory until the step times out.
+const maxReply = 64 << 10
+
+var errReplyTooLong = fmt.Errorf("reply longer than %d KiB", maxReply>>10)
+
 // session is the SMTP conversation after the TCP connect.
 type session struct {
 	cfg  *Config
@@ -314,7 +321,28 @@ type session struct {
 	conn net.Conn
 	text *textproto.Conn
 	ext  map[string]string
+	left int // bytes the current reply may still take
 }
+
+// replyConn is s.conn with reads counted against s.left.
+type replyConn struct {
+	net.Conn
+	s *session
+}
+
+func (c replyConn) Read(b []byte) (int, error) {
+	if c.s.left <= 0 {
+		return 0, errReplyTooLong
+	}
+	if len(b) > c.s.left {
+		b = b[:c.s.left]
+	}
+	n, err := c.Conn.Read(b)
+	c.s.left -= n
+	return n, err
+}
+
+func (s *session) newText() { s.text = textproto.NewConn(replyConn{Conn: s.conn, s: s}) }
 
 func (s *session) run() {
 	if s.cfg.TLSMode == TLSImplicit {
@@ -322,7 +350,7 @@ func (s *session) run() {
 			return
 		}
 	}
-	s.text = textproto.NewConn(s.conn)
+	s.newText()
 	if !s.greeting() || !s.ehlo() {
 		return
 	}
@@ -330,7 +358,7 @@ func (s *session) run() {
 		if !s.starttls() || !s.handshake("tls") {
 			return
 		}
-		s.text = textproto.NewConn(s.conn)
+		s.newText()
 		// RFC 3207: forget what was learnt before TLS and say EHLO again.
 		if !s.ehlo() {
 			return
@@ -340,12 +368,19 @@ func (s *session) run() {
 	s.quit()
 }
 
-func (s *session) deadline() { _ = s.conn.SetDeadline(time.Now().Add(s.cfg.Timeout)) }
+// deadline starts a new step: a fresh timeout and a fresh reply budget.
+func (s *session) deadline() {
+	_ = s.conn.SetDeadline(time.Now().Add(s.cfg.Timeout))
+	s.left = maxReply
+}
 
 // ioFail describes a network error, naming a timeout as such.
 func (s *session) ioFail(what string, err error) string {
 	if isTimeout(err) {
 		return fmt.Sprintf("%s: no answer within %s", what, s.cfg.Timeout)
+	}
+	if errors.Is(err, errReplyTooLong) {
+		return fmt.Sprintf("%s: %v (not an SMTP server, or a broken one)", what, err)
 	}
 	return fmt.Sprintf("%s: %v", what, err)
 }

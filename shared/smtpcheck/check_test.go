@@ -2,6 +2,7 @@ package smtpcheck
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -441,5 +442,43 @@ func TestCheckSTARTTLSHandshakeStall(t *testing.T) {
 	s, _ := stepByName(rep, "tls")
 	if s.Status != StatusFail || !strings.Contains(s.Detail, "TLS handshake: no answer within 300ms") {
 		t.Fatalf("want the tls step to time out:\n%s", reportText(rep))
+	}
+}
+
+// A hostile or broken server that streams an endless reply line must not make the check
+// buffer it all until the timeout: replies are capped.
+func TestCheckEndlessReplyCapped(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	sent := make(chan int64, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		chunk := bytes.Repeat([]byte("x"), 32<<10)
+		var n int64
+		_, _ = c.Write([]byte("220 "))
+		for n < 64<<20 {
+			w, err := c.Write(chunk)
+			n += int64(w)
+			if err != nil {
+				break
+			}
+		}
+		sent <- n
+	}()
+	ap := netip.MustParseAddrPort(ln.Addr().String())
+	rep := Check(context.Background(), Config{Host: "127.0.0.1", Port: int(ap.Port()), Timeout: 5 * time.Second})
+	s, _ := stepByName(rep, "greeting")
+	if s.Status != StatusFail || !strings.Contains(s.Detail, "reply longer than") {
+		t.Fatalf("want the greeting to fail as too long:\n%s", reportText(rep))
+	}
+	if n := <-sent; n >= 64<<20 {
+		t.Errorf("the check read the whole %d-byte stream", n)
 	}
 }
