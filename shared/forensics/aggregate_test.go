@@ -168,6 +168,10 @@ func TestFilters(t *testing.T) {
 		{"since", Filter{Since: t0.Add(30 * time.Minute)}, 2, 2},
 		{"until", Filter{Until: t0.Add(30 * time.Minute)}, 1, 1},
 		{"window", Filter{Since: t0.Add(30 * time.Minute), Until: t0.Add(90 * time.Minute)}, 1, 1},
+		// Boundaries: --since is inclusive, --until exclusive (m2 and its bounce sit at t0+1h).
+		{"since exactly at a send", Filter{Since: t0.Add(time.Hour)}, 2, 2},
+		{"until exactly at a send", Filter{Until: t0.Add(time.Hour)}, 1, 1},
+		{"one-instant window", Filter{Since: t0.Add(time.Hour), Until: t0.Add(time.Hour + time.Nanosecond)}, 1, 1},
 		{"principal pattern", Filter{Principal: "leak*"}, 1, 2},
 		{"principal exact miss", Filter{Principal: "leak"}, 0, 0},
 		{"ip prefix", Filter{IP: netip.MustParsePrefix("203.0.113.0/24")}, 1, 2},
