@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 
@@ -59,6 +60,11 @@ func runSMTPCheck(ctx context.Context, e env, args []string) int {
 	if *insecure {
 		cfg.TLSConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // operator's explicit choice, reported as a warning
 	}
+	if !envVarName(*passEnv) {
+		// Never echo it: this is where a password pasted in the wrong place ends up.
+		fmt.Fprintln(e.stderr, "smtp-check: --password-env is not an environment variable name (or looks like an SMTP password itself); give the variable's NAME, e.g. --password-env SMTP_PASSWORD")
+		return exitUsage
+	}
 	if *user != "" {
 		cfg.Password = e.getenv(*passEnv)
 		if cfg.Password == "" {
@@ -87,4 +93,22 @@ func runSMTPCheck(ctx context.Context, e env, args []string) int {
 		return exitInput
 	}
 	return exitOK
+}
+
+// envVarName reports whether s is a plausible environment variable name: a shell identifier that
+// is not itself an SES SMTP password (44 base64 characters decoding to version byte 0x04 + 32).
+func envVarName(s string) bool {
+	if s == "" || len(s) > 128 || (s[0] >= '0' && s[0] <= '9') {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '_' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	if b, err := base64.StdEncoding.DecodeString(s); err == nil && len(b) == 33 && b[0] == smtpcheck.SMTPPasswordVersion {
+		return false
+	}
+	return true
 }

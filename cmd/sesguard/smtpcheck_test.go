@@ -124,6 +124,9 @@ func TestSMTPCheckCommand(t *testing.T) {
 			wantOut: []string{"FAIL  greeting", "no answer within 200ms"},
 		},
 		{name: "user without password", args: []string{"--host", "h", "--user", "u"}, wantCode: exitUsage, wantErr: "$SMTP_PASSWORD is empty"},
+		// The password typed where the variable's name belongs must not be echoed back.
+		{name: "password given as --password-env", args: []string{"--host", "h", "--user", "u", "--password-env", "BMW5RDrXmmVs0lV7GpI4oLkHXpZ4stDsk6q91z1g38Pk"}, wantCode: exitUsage, wantErr: "not an environment variable name"},
+		{name: "--password-env with a space", args: []string{"--host", "h", "--user", "u", "--password-env", "s3cret-pass x"}, wantCode: exitUsage, wantErr: "not an environment variable name"},
 		{name: "missing host", args: nil, wantCode: exitUsage, wantErr: "host is required"},
 		{name: "bad tls mode", args: []string{"--host", "h", "--tls-mode", "ssl"}, wantCode: exitUsage, wantErr: "tls mode"},
 		{name: "bad format", args: []string{"--host", "h", "--format", "xml"}, wantCode: exitUsage, wantErr: "want text or json"},
@@ -143,7 +146,7 @@ func TestSMTPCheckCommand(t *testing.T) {
 			if tt.wantErr != "" && !strings.Contains(errOut, tt.wantErr) {
 				t.Errorf("stderr lacks %q:\n%s", tt.wantErr, errOut)
 			}
-			if strings.Contains(out+errOut, "s3cret-pass") {
+			if strings.Contains(out+errOut, "s3cret-pass") || strings.Contains(out+errOut, "BMW5RDrX") {
 				t.Error("output leaks the password")
 			}
 			if strings.Contains(strings.Join(tt.args, " "), "json") {
