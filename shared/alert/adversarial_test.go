@@ -41,6 +41,7 @@ var hostileInputs = map[string]string{
 	"channel mention":      "<!channel> <!here> <!everyone> @here @channel @everyone @HeRe",
 	"user and channel ref": "<@U123ABC> <#C0123|general> <!subteam^S123>",
 	"link":                 "<https://evil.test|click here> https://evil.test/login mailto:x@evil.test",
+	"bare url and address": "https://evil.test/reset security@evil.example evil.example",
 	"mrkdwn":               "*bold* _it_ ~st~ `code` ```block``` > quote",
 	"quote at line start":  "\n> quoted\n>>> all quoted",
 	"entities":             "&lt;!channel&gt; &amp; &#60;!here&#62;",
@@ -150,6 +151,17 @@ func checkText(t *testing.T, where, s, typ string) {
 			t.Errorf("%s: plain-text mention %s in %q", where, m, short(s))
 		}
 	}
+	// Where Slack interprets text (plain_text, and mrkdwn outside code spans) no attacker URL,
+	// domain or e-mail address survives intact to be auto-linked.
+	linkable := s
+	if typ == "mrkdwn" {
+		linkable = stripCodeSpans(s)
+	}
+	for _, l := range []string{"://", "evil.test", "evil.example"} {
+		if strings.Contains(linkable, l) {
+			t.Errorf("%s: linkable %q outside a code span in %q", where, l, short(s))
+		}
+	}
 	if typ == "mrkdwn" {
 		// Every code span we open is closed, and attacker backticks never survive.
 		if strings.Count(s, "`")%2 != 0 {
@@ -235,11 +247,14 @@ func TestAdversarialSNSAndChatbot(t *testing.T) {
 			} {
 				texts := append([]string{n.Content.Title, n.Content.Description, n.Metadata.Summary, n.Metadata.ThreadID, n.ID},
 					n.Content.NextSteps...)
+				// Keywords (severity, rule, region: values sesguard derives, shown as tags) and
+				// additionalContext (key/value metadata) are not checked for links.
+				shown := len(texts)
 				texts = append(texts, n.Content.Keywords...)
 				for _, v := range n.Metadata.AdditionalContext {
 					texts = append(texts, v)
 				}
-				for _, s := range texts {
+				for i, s := range texts {
 					if strings.ContainsAny(s, "<>") || !utf8.ValidString(s) {
 						t.Errorf("chatbot %s: unsafe text %q", kind, short(s))
 					}
@@ -249,6 +264,12 @@ func TestAdversarialSNSAndChatbot(t *testing.T) {
 					if strings.Contains(strings.ToLower(s), "@channel") || strings.Contains(strings.ToLower(s), "@here") {
 						t.Errorf("chatbot %s: mention in %q", kind, short(s))
 					}
+					if out := stripCodeSpans(s); i < shown && (strings.Contains(out, "://") || strings.Contains(out, "evil.test") || strings.Contains(out, "evil.example")) {
+						t.Errorf("chatbot %s: linkable text outside a code span in %q", kind, short(s))
+					}
+				}
+				if strings.Count(n.Content.Description, "`")%2 != 0 {
+					t.Errorf("chatbot %s: truncation left a code span open: %q", kind, short(n.Content.Description))
 				}
 				if textLen(n.Content.Title) > chatbotMaxTitle || textLen(n.Content.Description) > chatbotMaxDescription {
 					t.Errorf("chatbot %s: title/description over caps", kind)

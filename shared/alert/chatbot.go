@@ -83,7 +83,7 @@ func chatbotFindingLines(f *finding.Finding) []string {
 		lines = append(lines, mdLine("Access key", md(f.Principal.AccessKeyID, 40)))
 	}
 	if ev.Detail != "" {
-		lines = append(lines, mdLine("Why", mdText(ev.Detail, capDetail)))
+		lines = append(lines, mdLine("Why", md(ev.Detail, capDetail))) // code span: quotes attacker addresses
 	}
 	return lines
 }
@@ -119,13 +119,13 @@ func ChatbotFinding(f *finding.Finding) ChatbotNotification {
 	default:
 		lines = append(lines, "*Containment: ENFORCE.* Applying: "+mdList(f.Actions))
 	}
-	n.Content.Description = clip(strings.Join(lines, "\n"), chatbotMaxDescription)
+	n.Content.Description = fitMrkdwn(strings.Join(lines, "\n"), chatbotMaxDescription)
 	n.Content.NextSteps = []string{
 		clip("Review the principal's recent activity: "+md(f.Principal.Name, capName), chatbotMaxStep),
 		clip("Investigate sends: `sesguard investigate ARCHIVE --by principal`", chatbotMaxStep),
 	}
 	n.Content.Keywords = keywords(string(f.Severity), f.Rule, f.Region)
-	n.Metadata.Summary = clip(severityLabel(f.Severity)+" "+mdText(title(f.Rule), capShort)+" by "+mdText(f.Principal.Name, capShort), chatbotMaxSummary)
+	n.Metadata.Summary = clip(severityLabel(f.Severity)+" "+mdText(title(f.Rule), capShort)+" by "+mdName(f.Principal.Name, capShort), chatbotMaxSummary)
 	n.Metadata.RelatedResources = chatbotFindingResources(f)
 	n.Metadata.AdditionalContext = map[string]string{
 		"findingId": clipClean(f.ID, capName),
@@ -139,9 +139,9 @@ func ChatbotFinding(f *finding.Finding) ChatbotNotification {
 func ChatbotUpdate(f *finding.Finding, prev int64) ChatbotNotification {
 	n := newChatbot(fmt.Sprintf("%s-%d", f.ID, f.Evidence.Count), f.ID, "sesguard.finding.update")
 	n.Content.Title = clip(fmt.Sprintf("Update: %s: %s sends (was %s)", mdText(title(f.Rule), capShort), countText(f.Evidence.Count), countText(prev)), chatbotMaxTitle)
-	n.Content.Description = clip(strings.Join(chatbotFindingLines(f), "\n"), chatbotMaxDescription)
+	n.Content.Description = fitMrkdwn(strings.Join(chatbotFindingLines(f), "\n"), chatbotMaxDescription)
 	n.Content.Keywords = keywords(string(f.Severity), f.Rule, f.Region)
-	n.Metadata.Summary = clip("Update: "+countText(f.Evidence.Count)+" sends by "+mdText(f.Principal.Name, capShort), chatbotMaxSummary)
+	n.Metadata.Summary = clip("Update: "+countText(f.Evidence.Count)+" sends by "+mdName(f.Principal.Name, capShort), chatbotMaxSummary)
 	n.Metadata.AdditionalContext = map[string]string{"findingId": clipClean(f.ID, capName)}
 	return n
 }
@@ -149,7 +149,7 @@ func ChatbotUpdate(f *finding.Finding, prev int64) ChatbotNotification {
 // ChatbotResult renders a containment result; next steps carry the restore commands.
 func ChatbotResult(r *finding.Result) ChatbotNotification {
 	n := newChatbot(r.FindingID+"-result", r.FindingID, "sesguard.containment_result")
-	n.Content.Title = clip(mdText(resultHeadline(r), capShort)+": "+mdText(r.Principal.Name, capShort), chatbotMaxTitle)
+	n.Content.Title = clip(mdText(resultHeadline(r), capShort)+": "+mdName(r.Principal.Name, capShort), chatbotMaxTitle)
 	lines := []string{
 		mdLine("Account / region", md(r.Account, 40)+" / "+md(r.Region, 40)),
 		mdLine("Principal", md(r.Principal.Name, capName)),
@@ -165,16 +165,16 @@ func ChatbotResult(r *finding.Result) ChatbotNotification {
 			lines = append(lines, fmt.Sprintf("+%d more actions %s", len(r.Actions)-20, TruncationMarker))
 			break
 		}
-		l := "• " + mdText(a.Action, capShort) + " on " + md(a.Target, capName) + ": *" + outcomeLabel(a.Outcome) + "*"
+		l := "• " + mdName(a.Action, capShort) + " on " + md(a.Target, capName) + ": *" + outcomeLabel(a.Outcome) + "*"
 		if a.Error != "" {
 			l += " — " + md(a.Error, 300)
 		}
 		lines = append(lines, l)
 		if a.Outcome == finding.OutcomeApplied && a.ActionID != "" {
-			steps = append(steps, clip("Undo "+mdText(a.Action, capShort)+": "+md(restoreCommand(a.ActionID), capName), chatbotMaxStep))
+			steps = append(steps, clip("Undo "+mdName(a.Action, capShort)+": "+md(restoreCommand(a.ActionID), capName), chatbotMaxStep))
 		}
 	}
-	n.Content.Description = clip(strings.Join(lines, "\n"), chatbotMaxDescription)
+	n.Content.Description = fitMrkdwn(strings.Join(lines, "\n"), chatbotMaxDescription)
 	n.Content.NextSteps = steps
 	n.Content.Keywords = keywords(string(r.Severity), r.Rule, r.Region)
 	n.Metadata.Summary = clip(mdText(resultHeadline(r), capShort), chatbotMaxSummary)

@@ -169,10 +169,15 @@ func clip(s string, limit int) string {
 }
 
 // plain prepares attacker text for a Slack plain_text object: cleaned, angle brackets replaced by
-// look-alikes (no client ever reads them as <!channel> or <url|text>), clipped to limit.
+// look-alikes (no client ever reads them as <!channel> or <url|text>), defanged (Slack clients
+// still turn URLs, domains and e-mail addresses in plain_text into links), clipped to limit.
 func plain(s string, limit int) string {
-	return plainReplacer.Replace(clipClean(s, limit))
+	return defang(plainReplacer.Replace(clipClean(s, limit)))
 }
+
+// defang breaks what chat clients auto-link outside code spans — "https://x", "evil.example",
+// "a@b.example" — the way security teams write indicators: "hxxps[:]//evil[.]example".
+var defang = strings.NewReplacer(".", "[.]", "://", "[:]//").Replace
 
 var plainReplacer = strings.NewReplacer("<", "‹", ">", "›")
 
@@ -191,10 +196,12 @@ func code(s string, limit int) string {
 }
 
 // prose renders attacker text for Slack mrkdwn outside a code span: mrkdwn markers become
-// look-alikes so nothing turns bold, italic, struck or code, then the entities are escaped.
-// Since clean removes newlines and callers never start a line with prose, ">" cannot quote.
+// look-alikes so nothing turns bold, italic, struck or code, URLs and domains are defanged (verbatim
+// stops Slack's server-side linking; this does not depend on every client honouring it), then the
+// entities are escaped. Since clean removes newlines and callers never start a line with prose,
+// ">" cannot quote.
 func prose(s string, limit int) string {
-	return slackEsc(proseReplacer.Replace(clipClean(s, limit)))
+	return slackEsc(defang(proseReplacer.Replace(clipClean(s, limit))))
 }
 
 var proseReplacer = strings.NewReplacer("*", "∗", "_", "＿", "~", "∼", "`", "ˋ")
@@ -256,6 +263,9 @@ func md(s string, limit int) string {
 func mdText(s string, limit int) string {
 	return mdProse.Replace(clipClean(s, limit))
 }
+
+// mdName is mdText for attacker-chosen names outside a code span: defanged so it is no link.
+func mdName(s string, limit int) string { return defang(mdText(s, limit)) }
 
 var (
 	mdReplacer = strings.NewReplacer("<", "‹", ">", "›", "&", "＆", "`", "ˋ")

@@ -69,11 +69,6 @@ func sectionMrkdwn(s string) SlackBlock {
 	return SlackBlock{Type: "section", Text: &t}
 }
 
-func sectionPlain(s string) SlackBlock {
-	t := plainText(clip(s, SlackMaxSectionText))
-	return SlackBlock{Type: "section", Text: &t}
-}
-
 func fieldsBlock(fields []string) SlackBlock {
 	b := SlackBlock{Type: "section"}
 	for i, f := range fields {
@@ -144,7 +139,7 @@ func listCodes(vals []string, max, each int) string {
 func fallback(emoji, head, principal, ip string) string {
 	s := emoji + " " + head
 	if principal != "" {
-		s += " — " + prose(strings.ReplaceAll(clipClean(principal, capShort), ".", "[.]"), 2*capShort)
+		s += " — " + prose(principal, capShort)
 	}
 	if t, ok := ipText(ip); ok {
 		s += " from " + t
@@ -160,7 +155,9 @@ func SlackFinding(f *finding.Finding) SlackMessage {
 	msg.Blocks = append(msg.Blocks, headerBlock(plainReplacer.Replace(head)))
 	msg.Blocks = append(msg.Blocks, fieldsBlock(findingFields(f)))
 	if f.Evidence.Detail != "" {
-		msg.Blocks = append(msg.Blocks, sectionPlain("Why: "+plain(f.Evidence.Detail, capDetail)))
+		// A code span, not plain_text: the detail quotes attacker From addresses and domains,
+		// which Slack would turn into links in plain_text.
+		msg.Blocks = append(msg.Blocks, sectionMrkdwn(field("Why", code(f.Evidence.Detail, capDetail))))
 	}
 	if len(f.Evidence.RecipientsSample) > 0 {
 		msg.Blocks = append(msg.Blocks, sectionMrkdwn(field("Recipients (sample)", listCodes(f.Evidence.RecipientsSample, 5, capShort))))
