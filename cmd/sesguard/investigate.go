@@ -124,6 +124,9 @@ func runInvestigate(ctx context.Context, e env, args []string) int {
 	if err != nil {
 		return fail("%v", err)
 	}
+	for _, err := range exp.Errors {
+		fmt.Fprintf(e.stderr, "investigate: skipped: %v\n", err)
+	}
 	if exp.PrunedDirs > 0 && !*quiet {
 		fmt.Fprintf(e.stderr, "investigate: skipped %d Firehose folder(s) that end before --since\n", exp.PrunedDirs)
 	}
@@ -152,7 +155,7 @@ func runInvestigate(ctx context.Context, e env, args []string) int {
 	if !*quiet && time.Since(start) > 5*time.Second {
 		fmt.Fprintln(e.stderr, progressLine(&prog, total, time.Since(start), "done"))
 	}
-	if errs.n > 0 || runErr != nil {
+	if errs.n > 0 || runErr != nil || len(exp.Errors) > 0 {
 		return exitInput
 	}
 	return exitOK

@@ -167,3 +167,26 @@ func TestParseWhen(t *testing.T) {
 		}
 	}
 }
+
+// An archive folder of symbolic links is read through them; a dangling link is named on stderr
+// and turns the exit status to 2 while the rest is still reported.
+func TestInvestigateLinkedArchive(t *testing.T) {
+	dir := t.TempDir()
+	src, _ := filepath.Abs(filepath.Join(wd0, archiveDir))
+	if err := os.Symlink(src, filepath.Join(dir, "archive")); err != nil {
+		t.Skipf("symlinks not supported: %v", err)
+	}
+	if err := os.Symlink(filepath.Join(dir, "gone"), filepath.Join(dir, "dangling")); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCLI(t, "", nil, "investigate", dir, "--by", "ip", "--quiet")
+	if code != exitInput {
+		t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, exitInput, out, errOut)
+	}
+	if !strings.Contains(out, "203.0.113.77") {
+		t.Errorf("linked archive not read:\n%s", out)
+	}
+	if !strings.Contains(errOut, "dangling") {
+		t.Errorf("dangling link not reported:\n%s", errOut)
+	}
+}

@@ -244,6 +244,8 @@ func TestExpandFollowsSymlinks(t *testing.T) {
 	mk(filepath.Join(tree, "2026/05/04/09/ses-events-1-2026-05-04-09-15-27-6f1c2b9a"), filepath.Join(links, "mixed", "one.ndjson"))
 	// a cycle must end
 	mk(filepath.Join(links, "mixed"), filepath.Join(links, "mixed", "loop"))
+	// a dangling link is reported, the rest still read
+	mk(filepath.Join(links, "gone"), filepath.Join(links, "mixed", "dangling"))
 
 	exp, err := Expand([]string{filepath.Join(links, "root")}, time.Time{})
 	if err != nil {
@@ -263,6 +265,9 @@ func TestExpandFollowsSymlinks(t *testing.T) {
 		if in.Size == 0 {
 			t.Errorf("%s: no size", r)
 		}
+	}
+	if len(exp.Errors) != 1 || !strings.Contains(exp.Errors[0].Error(), "dangling") {
+		t.Errorf("dangling link errors: %v", exp.Errors)
 	}
 	if want := "2026/05/04/10/ses-events-1-2026-05-04-10-15-27-0d4e8a71.gz,one.ndjson"; strings.Join(got, ",") != want {
 		t.Errorf("linked entries\n got %s\nwant %s", strings.Join(got, ","), want)

@@ -26,6 +26,9 @@ type Expansion struct {
 	// PrunedDirs are Firehose hour/day/month/year folders skipped because they end before
 	// since (minus PruneSlack).
 	PrunedDirs int
+	// Errors are entries that could not be followed (a dangling symbolic link): reported, and
+	// the rest is still read.
+	Errors []error
 }
 
 // PruneSlack is how far before --since a Firehose folder must end to be skipped: Firehose names
@@ -94,7 +97,8 @@ func expandDir(exp *Expansion, dir string, since time.Time, visited map[string]b
 		if typ&fs.ModeSymlink != 0 {
 			st, err := os.Stat(path)
 			if err != nil {
-				return fmt.Errorf("follow link %s: %w", path, err)
+				exp.Errors = append(exp.Errors, fmt.Errorf("follow link %s: %w", path, err))
+				return nil
 			}
 			isDir, typ = st.IsDir(), st.Mode().Type()
 		}
