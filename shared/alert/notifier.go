@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math"
 	"sync"
+	"time"
 
 	"github.com/sesguard/sesguard/shared/finding"
 )
@@ -21,6 +22,10 @@ type Destination interface {
 
 // DefaultFactor is the growth that turns a repeated finding into an update message.
 const DefaultFactor = 2
+
+// bookkeepingTimeout bounds a dedup commit or release, which runs even when the send ended with
+// the caller's context (it fits in fnenv.DefaultReserve).
+const bookkeepingTimeout = 2 * time.Second
 
 // Notifier decides whether a finding or result is worth a message and sends it to every
 // destination.
@@ -160,9 +165,15 @@ func (n *Notifier) deliver(ctx context.Context, d Destination, key string, count
 		return nil
 	}
 	a := build(dec, prev)
-	if err := d.Send(ctx, a); err != nil {
+	err := d.Send(ctx, a)
+	// Recording the outcome must not fail just because the send used up the invocation's time
+	// (the function keeps a reserve for this): a lost commit re-pages later, a lost release blocks
+	// retries for a lease.
+	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), bookkeepingTimeout)
+	defer cancel()
+	if err != nil {
 		if n.Store != nil {
-			if rerr := n.Store.Release(ctx, key, count); rerr != nil {
+			if rerr := n.Store.Release(bctx, key, count); rerr != nil {
 				// The lease expires on its own; the retry then claims again.
 				return errors.Join(err, rerr)
 			}
@@ -171,7 +182,7 @@ func (n *Notifier) deliver(ctx context.Context, d Destination, key string, count
 	}
 	log.InfoContext(ctx, "alert sent", "kind", string(a.Kind))
 	if n.Store != nil {
-		if err := n.Store.Commit(ctx, key, count); err != nil {
+		if err := n.Store.Commit(bctx, key, count); err != nil {
 			// The message is out; failing the record would only send it again. The claim's lease
 			// expires and at worst a later redelivery repeats the message.
 			log.ErrorContext(ctx, "alert sent but not recorded", "error", err.Error())

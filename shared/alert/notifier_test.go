@@ -239,3 +239,43 @@ func TestZeroCountRedeliveryIsSilent(t *testing.T) {
 		t.Fatalf("got %s, want page,update", got)
 	}
 }
+
+// ctxStore is a MemoryStore whose writes fail on an ended context, like DynamoDB calls.
+type ctxStore struct{ MemoryStore }
+
+func (s *ctxStore) Commit(ctx context.Context, key string, count int64) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.MemoryStore.Commit(ctx, key, count)
+}
+
+// lastSecond is a destination whose send succeeds just as the caller's context ends.
+type lastSecond struct {
+	recorder
+	cancel context.CancelFunc
+}
+
+func (d *lastSecond) Send(ctx context.Context, a Alert) error {
+	err := d.recorder.Send(ctx, a)
+	d.cancel()
+	return err
+}
+
+// TestCommitSurvivesTheDeadline: a message delivered right at the deadline is still recorded, so
+// the next copy of the finding is suppressed instead of blocked (ErrInFlight) and later re-paged.
+func TestCommitSurvivesTheDeadline(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	d := &lastSecond{recorder: recorder{name: "slack"}, cancel: cancel}
+	n := &Notifier{Destinations: []Destination{d}, Store: &ctxStore{}, Logger: quietLogger()}
+	f := sampleFinding()
+	if err := n.NotifyFinding(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.NotifyFinding(context.Background(), f); err != nil {
+		t.Fatalf("redelivery after a send at the deadline: %v", err)
+	}
+	if kinds(d.got) != "page" {
+		t.Fatalf("got %s, want one page", kinds(d.got))
+	}
+}
