@@ -96,7 +96,7 @@ func (s Status) rank() int {
 
 // Step is one stage of the check with its verdict.
 type Step struct {
-	Name     string        `json:"name"` // dns, tcp, tls-handshake (implicit), greeting, ehlo, starttls, tls, auth, quit
+	Name     string        `json:"name"` // config, dns, tcp, tls (first when implicit), greeting, ehlo, starttls, tls, ehlo-tls, auth, quit
 	Status   Status        `json:"status"`
 	Detail   string        `json:"detail"`
 	Duration time.Duration `json:"duration_ns"`
