@@ -290,6 +290,7 @@ func TestClean(t *testing.T) {
 		{"🚨 👩‍💻", "🚨 👩💻"}, // ZWJ is a format character: the sequence degrades to two emoji
 		{"e\u0301\u0301\u0301\u0301\u0301", "e\u0301\u0301\u0301"},
 		{"tag\U000E0041", "tag"},
+		{"non\uFFFExml\uFFFF", "nonxml"},
 	}
 	for _, tt := range tests {
 		if got := clean(tt.in); got != tt.want {

@@ -16,8 +16,9 @@ const maxCombining = 3
 // clean turns attacker-controlled text into single-line, valid UTF-8 without control or invisible
 // formatting characters: invalid bytes become U+FFFD, control characters and line/paragraph
 // separators become spaces (runs collapse), format characters (zero-width, bidi overrides and
-// isolates, soft hyphen, tag characters) are dropped, and chat-wide mentions written as plain
-// text (@here, @channel, @everyone) get a full-width at sign so no chat client expands them.
+// isolates, soft hyphen, tag characters) and the non-XML U+FFFE/U+FFFF are dropped, and
+// chat-wide mentions written as plain text (@here, @channel, @everyone) get a full-width at sign
+// so no chat client expands them.
 func clean(s string) string {
 	if plainASCII(s) {
 		return s
@@ -40,7 +41,9 @@ func clean(s string) string {
 			r = utf8.RuneError
 		case unicode.IsControl(r) || unicode.In(r, unicode.Zl, unicode.Zp) || unicode.IsSpace(r):
 			r = ' '
-		case unicode.Is(unicode.Cf, r):
+		case unicode.Is(unicode.Cf, r), r == 0xFFFE, r == 0xFFFF:
+			// Format characters hide or reorder text; U+FFFE/U+FFFF are not XML characters, which
+			// SNS message attributes and SQS bodies reject.
 			continue
 		}
 		if r == ' ' {
