@@ -148,7 +148,8 @@ func ChatbotUpdate(f *finding.Finding, prev int64) ChatbotNotification {
 
 // ChatbotResult renders a containment result; next steps carry the restore commands.
 func ChatbotResult(r *finding.Result) ChatbotNotification {
-	n := newChatbot(r.FindingID+"-result", r.FindingID, "sesguard.containment_result")
+	// The id names the outcome set: a retry that changes an outcome is a new event, not a duplicate.
+	n := newChatbot(fmt.Sprintf("%s-result-%016x", r.FindingID, resultDigest(r)), r.FindingID, "sesguard.containment_result")
 	n.Content.Title = clip(mdText(resultHeadline(r), capShort)+": "+mdName(r.Principal.Name, capShort), chatbotMaxTitle)
 	lines := []string{
 		mdLine("Account / region", md(r.Account, 40)+" / "+md(r.Region, 40)),

@@ -252,6 +252,13 @@ func TestChatbotSchema(t *testing.T) {
 			t.Errorf("%s: threadId = %v (page, update and result must share the thread)", name, md["threadId"])
 		}
 	}
+	// A retry whose outcome differs is a new notification: it must not reuse the first one's id
+	// (Chatbot documents id as a unique event identifier).
+	first, retry := sampleResult("enforce"), sampleResult("enforce")
+	retry.Actions[len(retry.Actions)-1].Outcome = finding.OutcomeApplied
+	if a, b := ChatbotResult(first).ID, ChatbotResult(retry).ID; a == b {
+		t.Errorf("results with different outcomes share the id %q", a)
+	}
 	steps := ChatbotResult(sampleResult("enforce")).Content.NextSteps
 	if len(steps) != 2 || !strings.Contains(steps[0], "sesguard restore act-7f3a9c") {
 		t.Errorf("next steps = %q", steps)
