@@ -119,6 +119,10 @@ func TestFaultsFailOnlyTheirRecordsAndRecover(t *testing.T) {
 	}
 	sns1 := len(w.drain(w.alerts).Records)
 	w.slack.setDown(false)
+	// SQS redelivers only after the 180 s visibility timeout, longer than the webhook's 30 s
+	// cool-down after a failed post (which the instance that saw the 500 still honours); a fresh
+	// instance stands in for that wait.
+	notify = w.function("notify", "enforce")
 	if got := failureIDs(invoke[events.SQSEventResponse](t, notify, toNotify)); len(got) != 0 {
 		t.Fatalf("notify redelivery failures = %v", got)
 	}
