@@ -69,9 +69,6 @@ func (c *Collector) merge(f finding.Finding) {
 	}
 }
 
-// Len is the number of distinct findings.
-func (c *Collector) Len() int { return len(c.order) }
-
 // Findings returns the merged findings ordered by window, severity (highest first), rule,
 // account, principal and id.
 func (c *Collector) Findings() []finding.Finding {

@@ -574,10 +574,7 @@ func (d *Detector) actions(rule string) []string {
 	return []string{}
 }
 
-// Policy returns the detector's policy.
-func (d *Detector) Policy() *policy.Policy { return d.p }
-
-// sortUpdates orders updates deterministically (used by tests and the Collector).
+// sortFindings orders findings deterministically (used by tests and the Collector).
 func sortFindings(fs []finding.Finding) {
 	slices.SortFunc(fs, func(x, y finding.Finding) int {
 		if c := x.WindowStart.Compare(y.WindowStart); c != 0 {

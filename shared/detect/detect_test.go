@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -528,5 +529,29 @@ func TestPropertyApprovedNeverFires(t *testing.T) {
 			f := b.Updates[0].Finding
 			t.Fatalf("iteration %d: approved send produced %s (%s)\npolicy:\n%s", iter, f.Rule, f.Evidence.Detail, src)
 		}
+	}
+}
+
+// A recipient.domain_unapproved finding samples only the recipients that broke the rule, so the
+// alert shows the attacker's targets rather than the approved customers on the same send.
+func TestRecipientFindingSamplesOnlyUnapproved(t *testing.T) {
+	p := loadPolicy(t, `
+version: 1
+network: {cidrs: [10.20.0.0/16]}
+senders: {principals: ["ses-smtp-user.*"], from: ["*@mail.example.com"], identities: [mail.example.com], configuration_sets: [prod-outbound]}
+recipients: {domains: ["example.org"]}
+`)
+	e := goodSend(1)
+	e.Recipients = []string{"customer@example.org", "target@evil.test", "Other@EXAMPLE.org", "second@evil.test"}
+	b := process(t, newDetector(t, p, nil), []sesevent.Event{e})
+	if len(b.Updates) != 1 {
+		t.Fatalf("updates = %+v, want one recipient finding", b.Updates)
+	}
+	f := b.Updates[0].Finding
+	if f.Rule != policy.RuleRecipientDomainUnapproved {
+		t.Fatalf("rule = %s", f.Rule)
+	}
+	if got := f.Evidence.RecipientsSample; !slices.Equal(got, []string{"target@evil.test", "second@evil.test"}) {
+		t.Errorf("recipients sample = %v, want only the evil.test recipients", got)
 	}
 }

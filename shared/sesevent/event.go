@@ -82,6 +82,3 @@ type DeliveryDetail struct {
 	ProcessingTimeMillis int64    `json:"processing_time_ms,omitempty"`
 	SMTPResponse         string   `json:"smtp_response,omitempty"`
 }
-
-// IsSend reports whether the event is the attribution-bearing Send event.
-func (e *Event) IsSend() bool { return e.Type == TypeSend }
