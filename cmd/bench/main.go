@@ -1,0 +1,265 @@
+// Command bench is the side-by-side throughput benchmark of README's "Benchmarks" section. In one
+// run it generates the realistic corpus (shared/sescorpus), builds sesguard, and runs
+// `sesguard replay --format json`, the Python json.loads peer and — when libsimdjson-dev and g++
+// are installed — the simdjson On-Demand peer on it, best of -runs, measured in CPU seconds
+// (user+sys from the child's rusage) because the machine is shared; then `sesguard investigate
+// --by principal` on one and two cores. It prints records per CPU-second and the ratios.
+//
+//	go run ./cmd/bench                    # 100,000 records, best of 3
+//	go run ./cmd/bench -records 20000 -runs 1
+//	go run ./cmd/bench -archive-mb 1024   # also peak RSS of investigate and replay on 1 GB
+package main
+
+import (
+	"context"
+	_ "embed"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/sesguard/sesguard/shared/sescorpus"
+)
+
+//go:embed peers/peer.py
+var peerPy []byte
+
+//go:embed peers/peer_simdjson.cpp
+var peerCpp []byte
+
+func main() {
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+}
+
+type config struct {
+	records   int
+	seed      uint64
+	runs      int
+	dir       string
+	archiveMB int
+	procs     int
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c config
+	fs.IntVar(&c.records, "records", 100_000, "records in the corpus")
+	fs.Uint64Var(&c.seed, "seed", 1, "corpus seed")
+	fs.IntVar(&c.runs, "runs", 3, "runs per program (the best is reported)")
+	fs.StringVar(&c.dir, "dir", "", "work directory (default: a temporary one, removed afterwards)")
+	fs.IntVar(&c.archiveMB, "archive-mb", 0, "also generate an archive of this many MiB and report investigate/replay peak RSS on it")
+	fs.IntVar(&c.procs, "procs", 1, "GOMAXPROCS for sesguard replay (the per-core figure)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if c.records <= 0 || c.runs <= 0 || fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "bench: -records and -runs must be positive; no arguments")
+		return 2
+	}
+	if err := bench(ctx, c, stdout, stderr); err != nil {
+		fmt.Fprintf(stderr, "bench: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func bench(ctx context.Context, c config, stdout, stderr io.Writer) error {
+	dir := c.dir
+	if dir == "" {
+		d, err := os.MkdirTemp("", "sesguard-bench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(d)
+		dir = d
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	root, err := moduleRoot(ctx)
+	if err != nil {
+		return err
+	}
+	bin := filepath.Join(dir, "sesguard")
+	fmt.Fprintf(stderr, "bench: building sesguard\n")
+	if out, err := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", bin, filepath.Join(root, "cmd", "sesguard")).CombinedOutput(); err != nil {
+		return fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	corpus := filepath.Join(dir, "corpus.ndjson")
+	st, err := writeCorpus(corpus, sescorpus.Options{Seed: c.seed, Records: c.records})
+	if err != nil {
+		return err
+	}
+	pol := filepath.Join(dir, "policy.yaml")
+	if err := os.WriteFile(pol, []byte(sescorpus.Policy), 0o644); err != nil {
+		return err
+	}
+	py := filepath.Join(dir, "peer.py")
+	if err := os.WriteFile(py, peerPy, 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "corpus: %d records (%d messages: %s), %.1f MB, %d B mean record (%d..%d B), seed %d\n",
+		st.Records, st.Messages, typeCounts(st.ByType), float64(st.Bytes)/1e6, st.Bytes/st.Records, st.MinSize, st.MaxSize, c.seed)
+	fmt.Fprintf(stdout, "shape: SES event publishing NDJSON, mail.headers (7-15 headers), commonHeaders, 7 ses:* tags (+2 outgoing on Delivery)\n")
+
+	cidrs, pats := strings.Join(sescorpus.ApprovedCIDRs, ","), strings.Join(sescorpus.ApprovedPrincipals, ",")
+	procs := fmt.Sprintf("GOMAXPROCS=%d", c.procs)
+	progs := []program{
+		{name: fmt.Sprintf("sesguard replay --format json (%s)", procs), argv: []string{bin, "replay", "--format", "json", "--policy", pol, corpus}, env: []string{procs}, check: replayCheck},
+		{name: "python3 json.loads peer", argv: []string{"python3", py, corpus, cidrs, pats}, check: peerCheck},
+	}
+	if simd, why := buildSimdjson(ctx, dir); simd != "" {
+		progs = append(progs, program{name: "simdjson On-Demand peer (C++)", argv: []string{simd, corpus, cidrs, pats}, check: peerCheck})
+	} else {
+		fmt.Fprintf(stderr, "bench: skipping the simdjson peer: %s\n", why)
+	}
+	inv := []string{bin, "investigate", corpus, "--by", "principal", "--format", "json", "--quiet"}
+	progs = append(progs,
+		program{name: "sesguard investigate --by principal (GOMAXPROCS=1)", argv: inv, env: []string{"GOMAXPROCS=1"}, check: investigateCheck, bytes: st.Bytes},
+		program{name: "sesguard investigate --by principal (GOMAXPROCS=2)", argv: inv, env: []string{"GOMAXPROCS=2"}, check: investigateCheck, bytes: st.Bytes},
+	)
+	results := make([]measurement, len(progs))
+	for i, p := range progs {
+		fmt.Fprintf(stderr, "bench: %s\n", p.name)
+		m, err := p.best(ctx, c.runs)
+		if err != nil {
+			return fmt.Errorf("%s: %w", p.name, err)
+		}
+		if err := p.check(m.output, st.Records); err != nil {
+			return fmt.Errorf("%s: %w", p.name, err)
+		}
+		results[i] = m
+	}
+	printTable(stdout, progs, results, st.Records, c.runs)
+
+	if c.archiveMB > 0 {
+		return bigArchive(ctx, c, dir, bin, pol, stdout, stderr)
+	}
+	return nil
+}
+
+// bigArchive reports peak RSS and throughput on a large archive, one run each (they are long).
+func bigArchive(ctx context.Context, c config, dir, bin, pol string, stdout, stderr io.Writer) error {
+	path := filepath.Join(dir, "archive.ndjson")
+	// ~1.9 KB a record.
+	records := int(int64(c.archiveMB) << 20 / 1915)
+	fmt.Fprintf(stderr, "bench: generating %d MiB archive\n", c.archiveMB)
+	st, err := writeCorpus(path, sescorpus.Options{Seed: c.seed + 1, Records: records})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\narchive: %d records, %d bytes (%.0f MiB)\n", st.Records, st.Bytes, float64(st.Bytes)/(1<<20))
+	fmt.Fprintln(stdout, "| program | CPU s | wall s | MB per CPU-s | MB/s wall | peak RSS |")
+	fmt.Fprintln(stdout, "|---|---|---|---|---|---|")
+	for _, p := range []program{
+		{name: "investigate --by principal, GOMAXPROCS=1", argv: []string{bin, "investigate", path, "--by", "principal", "--format", "json", "--quiet"}, env: []string{"GOMAXPROCS=1"}, check: investigateCheck},
+		{name: "investigate --by principal, GOMAXPROCS=2", argv: []string{bin, "investigate", path, "--by", "principal", "--format", "json", "--quiet"}, env: []string{"GOMAXPROCS=2"}, check: investigateCheck},
+		{name: "replay --format json, GOMAXPROCS=2", argv: []string{bin, "replay", "--format", "json", "--policy", pol, path}, env: []string{"GOMAXPROCS=2"}, check: replayCheck},
+	} {
+		fmt.Fprintf(stderr, "bench: %s\n", p.name)
+		m, err := p.best(ctx, 1)
+		if err != nil {
+			return fmt.Errorf("%s: %w", p.name, err)
+		}
+		if err := p.check(m.output, st.Records); err != nil {
+			return fmt.Errorf("%s: %w", p.name, err)
+		}
+		mb := float64(st.Bytes) / 1e6
+		fmt.Fprintf(stdout, "| %s | %.2f | %.2f | %.0f | %.0f | %.0f MiB |\n", p.name, m.cpu.Seconds(), m.wall.Seconds(), mb/m.cpu.Seconds(), mb/m.wall.Seconds(), float64(m.maxRSS)/(1<<20))
+	}
+	return nil
+}
+
+func printTable(w io.Writer, progs []program, ms []measurement, records int64, runs int) {
+	py, simd := -1, -1
+	for i, p := range progs {
+		switch {
+		case strings.HasPrefix(p.name, "python3"):
+			py = i
+		case strings.HasPrefix(p.name, "simdjson"):
+			simd = i
+		}
+	}
+	fmt.Fprintf(w, "\nbest of %d, CPU seconds = user+sys of the process (rusage)\n", runs)
+	fmt.Fprintln(w, "| program | CPU s | wall s | records per CPU-s | MB per CPU-s | x python | % of simdjson | peak RSS |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
+	for i, p := range progs {
+		m := ms[i]
+		rate := float64(records) / m.cpu.Seconds()
+		ratio := func(j int, pct bool) string {
+			if j < 0 {
+				return "—"
+			}
+			r := rate / (float64(records) / ms[j].cpu.Seconds())
+			if pct {
+				return fmt.Sprintf("%.0f %%", 100*r)
+			}
+			return fmt.Sprintf("%.2fx", r)
+		}
+		mbs := "—"
+		if p.bytes > 0 {
+			mbs = fmt.Sprintf("%.0f", float64(p.bytes)/1e6/m.cpu.Seconds())
+		}
+		fmt.Fprintf(w, "| %s | %.3f | %.3f | %.0f | %s | %s | %s | %.0f MiB |\n", p.name, m.cpu.Seconds(), m.wall.Seconds(), rate, mbs, ratio(py, false), ratio(simd, true), float64(m.maxRSS)/(1<<20))
+	}
+}
+
+func typeCounts(m map[string]int64) string {
+	var parts []string
+	for _, t := range []string{"Send", "Delivery", "Bounce", "Complaint"} {
+		parts = append(parts, fmt.Sprintf("%d %s", m[t], t))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func writeCorpus(path string, opt sescorpus.Options) (sescorpus.Stats, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return sescorpus.Stats{}, err
+	}
+	st, err := sescorpus.Write(f, opt)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return st, err
+}
+
+func moduleRoot(ctx context.Context) (string, error) {
+	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	mod := strings.TrimSpace(string(out))
+	if mod == "" || mod == os.DevNull {
+		return "", fmt.Errorf("run from inside the sesguard module")
+	}
+	return filepath.Dir(mod), nil
+}
+
+// buildSimdjson compiles the C++ peer; "" and the reason when the toolchain or library is missing.
+func buildSimdjson(ctx context.Context, dir string) (string, string) {
+	if _, err := exec.LookPath("g++"); err != nil {
+		return "", "g++ not found"
+	}
+	src := filepath.Join(dir, "peer_simdjson.cpp")
+	if err := os.WriteFile(src, peerCpp, 0o644); err != nil {
+		return "", err.Error()
+	}
+	bin := filepath.Join(dir, "peer_simdjson")
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(cctx, "g++", "-O3", "-march=native", "-std=c++17", "-o", bin, src, "-lsimdjson").CombinedOutput()
+	if err != nil {
+		return "", fmt.Sprintf("g++ -lsimdjson failed (apt-get install -y libsimdjson-dev): %s", firstLine(string(out)))
+	}
+	return bin, ""
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	return s
+}
