@@ -22,7 +22,8 @@ type topics struct {
 
 // newTopics creates the topics. Lambdas get kms:GenerateDataKey/Decrypt through their own IAM
 // policies; the key policy additionally lets the AWS services that publish to these topics use
-// the key: CloudWatch alarms (alerts) and SES event publishing (the SES events topic).
+// the key: CloudWatch alarms (alerts) and, with the SNS transport, SES event publishing (the SES
+// events topic).
 func newTopics(scope constructs.Construct, id string, cfg *Config) *topics {
 	c := constructs.NewConstruct(scope, jsii.String(id))
 	t := &topics{}
@@ -31,7 +32,13 @@ func newTopics(scope constructs.Construct, id string, cfg *Config) *topics {
 		EnableKeyRotation: jsii.Bool(true),
 		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
 	})
-	for _, svc := range []string{"cloudwatch.amazonaws.com", "ses.amazonaws.com"} {
+	// SES publishes to a topic of this key only with the SNS transport (the SES events topic); with
+	// EventBridge alone it needs no key access, so it gets none.
+	services := []string{"cloudwatch.amazonaws.com"}
+	if cfg.EventTransport == transportSNS || cfg.EventTransport == transportBoth {
+		services = append(services, "ses.amazonaws.com")
+	}
+	for _, svc := range services {
 		t.Key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid:        jsii.String("AllowPublishFrom" + serviceLabel(svc)),
 			Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String(svc), nil)},
@@ -58,8 +65,10 @@ func newTopics(scope constructs.Construct, id string, cfg *Config) *topics {
 		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
 		Actions:    jsii.Strings("sns:Publish"),
 		Resources:  &[]*string{t.Alerts.TopicArn()},
+		// Only this account's alarms (confused-deputy prevention; the alarm ARN is the source).
 		Conditions: &map[string]any{
 			"StringEquals": map[string]any{"aws:SourceAccount": awscdk.Aws_ACCOUNT_ID()},
+			"ArnLike":      map[string]any{"aws:SourceArn": awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:*"), nil)},
 		},
 	}))
 	if cfg.AlertEmail != "" {
