@@ -62,6 +62,14 @@ func newPipeline(scope constructs.Construct, id string, cfg *Config, tp *topics,
 
 	useEB := cfg.EventTransport == transportEventBridge || cfg.EventTransport == transportBoth
 	useSNS := cfg.EventTransport == transportSNS || cfg.EventTransport == transportBoth
+	// SES acts on the events topic and the archive role on behalf of a configuration set: only the
+	// monitored sets may (aws:SourceArn), so no other set in the account can publish into the
+	// ingest queue or write into the evidence archive with sesguard's role.
+	setArns := make([]*string, 0, len(cfg.MonitoredConfigSets()))
+	for _, name := range cfg.MonitoredConfigSets() {
+		setArns = append(setArns, sesArn("configuration-set/"+name))
+	}
+	var topicPolicy constructs.IDependable
 
 	if useEB {
 		// All SES sending events on the default bus, whichever configuration set published them:
@@ -85,13 +93,17 @@ func newPipeline(scope constructs.Construct, id string, cfg *Config, tp *topics,
 			MasterKey:   tp.Key,
 			EnforceSSL:  jsii.Bool(true),
 		})
-		p.EventsTopic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		res := p.EventsTopic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid:        jsii.String("AllowSesEventPublishing"),
 			Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("ses.amazonaws.com"), nil)},
 			Actions:    jsii.Strings("sns:Publish"),
 			Resources:  &[]*string{p.EventsTopic.TopicArn()},
-			Conditions: &map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": awscdk.Aws_ACCOUNT_ID()}},
+			Conditions: &map[string]any{
+				"StringEquals": map[string]any{"aws:SourceAccount": awscdk.Aws_ACCOUNT_ID()},
+				"ArnLike":      map[string]any{"aws:SourceArn": setArns},
+			},
 		}))
+		topicPolicy = res.PolicyDependable
 		// Raw delivery: the SQS body is the SES record itself.
 		p.EventsTopic.AddSubscription(awssnssubscriptions.NewSqsSubscription(p.Ingest.Queue, &awssnssubscriptions.SqsSubscriptionProps{
 			RawMessageDelivery: jsii.Bool(true),
@@ -104,7 +116,7 @@ func newPipeline(scope constructs.Construct, id string, cfg *Config, tp *topics,
 		AssumedBy: awsiam.NewServicePrincipal(jsii.String("ses.amazonaws.com"), &awsiam.ServicePrincipalOpts{
 			Conditions: &map[string]any{
 				"StringEquals": map[string]any{"aws:SourceAccount": awscdk.Aws_ACCOUNT_ID()},
-				"ArnLike":      map[string]any{"aws:SourceArn": sesArn("configuration-set/*")},
+				"ArnLike":      map[string]any{"aws:SourceArn": setArns},
 			},
 		}),
 		Description: jsii.String("sesguard: SES event publishing into the archive Firehose stream"),
@@ -150,9 +162,11 @@ func newPipeline(scope constructs.Construct, id string, cfg *Config, tp *topics,
 			})
 		}
 		if useSNS {
-			add("sns", &awsses.CfnConfigurationSetEventDestination_EventDestinationProperty{
+			d := add("sns", &awsses.CfnConfigurationSetEventDestination_EventDestinationProperty{
 				SnsDestination: &awsses.CfnConfigurationSetEventDestination_SnsDestinationProperty{TopicArn: p.EventsTopic.TopicArn()},
 			})
+			// Created after (and deleted before) the topic policy that lets SES publish.
+			d.Node().AddDependency(topicPolicy)
 		}
 		d := add("archive", &awsses.CfnConfigurationSetEventDestination_EventDestinationProperty{
 			KinesisFirehoseDestination: &awsses.CfnConfigurationSetEventDestination_KinesisFirehoseDestinationProperty{
