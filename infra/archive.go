@@ -266,14 +266,16 @@ func archiveColumns() *[]*awsglue.CfnTable_ColumnProperty {
 type namedQuery struct{ id, name, description, sql string }
 
 // sendsCTE selects one row per Send event of the last 7 days. ${Database}/${Table} are filled by
-// Fn::Sub; partition pruning on dt keeps scans to the window.
+// Fn::Sub; partition pruning on dt keeps scans to the window. Tags are read with element_at, which
+// yields NULL for a missing key: the map subscript mail.tags['…'] fails the whole query on the
+// first record without that tag (Athena engine 3 / Trino "Key not present in map").
 const sendsCTE = `WITH sends AS (
   SELECT mail.messageid AS message_id,
          mail."timestamp" AS ts,
-         element_at(mail.tags['ses:caller-identity'], 1) AS principal,
-         element_at(mail.tags['ses:source-ip'], 1) AS source_ip,
+         element_at(element_at(mail.tags, 'ses:caller-identity'), 1) AS principal,
+         element_at(element_at(mail.tags, 'ses:source-ip'), 1) AS source_ip,
          mail.source AS from_address,
-         element_at(mail.tags['ses:configuration-set'], 1) AS configuration_set
+         element_at(element_at(mail.tags, 'ses:configuration-set'), 1) AS configuration_set
   FROM "${Database}"."${Table}"
   WHERE eventtype = 'Send'
     AND dt >= date_format(current_timestamp - interval '7' day, '%Y/%m/%d/%H')
