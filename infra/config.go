@@ -108,6 +108,15 @@ func (c *Config) MonitoredConfigSets() []string {
 	return out
 }
 
+// maxStackName keeps "<stack>-preventive" (11 characters more) within SES's 64-character policy
+// names.
+const maxStackName = 64 - len("-preventive")
+
+// IdentityPolicyName is the identity policy sesguard owns on each literal identity, per stack so two
+// stacks in one account never overwrite (or, on deletion, remove) each other's policy; respond's
+// containment policies use other names.
+func (c *Config) IdentityPolicyName() string { return strings.ToLower(c.StackName) + "-preventive" }
+
 // DefaultConfigSetName is the set identities get as their default: the created one, else the
 // first imported one.
 func (c *Config) DefaultConfigSetName() string {
@@ -270,7 +279,11 @@ var (
 	subnetIDRe = regexp.MustCompile(`^subnet-[0-9a-f]{8,17}$`)
 	regionRe   = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`)
 	setNameRe  = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
-	emailRe    = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
+	// A CloudFormation stack name, at most maxStackName long: it prefixes names limited to 64
+	// characters (the default configuration set "<stack>-monitored", the identity policy
+	// "<stack>-preventive").
+	stackNameRe = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]*$`)
+	emailRe     = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
 )
 
 // loadConfig reads the context through get (node.TryGetContext) and loads the policy. root is
@@ -322,7 +335,9 @@ func loadConfig(root string, get func(string) any) (*Config, error) {
 	c.SESAPIEndpoint = r.boolean(ctxSESAPIEndpoint, false)
 	c.AlertEmail = r.str(ctxAlertEmail, "")
 	c.ImportConfigSets = r.list(ctxImportConfigSets)
-	defSet := "sesguard-monitored"
+	// Configuration set names are unique per account and Region: derived from the stack name so a
+	// second stack (another sesguardStackName) does not collide; "sesguard-monitored" by default.
+	defSet := strings.ToLower(c.StackName) + "-monitored"
 	if len(c.ImportConfigSets) > 0 {
 		defSet = ""
 	}
@@ -396,6 +411,9 @@ func (c *Config) validate() []error {
 	var errs []error
 	bad := func(key, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("context "+key+": "+format, args...))
+	}
+	if !stackNameRe.MatchString(c.StackName) || len(c.StackName) > maxStackName {
+		bad(ctxStackName, "%q: want a letter, then letters, digits and hyphens, at most %d characters (it prefixes SES names limited to 64)", c.StackName, maxStackName)
 	}
 	switch c.EndpointMode {
 	case endpointNone:

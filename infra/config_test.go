@@ -103,6 +103,20 @@ func TestLoadConfig(t *testing.T) {
 					t.Errorf("monitored %v default %q", c.MonitoredConfigSets(), c.DefaultConfigSetName())
 				}
 			}},
+		{name: "second stack gets its own SES names", ctx: map[string]any{ctxStackName: "Sesguard-Eu"}, check: func(t *testing.T, c *Config) {
+			// Configuration sets and identity policy names are per account and Region.
+			if c.ConfigSetName != "sesguard-eu-monitored" || c.IdentityPolicyName() != "sesguard-eu-preventive" {
+				t.Errorf("set %q identity policy %q", c.ConfigSetName, c.IdentityPolicyName())
+			}
+		}},
+		{name: "default stack names", ctx: map[string]any{}, check: func(t *testing.T, c *Config) {
+			if c.ConfigSetName != "sesguard-monitored" || c.IdentityPolicyName() != "sesguard-preventive" {
+				t.Errorf("set %q identity policy %q", c.ConfigSetName, c.IdentityPolicyName())
+			}
+		}},
+		{name: "bad stack name", ctx: map[string]any{ctxStackName: "1sesguard"}, wantErr: ctxStackName},
+		{name: "stack name with underscore", ctx: map[string]any{ctxStackName: "ses_guard"}, wantErr: ctxStackName},
+		{name: "stack name too long", ctx: map[string]any{ctxStackName: "S" + strings.Repeat("x", maxStackName)}, wantErr: "at most 53 characters"},
 		{name: "missing explicit policy", ctx: map[string]any{ctxPolicy: "nope/sesguard.yaml"}, wantErr: "read policy"},
 		{name: "invalid policy names the line", ctx: map[string]any{ctxPolicy: bad}, wantErr: "bad.yaml:3"},
 		{name: "policy file", ctx: map[string]any{ctxPolicy: "infra/testdata/local.yaml"},

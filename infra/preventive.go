@@ -13,10 +13,6 @@ import (
 	"github.com/sesguard/sesguard/shared/policy"
 )
 
-// identityPolicyName is the name of the identity policy sesguard owns on each identity (respond's
-// containment policies use other names, so the two never overwrite each other).
-const identityPolicyName = "sesguard-preventive"
-
 // preventive holds the controls rendered from the policy file: identity policies, the identities'
 // default configuration set, and the optional least-privilege sender user.
 type preventive struct {
@@ -41,6 +37,7 @@ func newPreventive(scope constructs.Construct, id string, cfg *Config, pl *pipel
 		IdentityPolicies: map[string]customresources.AwsCustomResource{},
 		DefaultSets:      map[string]customresources.AwsCustomResource{},
 	}
+	identityPolicyName := cfg.IdentityPolicyName()
 	for _, identity := range cfg.LiteralIdentities() {
 		arn := sesArn("identity/" + identity)
 		if cfg.IdentityPolicies {

@@ -45,7 +45,7 @@ func TestIdentityPolicies(t *testing.T) {
 		// The rendered document travels as a JSON string inside the SDK call's JSON.
 		quoted := canon(string(doc))
 		if !strings.Contains(create, `"Policy":`+quoted) || !strings.Contains(create, `"action":"CreateEmailIdentityPolicy"`) ||
-			!strings.Contains(create, `"service":"SESv2"`) || !strings.Contains(create, `"PolicyName":"`+identityPolicyName+`"`) {
+			!strings.Contains(create, `"service":"SESv2"`) || !strings.Contains(create, `"PolicyName":"`+s.s.Config.IdentityPolicyName()+`"`) {
 			t.Errorf("%s: create call does not carry the rendered policy:\n%s\nwant policy %s", identity, create, doc)
 		}
 		for _, want := range []string{"aws:SourceVpc", "vpc-0a1b2c3d4e5f60718", "ses:FromAddress", "ses:Recipients", "aws:SourceIp", "203.0.113.10/32"} {
