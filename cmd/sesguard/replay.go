@@ -221,7 +221,7 @@ type replaySource struct {
 func replaySources(e env, path string) iter.Seq[replaySource] {
 	return func(yield func(replaySource) bool) {
 		if path == "-" {
-			yield(replaySource{name: "<stdin>", results: sesevent.DecodeReader(e.stdin, "<stdin>")})
+			yield(replaySource{name: "<stdin>", results: sesevent.DecodeReaderWith(e.stdin, "<stdin>", sesevent.Options{NoRaw: true})})
 			return
 		}
 		info, err := os.Stat(path)
@@ -230,7 +230,7 @@ func replaySources(e env, path string) iter.Seq[replaySource] {
 			return
 		}
 		if !info.IsDir() {
-			yield(replaySource{name: path, results: sesevent.DecodeFile(path)})
+			yield(replaySource{name: path, results: sesevent.DecodeFileWith(path, sesevent.Options{NoRaw: true})})
 			return
 		}
 		replayWalk(path, map[string]bool{}, yield)
@@ -287,7 +287,7 @@ func replayWalk(dir string, visited map[string]bool, yield func(replaySource) bo
 		if d.IsDir() || !typ.IsRegular() || !replayInputFile(name) {
 			return nil
 		}
-		if !yield(replaySource{name: p, results: sesevent.DecodeFile(p)}) {
+		if !yield(replaySource{name: p, results: sesevent.DecodeFileWith(p, sesevent.Options{NoRaw: true})}) {
 			stopped = true
 			return fs.SkipAll
 		}

@@ -70,7 +70,7 @@ func runOne(ctx context.Context, agg *Aggregator, in Input, stdin io.Reader, p *
 		r = f
 	}
 	n := 0
-	for res := range sesevent.DecodeReader(&countingReader{r: r, n: &p.Bytes}, name) {
+	for res := range sesevent.DecodeReaderWith(&countingReader{r: r, n: &p.Bytes}, name, sesevent.Options{NoRaw: true}) {
 		p.Records.Add(1)
 		if res.Err != nil {
 			p.Errors.Add(1)

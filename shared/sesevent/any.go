@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"iter"
@@ -27,8 +28,21 @@ func DecodeAny(data []byte, name string) []Result {
 
 // DecodeReader decodes everything r holds: gzip is undone first; an input of up to
 // MaxDocumentSize is decoded like DecodeAny, a larger one is streamed (Lambda event documents are
-// never that large).
+// never that large). Input whose first line is a whole JSON object followed by more input is
+// NDJSON and streamed from the start (DecodeAny would hand it to a Stream too).
 func DecodeReader(r io.Reader, name string) iter.Seq[Result] {
+	return DecodeReaderWith(r, name, Options{})
+}
+
+// Options tune DecodeReaderWith and DecodeFileWith for bulk readers.
+type Options struct {
+	// NoRaw leaves Result.Raw nil, for callers that only use the events (it saves a copy of
+	// every record).
+	NoRaw bool
+}
+
+// DecodeReaderWith is DecodeReader with options.
+func DecodeReaderWith(r io.Reader, name string, opt Options) iter.Seq[Result] {
 	return func(yield func(Result) bool) {
 		br := newPeekReader(r)
 		if isGzip(br.head) {
@@ -39,13 +53,40 @@ func DecodeReader(r io.Reader, name string) iter.Seq[Result] {
 			}
 			br = newPeekReader(gz)
 		}
-		buf, err := io.ReadAll(io.LimitReader(br, MaxDocumentSize+1))
+		stream := func(buf []byte, rest io.Reader) {
+			s := NewStream(io.MultiReader(bytes.NewReader(buf), rest), name)
+			s.noRaw = opt.NoRaw
+			for {
+				res, ok := s.Next()
+				if !ok || !yield(res) {
+					return
+				}
+			}
+		}
+		head := make([]byte, ndjsonSniff)
+		n, err := io.ReadFull(br, head)
+		head = head[:n]
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			err = nil
+		} else if err == nil && ndjsonHead(head) {
+			stream(head, br)
+			return
+		}
+		buf := head
+		if err == nil && n == ndjsonSniff {
+			var more []byte
+			more, err = io.ReadAll(io.LimitReader(br, MaxDocumentSize+1-int64(n)))
+			buf = append(head, more...)
+		}
 		if err != nil && len(buf) == 0 {
 			yield(readError(name, err))
 			return
 		}
 		if err == nil && len(buf) <= MaxDocumentSize {
 			for _, res := range decodeDocument(buf, name) {
+				if opt.NoRaw {
+					res.Raw = nil
+				}
 				if !yield(res) {
 					return
 				}
@@ -57,19 +98,30 @@ func DecodeReader(r io.Reader, name string) iter.Seq[Result] {
 		if err != nil {
 			rest = &errReader{err: err}
 		}
-		s := NewStream(io.MultiReader(bytes.NewReader(buf), rest), name)
-		for {
-			res, ok := s.Next()
-			if !ok || !yield(res) {
-				return
-			}
-		}
+		stream(buf, rest)
 	}
+}
+
+// ndjsonSniff is how much DecodeReaderWith reads before deciding whether the input is NDJSON.
+const ndjsonSniff = 64 << 10
+
+// ndjsonHead reports whether head starts with a line holding one whole JSON object and has more
+// than white space after it: decodeDocument would then stream the input.
+func ndjsonHead(head []byte) bool {
+	nl := bytes.IndexByte(head, '\n')
+	if nl < 0 {
+		return false
+	}
+	line := bytes.TrimSpace(head[:nl])
+	return len(line) > 0 && line[0] == '{' && len(bytes.TrimSpace(head[nl+1:])) > 0 && json.Valid(line)
 }
 
 // DecodeFile decodes the file at path with DecodeReader; Refs use path as the name. A file that
 // cannot be opened yields one error Result.
-func DecodeFile(path string) iter.Seq[Result] {
+func DecodeFile(path string) iter.Seq[Result] { return DecodeFileWith(path, Options{}) }
+
+// DecodeFileWith is DecodeFile with options.
+func DecodeFileWith(path string, opt Options) iter.Seq[Result] {
 	return func(yield func(Result) bool) {
 		f, err := os.Open(path)
 		if err != nil {
@@ -77,7 +129,7 @@ func DecodeFile(path string) iter.Seq[Result] {
 			return
 		}
 		defer f.Close()
-		for res := range DecodeReader(f, path) {
+		for res := range DecodeReaderWith(f, path, opt) {
 			if !yield(res) {
 				return
 			}

@@ -2,6 +2,8 @@ package sesevent
 
 import (
 	"bytes"
+	"encoding/binary"
+	"math/bits"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -24,12 +26,24 @@ const fastMaxDepth = 32
 // fastDecodeRecord decodes data (a trimmed JSON object) as a bare SES record and normalises it
 // with hint; ok is false when the fast path declines.
 func fastDecodeRecord(data []byte, hint Envelope) (ev Event, ok bool) {
+	return fastDecodeRecordState(nil, data, hint)
+}
+
+// fastDecodeRecordState is fastDecodeRecord sharing st (nil: none) with earlier records.
+func fastDecodeRecordState(st *fastState, data []byte, hint Envelope) (ev Event, ok bool) {
 	if len(data) == 0 || len(data) > MaxRecordSize || data[0] != '{' {
 		return Event{}, false
 	}
-	d := fastDecoder{data: data, bareTop: true}
-	var f fastRecord
-	if !d.record(&f) {
+	d := fastDecoder{data: data, bareTop: true, st: st}
+	var f *fastRecord
+	if st != nil {
+		// Nothing in an Event points into the Record, so one is reused for every record.
+		f = &st.rec
+		*f = fastRecord{}
+	} else {
+		f = new(fastRecord)
+	}
+	if !d.record(f) {
 		return Event{}, false
 	}
 	if d.ws(); d.pos != len(d.data) {
@@ -132,11 +146,11 @@ type fastDecoder struct {
 	data    []byte
 	pos     int
 	depth   int
-	bareTop bool     // decline unknown top-level members (a bare record has none)
-	keyEsc  bool     // the member name last read by member has escapes
-	keyHigh bool     // ... has non-ASCII bytes
-	scratch []byte   // unescaping buffer
-	vals    []string // backing array shared by the tag value slices
+	bareTop bool       // decline unknown top-level members (a bare record has none)
+	keyEsc  bool       // the member name last read by member has escapes
+	keyHigh bool       // ... has non-ASCII bytes
+	scratch []byte     // unescaping buffer
+	st      *fastState // interning and chunked allocation across records; nil for one-off records
 }
 
 // ws skips JSON white space.
@@ -326,16 +340,36 @@ func looseEqual(a []byte, b string) bool {
 }
 
 // scanString consumes the JSON string at d.pos (a '"') and returns its raw content, whether it
-// has escapes and whether it has non-ASCII bytes.
+// has escapes and whether it has non-ASCII bytes. Plain runs are skipped eight bytes at a time.
 func (d *fastDecoder) scanString() (raw []byte, esc, high, ok bool) {
 	data := d.data
 	i := d.pos + 1
-	for i < len(data) {
-		c := data[i]
-		if c >= 0x20 && c < utf8.RuneSelf && c != '"' && c != '\\' {
-			i++
-			continue
+	for {
+		// Skip to the first byte that is '"', '\\', a control character or (until one has been
+		// seen) non-ASCII.
+		for i+8 <= len(data) {
+			m := plainMask(binary.LittleEndian.Uint64(data[i:]), high)
+			if m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				break
+			}
+			i += 8
 		}
+		for i < len(data) {
+			c := data[i]
+			if c >= 0x20 && c != '"' && c != '\\' && (c < utf8.RuneSelf || high) {
+				i++
+				if i&7 == 0 {
+					break // back to the word loop
+				}
+				continue
+			}
+			break
+		}
+		if i >= len(data) {
+			return nil, false, false, false
+		}
+		c := data[i]
 		switch {
 		case c == '"':
 			raw = data[d.pos+1 : i]
@@ -362,12 +396,29 @@ func (d *fastDecoder) scanString() (raw []byte, esc, high, ok bool) {
 			}
 		case c < 0x20:
 			return nil, false, false, false
-		default:
+		case c >= utf8.RuneSelf:
 			high = true
 			i++
+		default:
+			i++ // a plain byte: the inner loop stopped at a word boundary
 		}
 	}
-	return nil, false, false, false
+}
+
+// plainMask is non-zero when one of the eight bytes of x (little-endian) is '"', '\\', below 0x20
+// or, unless high, at least 0x80; its lowest set bit is in the first such byte. (A subtraction
+// borrows only out of a byte that is itself flagged, so false positives lie above the first true
+// one.)
+func plainMask(x uint64, high bool) uint64 {
+	const lsb, msb = 0x0101010101010101, 0x8080808080808080
+	q := x ^ (lsb * '"')
+	b := x ^ (lsb * '\\')
+	m := (q - lsb) | (b - lsb) | (x - lsb*0x20)
+	if high {
+		m &^= x // a non-ASCII byte only matters when it is the first
+		return m & msb
+	}
+	return (m | x) & msb
 }
 
 func hex4(b []byte) (rune, bool) {
@@ -455,6 +506,12 @@ func (d *fastDecoder) str() (string, bool) {
 	return string(b), ok
 }
 
+// istr reads a string value that often repeats across records (interned when d.st is set).
+func (d *fastDecoder) istr() (string, bool) {
+	b, ok := d.text()
+	return d.st.str(b), ok
+}
+
 // skipStr validates a string value that is not kept (encoding/json accepts any UTF-8 there).
 func (d *fastDecoder) skipStr() bool {
 	if d.peek() != '"' {
@@ -465,7 +522,10 @@ func (d *fastDecoder) skipStr() bool {
 }
 
 // strs reads an array of strings; [] gives an empty, non-nil slice as encoding/json does.
-func (d *fastDecoder) strs(keep bool) ([]string, bool) {
+func (d *fastDecoder) strs(keep bool) ([]string, bool) { return d.strsIntern(keep, false) }
+
+// strsIntern is strs with the values interned when intern is set.
+func (d *fastDecoder) strsIntern(keep, intern bool) ([]string, bool) {
 	if !d.open('[') {
 		return nil, false
 	}
@@ -484,26 +544,29 @@ func (d *fastDecoder) strs(keep bool) ([]string, bool) {
 			}
 			continue
 		}
-		s, ok := d.str()
+		b, ok := d.text()
 		if !ok {
 			return nil, false
 		}
-		out = append(out, s)
+		if intern {
+			out = append(out, d.st.str(b))
+		} else {
+			out = append(out, string(b))
+		}
 	}
 }
 
-// tags reads a map[string][]string; the well-known SES tag names are not allocated, and the value
-// slices share one backing array.
+// tags reads a map[string][]string; the well-known SES tag names are not allocated, values are
+// interned, and the value slices share chunked backing arrays.
 func (d *fastDecoder) tags(keep bool) (map[string][]string, bool) {
 	if !d.open('{') {
 		return nil, false
 	}
 	var m map[string][]string
+	var vals []string
 	if keep {
-		m = make(map[string][]string, 8)
-		if d.vals == nil {
-			d.vals = make([]string, 0, 8)
-		}
+		m = make(map[string][]string, 10)
+		vals = d.st.tagVals()
 	}
 	for n := 0; ; {
 		key, more, ok := d.member(&n)
@@ -511,6 +574,9 @@ func (d *fastDecoder) tags(keep bool) (map[string][]string, bool) {
 			return nil, false
 		}
 		if !more {
+			if keep {
+				d.st.commitVals(vals)
+			}
 			return m, true
 		}
 		if d.keyHigh && !utf8.Valid(key) {
@@ -526,7 +592,7 @@ func (d *fastDecoder) tags(keep bool) (map[string][]string, bool) {
 				d.scratch = b
 				k = string(b)
 			} else {
-				k = tagName(key)
+				k = d.tagName(key)
 			}
 		} else if d.keyEsc {
 			if _, ok := unescape(d.scratch[:0], key); !ok {
@@ -536,7 +602,7 @@ func (d *fastDecoder) tags(keep bool) (map[string][]string, bool) {
 		if !d.open('[') {
 			return nil, false
 		}
-		start := len(d.vals)
+		start := len(vals)
 		for n := 0; ; {
 			more, ok := d.elem(&n)
 			if !ok {
@@ -550,17 +616,17 @@ func (d *fastDecoder) tags(keep bool) (map[string][]string, bool) {
 				return nil, false
 			}
 			if keep {
-				d.vals = append(d.vals, tagValue(b))
+				vals = append(vals, d.tagValue(b))
 			}
 		}
 		if keep {
-			m[k] = d.vals[start:len(d.vals):len(d.vals)]
+			m[k] = vals[start:len(vals):len(vals)]
 		}
 	}
 }
 
-// tagName returns the constant for a well-known SES tag name, else a copy of b.
-func tagName(b []byte) string {
+// tagName returns the constant for a well-known SES tag name, else an interned copy of b.
+func (d *fastDecoder) tagName(b []byte) string {
 	switch string(b) {
 	case TagCallerIdentity:
 		return TagCallerIdentity
@@ -575,12 +641,12 @@ func tagName(b []byte) string {
 	case TagSourceTLSVersion:
 		return TagSourceTLSVersion
 	}
-	return string(b)
+	return d.st.str(b)
 }
 
 // tagValue returns the constant for a common value of the ses:operation and
-// ses:source-tls-version tags, else a copy of b.
-func tagValue(b []byte) string {
+// ses:source-tls-version tags, else an interned copy of b.
+func (d *fastDecoder) tagValue(b []byte) string {
 	switch string(b) {
 	case "SendEmail":
 		return "SendEmail"
@@ -597,7 +663,7 @@ func tagValue(b []byte) string {
 	case "TLSv1.3":
 		return "TLSv1.3"
 	}
-	return string(b)
+	return d.st.str(b)
 }
 
 // skip validates and skips any JSON value.
@@ -889,11 +955,11 @@ func (d *fastDecoder) mail(m *Mail, ch *CommonHeaders) bool {
 		case 1:
 			m.MessageID, ok = d.str()
 		case 2:
-			m.Source, ok = d.str()
+			m.Source, ok = d.istr()
 		case 3:
-			m.SourceArn, ok = d.str()
+			m.SourceArn, ok = d.istr()
 		case 4:
-			m.SendingAccountID, ok = d.str()
+			m.SendingAccountID, ok = d.istr()
 		case 5:
 			m.Destination, ok = d.strs(true)
 		case 6:
@@ -903,9 +969,9 @@ func (d *fastDecoder) mail(m *Mail, ch *CommonHeaders) bool {
 		case 8:
 			m.Tags, ok = d.tags(true)
 		case 9:
-			m.SourceIP, ok = d.str()
+			m.SourceIP, ok = d.istr()
 		case 10:
-			m.CallerIdentity, ok = d.str()
+			m.CallerIdentity, ok = d.istr()
 		}
 		return ok
 	}, "timestamp", "messageId", "source", "sourceArn", "sendingAccountId", "destination",
@@ -917,7 +983,7 @@ func (d *fastDecoder) commonHeaders(ch *CommonHeaders) bool {
 		var ok bool
 		switch i {
 		case 0:
-			ch.From, ok = d.strs(true)
+			ch.From, ok = d.strsIntern(true, true)
 		case 1, 2, 3, 4:
 			_, ok = d.strs(false)
 		case 8:
@@ -939,9 +1005,9 @@ func (d *fastDecoder) bounce(b *Bounce) bool {
 		var ok bool
 		switch i {
 		case 0:
-			b.BounceType, ok = d.str()
+			b.BounceType, ok = d.istr()
 		case 1:
-			b.BounceSubType, ok = d.str()
+			b.BounceSubType, ok = d.istr()
 		case 2:
 			b.BouncedRecipients = []BouncedRecipient{}
 			ok = d.objects(func() bool {
@@ -985,7 +1051,7 @@ func (d *fastDecoder) complaint(c *Complaint) bool {
 			sub, ok = d.str()
 			c.ComplaintSubType = &sub
 		case 5:
-			c.ComplaintFeedbackType, ok = d.str()
+			c.ComplaintFeedbackType, ok = d.istr()
 		default:
 			ok = d.skipStr()
 		}

@@ -42,6 +42,8 @@ type Stream struct {
 	bufSize int
 	content bool // the current line has had a non-space byte
 	slow    bool // frame every record with the scanner (tests compare both ways)
+	fast    fastState
+	noRaw   bool // leave Result.Raw nil
 }
 
 // NewStream returns a Stream reading r; name prefixes each Ref ("<name>:<line>").
@@ -109,7 +111,11 @@ func (s *Stream) Next() (Result, bool) {
 	if size > MaxRecordSize {
 		return Result{Ref: ref, Err: &DecodeError{Ref: ref, Err: fmt.Errorf("record is %d bytes, more than the %d-byte limit", size, MaxRecordSize)}}, true
 	}
-	return decodeMessage(s.rec, "", ref, Envelope{}), true
+	res := decodeMessage(s.rec, "", ref, Envelope{})
+	if s.noRaw {
+		res.Raw = nil
+	}
+	return res, true
 }
 
 func (s *Stream) ref(line int) string { return s.name + ":" + strconv.Itoa(line) }
@@ -452,7 +458,7 @@ func (s *Stream) fastLine(ref string) (Result, bool) {
 		return Result{}, false // longer than the read buffer
 	}
 	line = bytes.TrimRight(line, " \t\r")
-	ev, ok := fastDecodeRecord(line, Envelope{})
+	ev, ok := fastDecodeRecordState(&s.fast, line, Envelope{})
 	if !ok {
 		return Result{}, false
 	}
@@ -466,7 +472,11 @@ func (s *Stream) fastLine(ref string) (Result, bool) {
 	if s.mode == 0 {
 		s.mode = 1
 	}
-	return Result{Ref: ref, Events: []Event{ev}, Raw: bytes.Clone(line)}, true
+	res := Result{Ref: ref, Events: s.fast.one(ev)}
+	if !s.noRaw {
+		res.Raw = s.fast.clone(line)
+	}
+	return res, true
 }
 
 // readLine moves the unread bytes to the front of the read buffer and reads until they hold a

@@ -1,0 +1,88 @@
+package sesevent
+
+import (
+	"bytes"
+	"testing"
+	"unicode/utf8"
+)
+
+// scanStringRef is the byte-at-a-time scanString the word-at-a-time one must match.
+func scanStringRef(data []byte, pos int) (raw []byte, esc, high, ok bool, end int) {
+	i := pos + 1
+	for i < len(data) {
+		c := data[i]
+		switch {
+		case c == '"':
+			return data[pos+1 : i], esc, high, true, i + 1
+		case c == '\\':
+			esc = true
+			if i+1 >= len(data) {
+				return nil, false, false, false, pos
+			}
+			switch data[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if i+6 > len(data) {
+					return nil, false, false, false, pos
+				}
+				if _, ok := hex4(data[i+2 : i+6]); !ok {
+					return nil, false, false, false, pos
+				}
+				i += 6
+			default:
+				return nil, false, false, false, pos
+			}
+		case c < 0x20:
+			return nil, false, false, false, pos
+		default:
+			if c >= utf8.RuneSelf {
+				high = true
+			}
+			i++
+		}
+	}
+	return nil, false, false, false, pos
+}
+
+func checkScanString(t *testing.T, data []byte) {
+	t.Helper()
+	if len(data) == 0 || data[0] != '"' {
+		data = append([]byte{'"'}, data...)
+	}
+	d := fastDecoder{data: data}
+	raw, esc, high, ok := d.scanString()
+	wraw, wesc, whigh, wok, wend := scanStringRef(data, 0)
+	if ok != wok || !bytes.Equal(raw, wraw) || esc != wesc || high != whigh || (ok && d.pos != wend) {
+		t.Fatalf("scanString(%q) = %q %v %v %v pos %d; want %q %v %v %v pos %d", data, raw, esc, high, ok, d.pos, wraw, wesc, whigh, wok, wend)
+	}
+}
+
+func TestScanString(t *testing.T) {
+	for _, s := range []string{
+		`""`, `"a"`, `"abcdefgh"`, `"abcdefghi"`, `"abcdefg\"h"`, `"abcdefgh\\"`, `"\u00e9abcdefghijkl"`,
+		`"caf` + "\xc3\xa9" + `" tail`, `"` + "\xe3\x81\x94\xe6\xb3\xa8\xe6\x96\x87" + `abcdefgh"`, `"abc` + "\x01" + `defgh"`,
+		`"abcdefgh` + "\n" + `"`, `"unterminated`, `"unterminated and long enough`, `"abc\q"`, `"abcdefgh\u12"`,
+		`"` + "\x7f\x80\xff" + `abcdefgh"`, `"\"\"\"\"\"\"\"\"\""`, `"ab"cdefghijk"`,
+	} {
+		checkScanString(t, []byte(s))
+	}
+	// Every special byte at every offset of a few words.
+	for _, c := range []byte{'"', '\\', 0x00, 0x1f, 0x20, 0x21, 0x7f, 0x80, 0xc3, 0xff} {
+		for off := 1; off < 26; off++ {
+			b := bytes.Repeat([]byte{'x'}, 28)
+			b[0] = '"'
+			b[off] = c
+			checkScanString(t, b)
+			b = append(b, '"')
+			checkScanString(t, b)
+		}
+	}
+}
+
+func FuzzScanString(f *testing.F) {
+	for _, s := range []string{`"abc"`, `"abcdefghij\"kl"`, `"\u00e9"`, "\"\xc3\xa9abcdefgh\"", `"abc\u`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(checkScanString)
+}
