@@ -88,6 +88,7 @@ func runReplay(ctx context.Context, e env, args []string) int {
 		return exitUsage
 	}
 
+	tuneBulkGC(e.getenv)
 	st := replayStats{byType: map[sesevent.Type]int{}}
 	col := detect.NewCollector()
 	batch := make([]sesevent.Event, 0, replayChunk)
