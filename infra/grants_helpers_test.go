@@ -1,9 +1,14 @@
 package main
 
 import (
+	"archive/tar"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
+	"os"
+	"os/exec"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 )
@@ -408,4 +413,90 @@ func (t cfn) sesSetArn(setName any) any {
 		name, _ = t.props(id)["Name"].(string)
 	}
 	return sub("arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:configuration-set/" + name)
+}
+
+// sdkInfo is the AwsCustomResource runtime's own service tables (aws-cdk-lib
+// custom-resources/lib/helpers-internal): SDK v2 constructor names → v3 client names, and each v3
+// client's IAM prefix and commands. awsSdkToIamAction below follows that package's sdk-info.js,
+// which is how CDK itself turns a call into the IAM action it needs.
+type sdkInfo struct {
+	v2ToV3 map[string]string
+	v3     map[string]struct {
+		IamPrefix string   `json:"iamPrefix"`
+		Commands  []string `json:"commands"`
+	}
+}
+
+// loadSDKInfo reads the two tables from the aws-cdk-lib tarball the Go module ships (the same
+// bytes the jsii runtime loads), so the check follows the pinned CDK version.
+func loadSDKInfo(root string) (*sdkInfo, error) {
+	cmd := exec.Command("go", "list", "-m", "-f", "{{.Dir}}|{{.Version}}", "github.com/aws/aws-cdk-go/awscdk/v2")
+	cmd.Dir = root
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("go list awscdk: %w", err)
+	}
+	dir, version, _ := strings.Cut(strings.TrimSpace(string(out)), "|")
+	tgz := filepath.Join(dir, "jsii", "aws-cdk-lib-"+strings.TrimPrefix(version, "v")+".tgz")
+	f, err := os.Open(tgz)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	gz, err := gzip.NewReader(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", tgz, err)
+	}
+	const dirIn = "package/custom-resources/lib/helpers-internal/"
+	info := &sdkInfo{}
+	found := 0
+	tr := tar.NewReader(gz)
+	for found < 2 {
+		h, err := tr.Next()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", tgz, dirIn, err)
+		}
+		var dst any
+		switch h.Name {
+		case dirIn + "sdk-v2-to-v3.json":
+			dst = &info.v2ToV3
+		case dirIn + "sdk-v3-metadata.json":
+			dst = &info.v3
+		default:
+			continue
+		}
+		if err := json.NewDecoder(tr).Decode(dst); err != nil {
+			return nil, fmt.Errorf("%s: %w", h.Name, err)
+		}
+		found++
+	}
+	return info, nil
+}
+
+// v3Service normalises an AwsSdkCall service name as the runtime does ("SESv2" → "sesv2",
+// "Route53" → "route-53"); ok is false when no SDK v3 client of that name exists.
+func (s *sdkInfo) v3Service(service string) (string, bool) {
+	name := strings.TrimPrefix(strings.ToLower(service), "@aws-sdk/client-")
+	if v3, ok := s.v2ToV3[name]; ok {
+		name = v3
+	}
+	_, ok := s.v3[name]
+	return name, ok
+}
+
+// iamAction is CDK's awsSdkToIamAction.
+func (s *sdkInfo) iamAction(service, action string) string {
+	v3, _ := s.v3Service(service)
+	prefix := s.v3[v3].IamPrefix
+	if prefix == "" {
+		prefix = v3
+	}
+	switch {
+	case action != "" && strings.ToLower(action[:1]) == action[:1]:
+		action = strings.ToUpper(action[:1]) + action[1:]
+	case slices.Contains(s.v3[v3].Commands, action):
+	default:
+		action = strings.TrimSuffix(action, "Command")
+	}
+	return prefix + ":" + action
 }
