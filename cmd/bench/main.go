@@ -109,11 +109,11 @@ func bench(ctx context.Context, c config, stdout, stderr io.Writer) error {
 	cidrs, pats := strings.Join(sescorpus.ApprovedCIDRs, ","), strings.Join(sescorpus.ApprovedPrincipals, ",")
 	procs := fmt.Sprintf("GOMAXPROCS=%d", c.procs)
 	progs := []program{
-		{name: fmt.Sprintf("sesguard replay --format json (%s)", procs), argv: []string{bin, "replay", "--format", "json", "--policy", pol, corpus}, env: []string{procs}, check: replayCheck},
-		{name: "python3 json.loads peer", argv: []string{"python3", py, corpus, cidrs, pats}, check: peerCheck},
+		{name: fmt.Sprintf("sesguard replay --format json (%s)", procs), argv: []string{bin, "replay", "--format", "json", "--policy", pol, corpus}, env: []string{procs}, check: replayCheck, bytes: st.Bytes},
+		{name: "python3 json.loads peer", argv: []string{"python3", py, corpus, cidrs, pats}, check: peerCheck, bytes: st.Bytes},
 	}
 	if simd, why := buildSimdjson(ctx, dir); simd != "" {
-		progs = append(progs, program{name: "simdjson On-Demand peer (C++)", argv: []string{simd, corpus, cidrs, pats}, check: peerCheck})
+		progs = append(progs, program{name: "simdjson On-Demand peer (C++)", argv: []string{simd, corpus, cidrs, pats}, check: peerCheck, bytes: st.Bytes})
 	} else {
 		fmt.Fprintf(stderr, "bench: skipping the simdjson peer: %s\n", why)
 	}

@@ -10,6 +10,7 @@ import (
 	"iter"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -89,6 +90,9 @@ func runReplay(ctx context.Context, e env, args []string) int {
 	}
 
 	tuneBulkGC(e.getenv)
+	// Records are decoded on every core; detection reads them in input order, so the findings
+	// are those of a sequential run.
+	dec := sesevent.Options{NoRaw: true, Workers: runtime.GOMAXPROCS(0)}
 	st := replayStats{byType: map[sesevent.Type]int{}}
 	col := detect.NewCollector()
 	batch := make([]sesevent.Event, 0, replayChunk)
@@ -107,7 +111,7 @@ func runReplay(ctx context.Context, e env, args []string) int {
 		return nil
 	}
 	for _, path := range paths {
-		for src := range replaySources(e, path) {
+		for src := range replaySources(e, path, dec) {
 			if src.err != nil {
 				st.bad++
 				fmt.Fprintf(e.stderr, "replay: %s: %v\n", src.name, src.err)
@@ -219,10 +223,10 @@ type replaySource struct {
 // replaySources expands a PATH argument: "-" is stdin, a directory is walked recursively in
 // lexical order (hidden entries and documentation files are skipped; symbolic links to files and
 // directories are followed, each directory once), a file is itself.
-func replaySources(e env, path string) iter.Seq[replaySource] {
+func replaySources(e env, path string, dec sesevent.Options) iter.Seq[replaySource] {
 	return func(yield func(replaySource) bool) {
 		if path == "-" {
-			yield(replaySource{name: "<stdin>", results: sesevent.DecodeReaderWith(e.stdin, "<stdin>", sesevent.Options{NoRaw: true})})
+			yield(replaySource{name: "<stdin>", results: sesevent.DecodeReaderWith(e.stdin, "<stdin>", dec)})
 			return
 		}
 		info, err := os.Stat(path)
@@ -231,16 +235,16 @@ func replaySources(e env, path string) iter.Seq[replaySource] {
 			return
 		}
 		if !info.IsDir() {
-			yield(replaySource{name: path, results: sesevent.DecodeFileWith(path, sesevent.Options{NoRaw: true})})
+			yield(replaySource{name: path, results: sesevent.DecodeFileWith(path, dec)})
 			return
 		}
-		replayWalk(path, map[string]bool{}, yield)
+		replayWalk(path, dec, map[string]bool{}, yield)
 	}
 }
 
 // replayWalk yields the input files under dir. visited holds the real paths of the directories
 // walked so far, so a symbolic link cycle ends. It reports false when yield asked to stop.
-func replayWalk(dir string, visited map[string]bool, yield func(replaySource) bool) bool {
+func replayWalk(dir string, dec sesevent.Options, visited map[string]bool, yield func(replaySource) bool) bool {
 	if real, err := filepath.EvalSymlinks(dir); err == nil {
 		if visited[real] {
 			return true
@@ -277,7 +281,7 @@ func replayWalk(dir string, visited map[string]bool, yield func(replaySource) bo
 				}
 				return nil
 			case info.IsDir():
-				if !replayWalk(p, visited, yield) {
+				if !replayWalk(p, dec, visited, yield) {
 					stopped = true
 					return fs.SkipAll
 				}
@@ -288,7 +292,7 @@ func replayWalk(dir string, visited map[string]bool, yield func(replaySource) bo
 		if d.IsDir() || !typ.IsRegular() || !replayInputFile(name) {
 			return nil
 		}
-		if !yield(replaySource{name: p, results: sesevent.DecodeFileWith(p, sesevent.Options{NoRaw: true})}) {
+		if !yield(replaySource{name: p, results: sesevent.DecodeFileWith(p, dec)}) {
 			stopped = true
 			return fs.SkipAll
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"sync/atomic"
 
 	"github.com/sesguard/sesguard/shared/sesevent"
@@ -22,6 +23,9 @@ type Progress struct {
 type RunOptions struct {
 	Stdin    io.Reader
 	Progress *Progress // may be nil
+	// Workers decode records in parallel (0: GOMAXPROCS); aggregation stays in input order, so
+	// the report does not depend on it.
+	Workers int
 	// OnError is called for every record that fails to decode (a *sesevent.DecodeError naming the
 	// file and line) and for inputs that cannot be opened; Run carries on with the next record.
 	OnError func(err error)
@@ -37,11 +41,15 @@ func Run(ctx context.Context, agg *Aggregator, inputs []Input, opt RunOptions) e
 	if onErr == nil {
 		onErr = func(error) {}
 	}
+	workers := opt.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
 	for _, in := range inputs {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := runOne(ctx, agg, in, opt.Stdin, p, onErr); err != nil {
+		if err := runOne(ctx, agg, in, opt.Stdin, workers, p, onErr); err != nil {
 			return err
 		}
 		p.Files.Add(1)
@@ -50,7 +58,7 @@ func Run(ctx context.Context, agg *Aggregator, inputs []Input, opt RunOptions) e
 }
 
 // runOne streams one input; it returns only ctx's error.
-func runOne(ctx context.Context, agg *Aggregator, in Input, stdin io.Reader, p *Progress, onErr func(error)) error {
+func runOne(ctx context.Context, agg *Aggregator, in Input, stdin io.Reader, workers int, p *Progress, onErr func(error)) error {
 	var r io.Reader
 	name := in.Path
 	if in.Path == Stdin {
@@ -70,7 +78,7 @@ func runOne(ctx context.Context, agg *Aggregator, in Input, stdin io.Reader, p *
 		r = f
 	}
 	n := 0
-	for res := range sesevent.DecodeReaderWith(&countingReader{r: r, n: &p.Bytes}, name, sesevent.Options{NoRaw: true}) {
+	for res := range sesevent.DecodeReaderWith(&countingReader{r: r, n: &p.Bytes}, name, sesevent.Options{NoRaw: true, Workers: workers}) {
 		p.Records.Add(1)
 		if res.Err != nil {
 			p.Errors.Add(1)

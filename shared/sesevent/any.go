@@ -39,6 +39,12 @@ type Options struct {
 	// NoRaw leaves Result.Raw nil, for callers that only use the events (it saves a copy of
 	// every record).
 	NoRaw bool
+	// Workers > 1 decodes NDJSON input (its first line one whole JSON object) in blocks of lines
+	// on that many goroutines. The Results, their order and their Refs are exactly those of
+	// sequential decoding.
+	Workers int
+
+	blockSize int // bytes per block (tests)
 }
 
 // DecodeReaderWith is DecodeReader with options.
@@ -69,6 +75,10 @@ func DecodeReaderWith(r io.Reader, name string, opt Options) iter.Seq[Result] {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			err = nil
 		} else if err == nil && ndjsonHead(head) {
+			if opt.Workers > 1 {
+				decodeParallel(head, br, name, opt, yield)
+				return
+			}
 			stream(head, br)
 			return
 		}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/sesguard/sesguard/shared/sescorpus"
 )
 
 // benchEnvelopes groups the fixture corpus by envelope.
@@ -135,4 +137,33 @@ func reportRates(b *testing.B, records int, cpu time.Duration) {
 	if cpu > 0 {
 		b.ReportMetric(n/cpu.Seconds(), "records/cpu-s")
 	}
+}
+
+// BenchmarkDecodeRealistic streams 20,000 records of the realistic corpus (shared/sescorpus:
+// mail.headers, commonHeaders, 7+ tags, 1–10 KB) through DecodeReaderWith as replay and
+// investigate do:
+// go test ./shared/sesevent -run '^$' -bench DecodeRealistic -benchtime 20x -cpu 1 -count 3
+func BenchmarkDecodeRealistic(b *testing.B) {
+	var buf bytes.Buffer
+	st, err := sescorpus.Write(&buf, sescorpus.Options{Seed: 1, Records: 20000})
+	if err != nil {
+		b.Fatal(err)
+	}
+	data := buf.Bytes()
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	cpu0 := cpuTime()
+	for b.Loop() {
+		n := 0
+		for res := range DecodeReaderWith(bytes.NewReader(data), "bench", Options{NoRaw: true}) {
+			if res.Err != nil {
+				b.Fatal(res.Err)
+			}
+			n++
+		}
+		if n != int(st.Records) {
+			b.Fatalf("%d records, want %d", n, st.Records)
+		}
+	}
+	reportRates(b, int(st.Records), cpuTime()-cpu0)
 }

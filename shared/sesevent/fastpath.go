@@ -167,6 +167,9 @@ func (d *fastDecoder) ws() {
 
 // peek returns the next non-space byte without consuming it; 0 at the end of the input.
 func (d *fastDecoder) peek() byte {
+	if d.pos < len(d.data) && d.data[d.pos] > ' ' {
+		return d.data[d.pos] // SES writes no white space between tokens
+	}
 	d.ws()
 	if d.pos < len(d.data) {
 		return d.data[d.pos]
@@ -565,7 +568,7 @@ func (d *fastDecoder) tags(keep bool) (map[string][]string, bool) {
 	var m map[string][]string
 	var vals []string
 	if keep {
-		m = make(map[string][]string, 10)
+		m = make(map[string][]string, 8) // a small map (one group) holds the 7 tags of a Send
 		vals = d.st.tagVals()
 	}
 	for n := 0; ; {
@@ -972,10 +975,62 @@ func (d *fastDecoder) mail(m *Mail, ch *CommonHeaders) bool {
 			m.SourceIP, ok = d.istr()
 		case 10:
 			m.CallerIdentity, ok = d.istr()
+		case 11:
+			ok = d.skipHeaders()
 		}
 		return ok
 	}, "timestamp", "messageId", "source", "sourceArn", "sendingAccountId", "destination",
-		"headersTruncated", "commonHeaders", "tags", "sourceIp", "callerIdentity")
+		"headersTruncated", "commonHeaders", "tags", "sourceIp", "callerIdentity", "headers")
+}
+
+// skipHeaders validates and skips mail.headers (encoding/json ignores it: any value is fine).
+// SES writes it as [{"name":"…","value":"…"},…] without white space; elements of exactly that
+// shape are matched literally, anything else goes to skip.
+func (d *fastDecoder) skipHeaders() bool {
+	if d.peek() != '[' {
+		return d.skip()
+	}
+	if !d.open('[') {
+		return false
+	}
+	for n := 0; ; n++ {
+		c := d.peek()
+		if c == ']' {
+			d.pos++
+			d.depth--
+			return true
+		}
+		if n > 0 {
+			if c != ',' {
+				return false
+			}
+			d.pos++
+		}
+		if !d.headerLiteral() && !d.skip() {
+			return false
+		}
+	}
+}
+
+// headerLiteral consumes {"name":"…","value":"…"} written without white space; false (with
+// nothing consumed) for anything else.
+func (d *fastDecoder) headerLiteral() bool {
+	start := d.pos
+	if !bytes.HasPrefix(d.data[d.pos:], []byte(`{"name":"`)) {
+		return false
+	}
+	d.pos += len(`{"name":`)
+	if _, _, _, ok := d.scanString(); !ok || !bytes.HasPrefix(d.data[d.pos:], []byte(`,"value":"`)) {
+		d.pos = start
+		return false
+	}
+	d.pos += len(`,"value":`)
+	if _, _, _, ok := d.scanString(); !ok || d.pos >= len(d.data) || d.data[d.pos] != '}' {
+		d.pos = start
+		return false
+	}
+	d.pos++
+	return true
 }
 
 func (d *fastDecoder) commonHeaders(ch *CommonHeaders) bool {

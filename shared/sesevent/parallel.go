@@ -1,0 +1,199 @@
+package sesevent
+
+import (
+	"bytes"
+	"errors"
+	"io"
+)
+
+// Parallel NDJSON decoding. Once a Stream has read a record that fits on one line it is in
+// NDJSON mode, and from then on every line is framed on its own: a record never spans a line
+// break, errors resynchronise at the next line, and the only state carried from one line to the
+// next is the line number. So the input is cut into blocks of whole lines, each block is decoded
+// by a Stream that starts in NDJSON mode at the block's first line, and the blocks' Results are
+// handed out in input order: the same Results, in the same order, with the same Refs, as one
+// Stream reading the whole input. decodeParallel is used only when the first line is one whole
+// JSON object (ndjsonHead), which puts the sequential Stream in NDJSON mode after line 1.
+
+const (
+	defaultBlockSize = 256 << 10
+	// maxBlockLine is the longest line the block splitter buffers; past it the rest of the input
+	// is decoded sequentially (such a line is a record over MaxRecordSize, an error anyway).
+	maxBlockLine = 2*MaxRecordSize + 64<<10
+)
+
+type block struct {
+	data []byte
+	line int       // line number of data's first byte
+	rest io.Reader // what follows data (EOF, or the read error); nil: nothing
+	out  chan []Result
+}
+
+// decodeParallel decodes head followed by r on workers goroutines (see above) and yields the
+// Results in order. It returns when the input is exhausted or yield returns false.
+func decodeParallel(head []byte, r io.Reader, name string, opt Options, yield func(Result) bool) {
+	bs := opt.blockSize
+	if bs <= 0 {
+		bs = defaultBlockSize
+	}
+	done := make(chan struct{})
+	defer close(done)
+	order := make(chan *block, 2*opt.Workers)
+	jobs := make(chan *block, opt.Workers)
+	go func() {
+		defer close(jobs)
+		defer close(order)
+		splitBlocks(head, r, name, bs, opt.NoRaw, func(b *block) bool {
+			select {
+			case order <- b:
+			case <-done:
+				return false
+			}
+			if b.data == nil {
+				return true // already decoded (sequential tail)
+			}
+			select {
+			case jobs <- b:
+				return true
+			case <-done:
+				return false
+			}
+		})
+	}()
+	for range opt.Workers {
+		go func() {
+			var w blockDecoder
+			for b := range jobs {
+				b.out <- w.decode(b, name, opt.NoRaw)
+			}
+		}()
+	}
+	for b := range order {
+		for _, res := range <-b.out {
+			if !yield(res) {
+				return
+			}
+		}
+	}
+}
+
+// splitBlocks cuts head+r into blocks of whole lines of about bs bytes and sends them in order.
+// A line longer than maxBlockLine ends the splitting: the rest of the input is decoded here,
+// sequentially, and sent as already decoded blocks. send returns false to stop.
+func splitBlocks(head []byte, r io.Reader, name string, bs int, noRaw bool, send func(*block) bool) {
+	line := 1
+	pending := make([]byte, len(head), max(2*bs, len(head)+bs))
+	copy(pending, head)
+	var rerr error
+	for empty := 0; ; {
+		if len(pending) < bs || bytes.IndexByte(pending, '\n') < 0 {
+			if len(pending) > maxBlockLine {
+				sequentialTail(pending, r, name, line, noRaw, send)
+				return
+			}
+			if rerr == nil {
+				if cap(pending)-len(pending) < max(bs/2, 4<<10) {
+					grown := make([]byte, len(pending), 2*cap(pending)+4<<10)
+					copy(grown, pending)
+					pending = grown
+				}
+				n, err := r.Read(pending[len(pending):cap(pending)])
+				pending = pending[:len(pending)+n]
+				switch {
+				case err != nil:
+					rerr = err
+				case n == 0:
+					if empty++; empty == 100 {
+						rerr = io.ErrNoProgress
+					}
+				default:
+					empty = 0
+				}
+				continue
+			}
+		}
+		if rerr != nil {
+			// The last block: everything left, then EOF or the read error where it happened.
+			var rest io.Reader = eofReader{}
+			if !errors.Is(rerr, io.EOF) {
+				rest = &errReader{err: rerr}
+			}
+			send(&block{data: pending, line: line, rest: rest, out: make(chan []Result, 1)})
+			return
+		}
+		cut := bytes.LastIndexByte(pending, '\n') + 1
+		next := make([]byte, len(pending)-cut, max(2*bs, len(pending)-cut+bs))
+		copy(next, pending[cut:])
+		b := &block{data: pending[:cut], line: line, out: make(chan []Result, 1)}
+		line += bytes.Count(b.data, []byte{'\n'})
+		if !send(b) {
+			return
+		}
+		pending = next
+	}
+}
+
+// sequentialTail decodes pending+r with one Stream in NDJSON mode from line, sending the
+// Results in batches as decoded blocks.
+func sequentialTail(pending []byte, r io.Reader, name string, line int, noRaw bool, send func(*block) bool) {
+	s := blockStream(io.MultiReader(bytes.NewReader(pending), r), name, line, noRaw, nil)
+	for {
+		var rs []Result
+		for len(rs) < 256 {
+			res, ok := s.Next()
+			if !ok {
+				break
+			}
+			rs = append(rs, res)
+		}
+		if len(rs) == 0 {
+			return
+		}
+		out := make(chan []Result, 1)
+		out <- rs
+		if !send(&block{out: out}) {
+			return
+		}
+	}
+}
+
+// blockStream is a Stream over r that starts at line in NDJSON mode, with no gzip or BOM
+// sniffing (those were done on the whole input).
+func blockStream(r io.Reader, name string, line int, noRaw bool, buf []byte) *Stream {
+	s := NewStream(r, name)
+	s.started, s.r, s.line, s.mode, s.noRaw = true, r, line, 1, noRaw
+	if buf == nil {
+		buf = make([]byte, s.bufSize)
+	}
+	s.buf = buf
+	return s
+}
+
+// blockDecoder decodes blocks on one worker, keeping the fast path's state between them.
+type blockDecoder struct {
+	fast fastState
+	buf  []byte
+}
+
+func (w *blockDecoder) decode(b *block, name string, noRaw bool) []Result {
+	var r io.Reader = bytes.NewReader(b.data)
+	if b.rest != nil {
+		r = io.MultiReader(r, b.rest)
+	}
+	s := blockStream(r, name, b.line, noRaw, w.buf)
+	s.fast = w.fast
+	out := make([]Result, 0, 256)
+	for {
+		res, ok := s.Next()
+		if !ok {
+			break
+		}
+		out = append(out, res)
+	}
+	w.fast, w.buf = s.fast, s.buf
+	return out
+}
+
+type eofReader struct{}
+
+func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
