@@ -39,6 +39,9 @@ type Options struct {
 	// NoRaw leaves Result.Raw nil, for callers that only use the events (it saves a copy of
 	// every record).
 	NoRaw bool
+	// NoTags leaves Event.Tags nil, for callers that use only the normalised fields (the
+	// attribution fields are still read from the tags): it saves building a map per record.
+	NoTags bool
 	// Workers > 1 decodes NDJSON input (its first line one whole JSON object) in blocks of lines
 	// on that many goroutines. The Results, their order and their Refs are exactly those of
 	// sequential decoding.
@@ -61,7 +64,7 @@ func DecodeReaderWith(r io.Reader, name string, opt Options) iter.Seq[Result] {
 		}
 		stream := func(buf []byte, rest io.Reader) {
 			s := NewStream(io.MultiReader(bytes.NewReader(buf), rest), name)
-			s.noRaw = opt.NoRaw
+			s.setOptions(opt)
 			for {
 				res, ok := s.Next()
 				if !ok || !yield(res) {
@@ -94,9 +97,7 @@ func DecodeReaderWith(r io.Reader, name string, opt Options) iter.Seq[Result] {
 		}
 		if err == nil && len(buf) <= MaxDocumentSize {
 			for _, res := range decodeDocument(buf, name) {
-				if opt.NoRaw {
-					res.Raw = nil
-				}
+				opt.apply(&res)
 				if !yield(res) {
 					return
 				}
@@ -109,6 +110,18 @@ func DecodeReaderWith(r io.Reader, name string, opt Options) iter.Seq[Result] {
 			rest = &errReader{err: err}
 		}
 		stream(buf, rest)
+	}
+}
+
+// apply clears what opt says the caller does not use.
+func (opt Options) apply(res *Result) {
+	if opt.NoRaw {
+		res.Raw = nil
+	}
+	if opt.NoTags {
+		for i := range res.Events {
+			res.Events[i].Tags = nil
+		}
 	}
 }
 

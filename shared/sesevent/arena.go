@@ -9,12 +9,13 @@ import "bytes"
 // nothing handed out is ever overwritten (Result.Raw never aliases a buffer the decoder reuses);
 // a chunk is freed once no Result referring to it is alive.
 type fastState struct {
-	rec     fastRecord
-	intern  map[string]string
-	scratch []byte
-	vals    []string
-	events  []Event
-	raw     []byte
+	skipTags bool // Options.NoTags
+	rec      fastRecord
+	intern   map[string]string
+	scratch  []byte
+	vals     []string
+	events   []Event
+	raw      []byte
 }
 
 const (
@@ -25,6 +26,8 @@ const (
 	rawChunk      = 256 << 10
 	maxRawInChunk = 16 << 10 // larger records get their own copy
 )
+
+func (st *fastState) noTags() bool { return st != nil && st.skipTags }
 
 // str returns b as a string, shared with earlier equal values when st interns.
 func (st *fastState) str(b []byte) string {

@@ -155,7 +155,7 @@ func BenchmarkDecodeRealistic(b *testing.B) {
 	cpu0 := cpuTime()
 	for b.Loop() {
 		n := 0
-		for res := range DecodeReaderWith(bytes.NewReader(data), "bench", Options{NoRaw: true}) {
+		for res := range DecodeReaderWith(bytes.NewReader(data), "bench", Options{NoRaw: true, NoTags: true}) {
 			if res.Err != nil {
 				b.Fatal(res.Err)
 			}

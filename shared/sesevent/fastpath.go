@@ -49,7 +49,11 @@ func fastDecodeRecordState(st *fastState, data []byte, hint Envelope) (ev Event,
 	if d.ws(); d.pos != len(d.data) {
 		return Event{}, false // trailing data: encoding/json's error
 	}
-	ev, err := Normalize(&f.rec, hint)
+	var kt *knownTags
+	if d.tagsRead {
+		kt = &d.known
+	}
+	ev, err := normalize(&f.rec, hint, kt)
 	if err != nil {
 		return Event{}, false
 	}
@@ -151,6 +155,10 @@ type fastDecoder struct {
 	keyHigh bool       // ... has non-ASCII bytes
 	scratch []byte     // unescaping buffer
 	st      *fastState // interning and chunked allocation across records; nil for one-off records
+	// known holds the first value of each auto-tag Normalize reads, captured by tags(true)
+	// (tagsRead) as the map is built.
+	known    knownTags
+	tagsRead bool
 }
 
 // ws skips JSON white space.
@@ -567,7 +575,8 @@ func (d *fastDecoder) tags(keep bool) (map[string][]string, bool) {
 	}
 	var m map[string][]string
 	var vals []string
-	if keep {
+	build := keep && !d.st.noTags() // else only the auto-tags Normalize reads are captured
+	if build {
 		m = make(map[string][]string, 8) // a small map (one group) holds the 7 tags of a Send
 		vals = d.st.tagVals()
 	}
@@ -577,7 +586,7 @@ func (d *fastDecoder) tags(keep bool) (map[string][]string, bool) {
 			return nil, false
 		}
 		if !more {
-			if keep {
+			if build {
 				d.st.commitVals(vals)
 			}
 			return m, true
@@ -586,6 +595,7 @@ func (d *fastDecoder) tags(keep bool) (map[string][]string, bool) {
 			return nil, false
 		}
 		var k string
+		ki := -1
 		if keep {
 			if d.keyEsc {
 				b, ok := unescape(d.scratch[:0], key)
@@ -594,8 +604,9 @@ func (d *fastDecoder) tags(keep bool) (map[string][]string, bool) {
 				}
 				d.scratch = b
 				k = string(b)
+				ki = knownTagIndex(k)
 			} else {
-				k = d.tagName(key)
+				k, ki = d.tagName(key)
 			}
 		} else if d.keyEsc {
 			if _, ok := unescape(d.scratch[:0], key); !ok {
@@ -606,6 +617,7 @@ func (d *fastDecoder) tags(keep bool) (map[string][]string, bool) {
 			return nil, false
 		}
 		start := len(vals)
+		first := ""
 		for n := 0; ; {
 			more, ok := d.elem(&n)
 			if !ok {
@@ -618,33 +630,64 @@ func (d *fastDecoder) tags(keep bool) (map[string][]string, bool) {
 			if !ok {
 				return nil, false
 			}
-			if keep {
+			switch {
+			case build:
 				vals = append(vals, d.tagValue(b))
+			case keep && ki >= 0 && n == 1:
+				first = d.tagValue(b)
 			}
 		}
-		if keep {
-			m[k] = vals[start:len(vals):len(vals)]
+		if build {
+			v := vals[start:len(vals):len(vals)]
+			m[k] = v
+			if len(v) > 0 {
+				first = v[0]
+			}
+		}
+		if ki >= 0 {
+			// A repeated name replaces the earlier value, in the map as in encoding/json.
+			d.known[ki] = first
 		}
 	}
 }
 
-// tagName returns the constant for a well-known SES tag name, else an interned copy of b.
-func (d *fastDecoder) tagName(b []byte) string {
+// knownTagIndex is the knownTags index of a tag name, or -1.
+func knownTagIndex(k string) int {
+	switch k {
+	case TagCallerIdentity:
+		return kCallerIdentity
+	case TagSourceIP:
+		return kSourceIP
+	case TagFromDomain:
+		return kFromDomain
+	case TagConfigurationSet:
+		return kConfigurationSet
+	case TagOperation:
+		return kOperation
+	case TagSourceTLSVersion:
+		return kSourceTLSVersion
+	}
+	return -1
+}
+
+// tagName returns the constant for a well-known SES tag name and its knownTags index, else an
+// interned copy of b and -1.
+func (d *fastDecoder) tagName(b []byte) (string, int) {
 	switch string(b) {
 	case TagCallerIdentity:
-		return TagCallerIdentity
+		return TagCallerIdentity, kCallerIdentity
 	case TagSourceIP:
-		return TagSourceIP
+		return TagSourceIP, kSourceIP
 	case TagFromDomain:
-		return TagFromDomain
+		return TagFromDomain, kFromDomain
 	case TagConfigurationSet:
-		return TagConfigurationSet
+		return TagConfigurationSet, kConfigurationSet
 	case TagOperation:
-		return TagOperation
+		return TagOperation, kOperation
 	case TagSourceTLSVersion:
-		return TagSourceTLSVersion
+		return TagSourceTLSVersion, kSourceTLSVersion
 	}
-	return d.st.str(b)
+	return d.st.str(b), -1
 }
 
 // tagValue returns the constant for a common value of the ses:operation and
@@ -971,6 +1014,7 @@ func (d *fastDecoder) mail(m *Mail, ch *CommonHeaders) bool {
 			m.CommonHeaders, ok = ch, d.commonHeaders(ch)
 		case 8:
 			m.Tags, ok = d.tags(true)
+			d.tagsRead = ok
 		case 9:
 			m.SourceIP, ok = d.istr()
 		case 10:

@@ -291,9 +291,12 @@ func FuzzFastPathMatchesSlow(f *testing.F) {
 }
 
 // streamResults decodes r with a Stream of the given read-buffer size, scanner-only or not.
-func streamResults(r io.Reader, bufSize int, slow bool) []Result {
+func streamResults(r io.Reader, bufSize int, slow bool, opt ...Options) []Result {
 	s := NewStream(r, "f")
 	s.bufSize, s.slow = bufSize, slow
+	if len(opt) > 0 {
+		s.setOptions(opt[0])
+	}
 	return collect(streamSeq(s))
 }
 
@@ -303,21 +306,30 @@ func streamResults(r io.Reader, bufSize int, slow bool) []Result {
 func checkStreamFastMatchesSlow(t *testing.T, data []byte) {
 	t.Helper()
 	readErr := errors.New("connection reset")
-	for _, failing := range []bool{false, true} {
+	for _, opt := range []Options{{}, {NoRaw: true, NoTags: true}} {
+		for _, failing := range []bool{false, true} {
+			checkStreamFastMatchesSlowWith(t, data, opt, failing, readErr)
+		}
+	}
+}
+
+func checkStreamFastMatchesSlowWith(t *testing.T, data []byte, opt Options, failing bool, readErr error) {
+	t.Helper()
+	{
 		src := func() io.Reader {
 			if failing {
 				return io.MultiReader(bytes.NewReader(data), iotest.ErrReader(readErr))
 			}
 			return bytes.NewReader(data)
 		}
-		want := streamResults(src(), 32<<10, true)
+		want := streamResults(src(), 32<<10, true, opt)
 		for _, size := range []int{32 << 10, 61} {
 			for _, split := range []bool{false, true} {
 				r := src()
 				if split {
 					r = iotest.HalfReader(r)
 				}
-				got := streamResults(r, size, false)
+				got := streamResults(r, size, false, opt)
 				if len(got) != len(want) {
 					t.Fatalf("buffer %d, split %v, failing %v: %d results, scanner-only gives %d, for %q", size, split, failing, len(got), len(want), data)
 				}

@@ -146,7 +146,24 @@ func jsonTypeName(goType string) string {
 // region, time); the record's own values win. Required: `mail`, `mail.messageId`,
 // `mail.timestamp` (RFC 3339 or the legacy "2006-01-02T15:04:05 -0700" form) and a known
 // `eventType` (or legacy `notificationType`). Errors are *DecodeError with Ref "record".
-func Normalize(r *Record, hint Envelope) (Event, error) {
+func Normalize(r *Record, hint Envelope) (Event, error) { return normalize(r, hint, nil) }
+
+// Indexes of the auto-tags Normalize reads, in knownTags.
+const (
+	kCallerIdentity = iota
+	kSourceIP
+	kFromDomain
+	kConfigurationSet
+	kOperation
+	kSourceTLSVersion
+	numKnownTags
+)
+
+// knownTags holds tag(r.Mail.Tags, name) of each auto-tag Normalize reads, when the decoder has
+// captured them while building the map (saving the lookups); nil means look them up.
+type knownTags [numKnownTags]string
+
+func normalize(r *Record, hint Envelope, kt *knownTags) (Event, error) {
 	fail := func(field string, format string, args ...any) (Event, error) {
 		return Event{}, &DecodeError{Ref: "record", Field: field, Err: fmt.Errorf(format, args...)}
 	}
@@ -197,11 +214,15 @@ func Normalize(r *Record, hint Envelope) (Event, error) {
 	ev.Account = firstNonEmpty(m.SendingAccountID, hint.Account, arnAccount)
 
 	ev.Tags = m.Tags
-	ev.CallerIdentity = firstNonEmpty(tag(m.Tags, TagCallerIdentity), m.CallerIdentity)
-	ev.SourceIP = parseIP(firstNonEmpty(tag(m.Tags, TagSourceIP), m.SourceIP))
-	ev.Operation = tag(m.Tags, TagOperation)
-	ev.ConfigurationSet = tag(m.Tags, TagConfigurationSet)
-	ev.TLSVersion = tag(m.Tags, TagSourceTLSVersion)
+	if kt == nil {
+		kt = &knownTags{tag(m.Tags, TagCallerIdentity), tag(m.Tags, TagSourceIP), tag(m.Tags, TagFromDomain),
+			tag(m.Tags, TagConfigurationSet), tag(m.Tags, TagOperation), tag(m.Tags, TagSourceTLSVersion)}
+	}
+	ev.CallerIdentity = firstNonEmpty(kt[kCallerIdentity], m.CallerIdentity)
+	ev.SourceIP = parseIP(firstNonEmpty(kt[kSourceIP], m.SourceIP))
+	ev.Operation = kt[kOperation]
+	ev.ConfigurationSet = kt[kConfigurationSet]
+	ev.TLSVersion = kt[kSourceTLSVersion]
 	ev.Source = m.Source
 	ev.Recipients = m.Destination
 
@@ -214,7 +235,7 @@ func Normalize(r *Record, hint Envelope) (Event, error) {
 		from = []string{m.Source}
 	}
 	ev.From = parseAddresses(from)
-	ev.FromDomain = strings.ToLower(tag(m.Tags, TagFromDomain))
+	ev.FromDomain = strings.ToLower(kt[kFromDomain])
 	if ev.FromDomain == "" && len(ev.From) > 0 {
 		if at := strings.LastIndexByte(ev.From[0].Address, '@'); at >= 0 {
 			ev.FromDomain = strings.ToLower(strings.TrimRight(ev.From[0].Address[at+1:], ">"))
@@ -354,11 +375,17 @@ func firstNonEmpty(ss ...string) string {
 
 // splitARN returns an ARN's region, account and resource parts ("" when s is not an ARN).
 func splitARN(s string) (region, account, resource string) {
-	p := strings.SplitN(s, ":", 6)
-	if len(p) != 6 || p[0] != "arn" {
+	rest, ok := strings.CutPrefix(s, "arn:")
+	if !ok {
 		return "", "", ""
 	}
-	return p[3], p[4], p[5]
+	var p [4]string // partition, service, region, account; rest is the resource
+	for i := range p {
+		if p[i], rest, ok = strings.Cut(rest, ":"); !ok {
+			return "", "", ""
+		}
+	}
+	return p[2], p[3], rest
 }
 
 // parseAddresses parses From header values with net/mail, keeping display name and address apart.

@@ -43,7 +43,7 @@ func decodeParallel(head []byte, r io.Reader, name string, opt Options, yield fu
 	go func() {
 		defer close(jobs)
 		defer close(order)
-		splitBlocks(head, r, name, bs, opt.NoRaw, func(b *block) bool {
+		splitBlocks(head, r, name, bs, opt, func(b *block) bool {
 			select {
 			case order <- b:
 			case <-done:
@@ -64,7 +64,7 @@ func decodeParallel(head []byte, r io.Reader, name string, opt Options, yield fu
 		go func() {
 			var w blockDecoder
 			for b := range jobs {
-				b.out <- w.decode(b, name, opt.NoRaw)
+				b.out <- w.decode(b, name, opt)
 			}
 		}()
 	}
@@ -80,7 +80,7 @@ func decodeParallel(head []byte, r io.Reader, name string, opt Options, yield fu
 // splitBlocks cuts head+r into blocks of whole lines of about bs bytes and sends them in order.
 // A line longer than maxBlockLine ends the splitting: the rest of the input is decoded here,
 // sequentially, and sent as already decoded blocks. send returns false to stop.
-func splitBlocks(head []byte, r io.Reader, name string, bs int, noRaw bool, send func(*block) bool) {
+func splitBlocks(head []byte, r io.Reader, name string, bs int, opt Options, send func(*block) bool) {
 	line := 1
 	pending := make([]byte, len(head), max(2*bs, len(head)+bs))
 	copy(pending, head)
@@ -88,7 +88,7 @@ func splitBlocks(head []byte, r io.Reader, name string, bs int, noRaw bool, send
 	for empty := 0; ; {
 		if len(pending) < bs || bytes.IndexByte(pending, '\n') < 0 {
 			if len(pending) > maxBlockLine {
-				sequentialTail(pending, r, name, line, noRaw, send)
+				sequentialTail(pending, r, name, line, opt, send)
 				return
 			}
 			if rerr == nil {
@@ -135,8 +135,8 @@ func splitBlocks(head []byte, r io.Reader, name string, bs int, noRaw bool, send
 
 // sequentialTail decodes pending+r with one Stream in NDJSON mode from line, sending the
 // Results in batches as decoded blocks.
-func sequentialTail(pending []byte, r io.Reader, name string, line int, noRaw bool, send func(*block) bool) {
-	s := blockStream(io.MultiReader(bytes.NewReader(pending), r), name, line, noRaw, nil)
+func sequentialTail(pending []byte, r io.Reader, name string, line int, opt Options, send func(*block) bool) {
+	s := blockStream(io.MultiReader(bytes.NewReader(pending), r), name, line, opt, nil)
 	for {
 		var rs []Result
 		for len(rs) < 256 {
@@ -159,9 +159,10 @@ func sequentialTail(pending []byte, r io.Reader, name string, line int, noRaw bo
 
 // blockStream is a Stream over r that starts at line in NDJSON mode, with no gzip or BOM
 // sniffing (those were done on the whole input).
-func blockStream(r io.Reader, name string, line int, noRaw bool, buf []byte) *Stream {
+func blockStream(r io.Reader, name string, line int, opt Options, buf []byte) *Stream {
 	s := NewStream(r, name)
-	s.started, s.r, s.line, s.mode, s.noRaw = true, r, line, 1, noRaw
+	s.started, s.r, s.line, s.mode = true, r, line, 1
+	s.setOptions(opt)
 	if buf == nil {
 		buf = make([]byte, s.bufSize)
 	}
@@ -175,13 +176,14 @@ type blockDecoder struct {
 	buf  []byte
 }
 
-func (w *blockDecoder) decode(b *block, name string, noRaw bool) []Result {
+func (w *blockDecoder) decode(b *block, name string, opt Options) []Result {
 	var r io.Reader = bytes.NewReader(b.data)
 	if b.rest != nil {
 		r = io.MultiReader(r, b.rest)
 	}
-	s := blockStream(r, name, b.line, noRaw, w.buf)
+	s := blockStream(r, name, b.line, opt, w.buf)
 	s.fast = w.fast
+	s.fast.skipTags = opt.NoTags
 	out := make([]Result, 0, 256)
 	for {
 		res, ok := s.Next()

@@ -20,7 +20,7 @@ func parallelResults(data []byte, r io.Reader, workers, blockSize int, noRaw boo
 
 func sequentialResults(r io.Reader, noRaw bool) []Result {
 	s := NewStream(r, "f")
-	s.noRaw = noRaw
+	s.setOptions(Options{NoRaw: noRaw})
 	return collect(streamSeq(s))
 }
 

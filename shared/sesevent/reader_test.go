@@ -80,6 +80,15 @@ func TestDecodeReaderNDJSON(t *testing.T) {
 		want[i].Raw = nil
 	}
 	sameResults(t, "NoRaw", noRaw, want)
+	for i := range want {
+		for j := range want[i].Events {
+			want[i].Events[j].Tags = nil
+		}
+	}
+	for _, w := range []int{0, 2} {
+		got := collect(DecodeReaderWith(bytes.NewReader(data), "f", Options{NoRaw: true, NoTags: true, Workers: w}))
+		sameResults(t, "NoTags", got, want)
+	}
 	// A document that is not NDJSON still goes through decodeDocument.
 	for _, doc := range [][]byte{[]byte(sendA), append(bytes.Repeat([]byte(" "), ndjsonSniff), sendA...)} {
 		sameResults(t, "document", collect(DecodeReaderWith(bytes.NewReader(doc), "f", Options{NoRaw: true})), []Result{{Ref: "f:1", Events: DecodeAny(doc, "f")[0].Events}})

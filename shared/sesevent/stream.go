@@ -43,7 +43,12 @@ type Stream struct {
 	content bool // the current line has had a non-space byte
 	slow    bool // frame every record with the scanner (tests compare both ways)
 	fast    fastState
-	noRaw   bool // leave Result.Raw nil
+	opt     Options // NoRaw, NoTags
+}
+
+func (s *Stream) setOptions(opt Options) {
+	s.opt = opt
+	s.fast.skipTags = opt.NoTags
 }
 
 // NewStream returns a Stream reading r; name prefixes each Ref ("<name>:<line>").
@@ -112,9 +117,7 @@ func (s *Stream) Next() (Result, bool) {
 		return Result{Ref: ref, Err: &DecodeError{Ref: ref, Err: fmt.Errorf("record is %d bytes, more than the %d-byte limit", size, MaxRecordSize)}}, true
 	}
 	res := decodeMessage(s.rec, "", ref, Envelope{})
-	if s.noRaw {
-		res.Raw = nil
-	}
+	s.opt.apply(&res)
 	return res, true
 }
 
@@ -473,7 +476,7 @@ func (s *Stream) fastLine(ref string) (Result, bool) {
 		s.mode = 1
 	}
 	res := Result{Ref: ref, Events: s.fast.one(ev)}
-	if !s.noRaw {
+	if !s.opt.NoRaw {
 		res.Raw = s.fast.clone(line)
 	}
 	return res, true
