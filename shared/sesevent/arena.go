@@ -1,9 +1,12 @@
 package sesevent
 
-import "bytes"
+import (
+	"bytes"
+	"hash/maphash"
+)
 
 // fastState is what a Stream's fast path keeps from one record to the next so that decoding a
-// record allocates little: an intern table for the values that repeat across records (tag
+// record allocates little: a small intern cache for the values that repeat across records (tag
 // values, sources, ARNs, From headers), and chunked backing arrays for the tag value slices,
 // the Result.Events slices and Result.Raw. Chunks are never reused, only abandoned when full, so
 // nothing handed out is ever overwritten (Result.Raw never aliases a buffer the decoder reuses);
@@ -11,7 +14,8 @@ import "bytes"
 type fastState struct {
 	skipTags bool // Options.NoTags
 	rec      fastRecord
-	intern   map[string]string
+	intern   *[internSlots]string
+	seed     maphash.Seed
 	scratch  []byte
 	vals     []string
 	events   []Event
@@ -19,7 +23,7 @@ type fastState struct {
 }
 
 const (
-	maxInterned   = 4096 // entries; the table is cleared when full
+	internSlots   = 4096 // a power of two
 	maxInternLen  = 256  // longer values are not interned
 	valsChunk     = 1024
 	eventsChunk   = 64
@@ -29,20 +33,21 @@ const (
 
 func (st *fastState) noTags() bool { return st != nil && st.skipTags }
 
-// str returns b as a string, shared with earlier equal values when st interns.
+// str returns b as a string, shared with an earlier equal value when st interns: a
+// direct-mapped cache (one hash, one compare) keeps the latest value of each slot.
 func (st *fastState) str(b []byte) string {
 	if st == nil || len(b) > maxInternLen {
 		return string(b)
 	}
-	if s, ok := st.intern[string(b)]; ok {
-		return s
+	if st.intern == nil {
+		st.intern, st.seed = new([internSlots]string), maphash.MakeSeed()
 	}
-	if st.intern == nil || len(st.intern) >= maxInterned {
-		st.intern = make(map[string]string, maxInterned/4)
+	slot := &st.intern[maphash.Bytes(st.seed, b)&(internSlots-1)]
+	if *slot == string(b) {
+		return *slot
 	}
-	s := string(b)
-	st.intern[s] = s
-	return s
+	*slot = string(b)
+	return *slot
 }
 
 // tagVals returns an empty slice to append one record's tag values to: room in the current

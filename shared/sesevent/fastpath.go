@@ -140,9 +140,12 @@ func fastEventBridge(data []byte, carrier, ref string, outer Envelope) (Result, 
 // fastRecord holds a Record and the objects every record has in one allocation; the event
 // object is allocated only when present.
 type fastRecord struct {
-	rec    Record
-	mail   Mail
-	common CommonHeaders
+	rec       Record
+	mail      Mail
+	common    CommonHeaders
+	bounce    Bounce
+	complaint Complaint
+	delivery  Delivery
 }
 
 // fastDecoder reads JSON from data; every method returns false to decline.
@@ -159,6 +162,8 @@ type fastDecoder struct {
 	// (tagsRead) as the map is built.
 	known    knownTags
 	tagsRead bool
+	// destination is mail.destination, whose strings delivery.recipients usually repeats.
+	destination []string
 }
 
 // ws skips JSON white space.
@@ -534,6 +539,34 @@ func (d *fastDecoder) skipStr() bool {
 
 // strs reads an array of strings; [] gives an empty, non-nil slice as encoding/json does.
 func (d *fastDecoder) strs(keep bool) ([]string, bool) { return d.strsIntern(keep, false) }
+
+// strsLike is strs(true) that reuses the strings of like for equal values.
+func (d *fastDecoder) strsLike(like []string) ([]string, bool) {
+	if !d.open('[') {
+		return nil, false
+	}
+	out := make([]string, 0, len(like))
+	for n := 0; ; {
+		more, ok := d.elem(&n)
+		if !ok {
+			return nil, false
+		}
+		if !more {
+			return out, true
+		}
+		b, ok := d.text()
+		if !ok {
+			return nil, false
+		}
+		s := ""
+		if i := len(out); i < len(like) && like[i] == string(b) {
+			s = like[i]
+		} else {
+			s = string(b)
+		}
+		out = append(out, s)
+	}
+}
 
 // strsIntern is strs with the values interned when intern is set.
 func (d *fastDecoder) strsIntern(keep, intern bool) ([]string, bool) {
@@ -928,13 +961,13 @@ func (d *fastDecoder) record(f *fastRecord) bool {
 				return ok
 			}, "reason")
 		case 5:
-			r.Bounce = new(Bounce)
+			r.Bounce = &f.bounce
 			ok = d.bounce(r.Bounce)
 		case 6:
-			r.Complaint = new(Complaint)
+			r.Complaint = &f.complaint
 			ok = d.complaint(r.Complaint)
 		case 7:
-			r.Delivery = new(Delivery)
+			r.Delivery = &f.delivery
 			ok = d.delivery(r.Delivery)
 		case 8:
 			r.Open = new(Open)
@@ -1008,6 +1041,7 @@ func (d *fastDecoder) mail(m *Mail, ch *CommonHeaders) bool {
 			m.SendingAccountID, ok = d.istr()
 		case 5:
 			m.Destination, ok = d.strs(true)
+			d.destination = m.Destination
 		case 6:
 			ok = d.flexBool()
 		case 7:
@@ -1167,7 +1201,7 @@ func (d *fastDecoder) delivery(dl *Delivery) bool {
 		case 1:
 			dl.ProcessingTimeMillis, ok = d.int64()
 		case 2:
-			dl.Recipients, ok = d.strs(true)
+			dl.Recipients, ok = d.strsLike(d.destination)
 		case 3:
 			dl.SMTPResponse, ok = d.str()
 		default:
