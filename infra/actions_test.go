@@ -15,7 +15,7 @@ import (
 )
 
 // iamPrefix maps an SDK service package to its IAM action prefix.
-var iamPrefix = map[string]string{"iam": "iam", "sesv2": "ses", "dynamodb": "dynamodb", "secretsmanager": "secretsmanager", "sns": "sns"}
+var iamPrefix = map[string]string{"iam": "iam", "sesv2": "ses", "dynamodb": "dynamodb", "secretsmanager": "secretsmanager", "sns": "sns", "securityhub": "securityhub", "eventbridge": "events"}
 
 // apiActions derives the IAM actions an SDK client interface can call: each method's name under
 // the prefix of the package of its input type (GetUser(ctx, *iam.GetUserInput) → iam:GetUser).

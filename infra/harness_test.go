@@ -47,6 +47,11 @@ var configurations = map[string]map[string]any{
 		ctxRespondConcurrency: 3,
 		ctxAlertsFormat:       "chatbot",
 	},
+	// export: Security Hub import and forwarding to a central account's bus (infra/export.go).
+	"export": {
+		ctxSecurityHub:   "true",
+		ctxCentralBusArn: "arn:aws:events:eu-west-1:999999999999:event-bus/sesguard-central",
+	},
 	"central": {
 		ctxEndpointMode:     "central",
 		ctxVpcID:            "vpc-0a1b2c3d4e5f60718",

@@ -22,6 +22,7 @@ type Sesguard struct {
 	Functions  *functions
 	Endpoints  *endpoints // nil when the endpoint mode is none
 	Preventive *preventive
+	Export     *exporter // nil unless Security Hub or an event bus is opted in (infra/export.go)
 }
 
 // NewSesguardStack builds the stack. It is environment-agnostic (no account/region), so synth
@@ -37,7 +38,11 @@ func NewSesguardStack(scope constructs.Construct, cfg *Config) (*Sesguard, error
 	s.Pipeline = newPipeline(stack, "Pipeline", cfg, s.Topics, s.Archive)
 	s.Functions = newFunctions(stack, "Functions", cfg, s.Topics, s.Table, s.Pipeline)
 	newAlarms(stack, "Alarms", s.Topics, s.Pipeline, s.Functions)
-	var err error
+	ec, err := loadExportConfig(func(k string) any { return scope.Node().TryGetContext(&k) })
+	if err != nil {
+		return nil, err
+	}
+	s.Export = newExporter(stack, "Export", cfg, s.Topics, ec)
 	if cfg.EndpointMode != endpointNone {
 		if s.Endpoints, err = newEndpoints(stack, "Endpoints", cfg); err != nil {
 			return nil, err
