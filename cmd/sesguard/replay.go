@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	"github.com/sesguard/sesguard/shared/attribute"
+	"github.com/sesguard/sesguard/shared/cloudtrail"
 	"github.com/sesguard/sesguard/shared/contain"
 	"github.com/sesguard/sesguard/shared/detect"
 	"github.com/sesguard/sesguard/shared/finding"
@@ -27,8 +28,10 @@ import (
 
 const replayUsage = `usage: sesguard replay [--policy FILE] [--format text|json] [--vpc-cidrs SPEC] [--attribute] PATH...|-
 
-Decode SES events from files, directories (recursively) or stdin (-) in any envelope sesguard
-knows (SNS, SQS, EventBridge, Firehose, Kinesis, Lambda events, bare records, NDJSON, gzip), run
+Decode SES events and CloudTrail SES API-call records (EventBridge "AWS API Call via CloudTrail",
+bare, CloudTrail log files) from files, directories (recursively) or stdin (-) in any envelope
+sesguard knows (SNS, SQS, EventBridge, Firehose, Kinesis, Lambda events, bare records, NDJSON,
+gzip), run
 detection under the policy and print the aggregated findings with their containment plan. The
 plan is always a dry run: replay never changes anything.
 
@@ -43,8 +46,8 @@ const replayChunk = 512
 
 // replayStats counts what a replay read.
 type replayStats struct {
-	files, records, events, duplicates, skipped, bad, unjoined int
-	byType                                                     map[sesevent.Type]int
+	files, records, events, apiCalls, duplicates, skipped, bad, unjoined int
+	byType                                                               map[sesevent.Type]int
 }
 
 func runReplay(ctx context.Context, e env, args []string) int {
@@ -96,7 +99,17 @@ func runReplay(ctx context.Context, e env, args []string) int {
 	st := replayStats{byType: map[sesevent.Type]int{}}
 	col := detect.NewCollector()
 	batch := make([]sesevent.Event, 0, replayChunk)
+	var calls []cloudtrail.Event
 	flush := func() error {
+		if len(calls) > 0 {
+			b, err := det.ProcessCalls(ctx, calls)
+			if err != nil {
+				return err
+			}
+			st.duplicates += b.Duplicates
+			col.Add(b.Updates)
+			calls = calls[:0]
+		}
 		if len(batch) == 0 {
 			return nil
 		}
@@ -130,6 +143,15 @@ func runReplay(ctx context.Context, e env, args []string) int {
 					fmt.Fprintf(e.stderr, "replay: %s\n", recordError(src.name, res))
 				case res.Skip != "":
 					st.skipped++
+				case res.APICall != nil:
+					st.apiCalls++
+					calls = append(calls, *res.APICall)
+					if len(calls) >= replayChunk {
+						if err := flush(); err != nil {
+							fmt.Fprintf(e.stderr, "replay: %v\n", err)
+							return exitUsage
+						}
+					}
 				default:
 					for _, ev := range res.Events {
 						st.events++
@@ -329,6 +351,9 @@ func (st *replayStats) summary(findings int) string {
 	if n := st.byType[sesevent.TypeSend]; n > 0 || st.events > 0 {
 		s += fmt.Sprintf(" (%d Send)", n)
 	}
+	if st.apiCalls > 0 {
+		s += fmt.Sprintf(", %d CloudTrail SES API call(s)", st.apiCalls)
+	}
 	s += fmt.Sprintf(", %d duplicate(s), %d skipped, %d bad; %d finding(s)", st.duplicates, st.skipped, st.bad, findings)
 	return s
 }
@@ -340,9 +365,13 @@ func printReplayText(w io.Writer, p *policy.Policy, st *replayStats, findings []
 		fmt.Fprintf(w, "note: %d bounce/complaint event(s) had no Send in the input; attributed from their own tags\n", st.unjoined)
 	}
 	if len(findings) == 0 {
-		if st.events == 0 {
+		if st.events == 0 && st.apiCalls == 0 {
 			// Nothing read is not the same as nothing wrong: never claim the sends were clean.
 			fmt.Fprintln(w, "\nno findings: no events were read")
+			return
+		}
+		if st.apiCalls > 0 {
+			fmt.Fprintln(w, "\nno findings: every send and SES API call matched the policy")
 			return
 		}
 		fmt.Fprintln(w, "\nno findings: every send matched the policy")
@@ -372,7 +401,19 @@ func printReplayText(w io.Writer, p *policy.Policy, st *replayStats, findings []
 		if len(ev.RecipientsSample) > 0 {
 			fmt.Fprintf(w, "  recipients  %s\n", strings.Join(ev.RecipientsSample, ", "))
 		}
-		fmt.Fprintf(w, "  messages    %s\n", sampleList(ev.MessageIDs, ev.Count, 3))
+		if len(ev.EventNames) > 0 {
+			fmt.Fprintf(w, "  api calls   %s   (CloudTrail events %s)\n", strings.Join(ev.EventNames, ", "), sampleList(ev.EventIDs, ev.Count, 3))
+		}
+		if ev.VPCEndpointID != "" {
+			fmt.Fprintf(w, "  vpc endpt   %s\n", ev.VPCEndpointID)
+		}
+		switch {
+		case len(ev.EventNames) == 0:
+			fmt.Fprintf(w, "  messages    %s\n", sampleList(ev.MessageIDs, ev.Count, 3))
+		case len(ev.MessageIDs) > 0:
+			// API calls: only the sends among them have message ids.
+			fmt.Fprintf(w, "  messages    %s\n", sampleList(ev.MessageIDs, int64(len(ev.MessageIDs)), 3))
+		}
 		printPlan(w, f, cfg)
 	}
 }
@@ -395,6 +436,9 @@ func printPlan(w io.Writer, f *finding.Finding, cfg *contain.Config) {
 			target = "-"
 		}
 		outcome := string(finding.OutcomePlanned)
+		if in.Target.Action == contain.ActionDeactivateKeys && f.Principal.AccessKeyID != "" {
+			outcome += ": key " + f.Principal.AccessKeyID + " (named by the finding)"
+		}
 		if !in.Run() {
 			outcome = string(in.Outcome) + ": " + in.Reason
 		}

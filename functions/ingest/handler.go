@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/sesguard/sesguard/functions/internal/fnenv"
+	"github.com/sesguard/sesguard/shared/cloudtrail"
 	"github.com/sesguard/sesguard/shared/detect"
 	"github.com/sesguard/sesguard/shared/finding"
 	"github.com/sesguard/sesguard/shared/sesevent"
@@ -24,6 +25,8 @@ import (
 // marks back and fails, so the whole batch can be retried.
 type Detector interface {
 	Process(ctx context.Context, events []sesevent.Event) (detect.Batch, error)
+	// ProcessCalls is Process for CloudTrail SES API calls.
+	ProcessCalls(ctx context.Context, calls []cloudtrail.Event) (detect.Batch, error)
 }
 
 var _ Detector = (*detect.Detector)(nil)
@@ -180,8 +183,9 @@ type delivery struct {
 func (h *Handler) process(ctx context.Context, log *slog.Logger, results []sesevent.Result, dl delivery) []outcome {
 	outs := make([]outcome, len(results))
 	var events []sesevent.Event
+	var calls []cloudtrail.Event
 	byMessage := map[string][]int{}
-	var decoded []int
+	var decoded, decodedCalls []int
 	for i, res := range results {
 		outs[i].res = res
 		rlog := log.With(fnenv.LogRecord, res.Ref)
@@ -192,6 +196,13 @@ func (h *Handler) process(ctx context.Context, log *slog.Logger, results []sesev
 			continue
 		case res.Skip != "":
 			rlog.Info("ingest: record skipped", "reason", res.Skip)
+			continue
+		}
+		if res.APICall != nil {
+			decodedCalls = append(decodedCalls, i)
+			calls = append(calls, *res.APICall)
+			// Findings name CloudTrail records by event id (and sends by message id).
+			byMessage[res.APICall.EventID] = append(byMessage[res.APICall.EventID], i)
 			continue
 		}
 		decoded = append(decoded, i)
@@ -205,6 +216,19 @@ func (h *Handler) process(ctx context.Context, log *slog.Logger, results []sesev
 	pub, cancel := fnenv.WithReserve(ctx, h.Reserve)
 	defer cancel()
 	h.flushOutbox(ctx, pub, log, outs, dl)
+	// SES events and CloudTrail calls are detected apart, each failing only its own records: a
+	// state error on one must not make the other's already-counted records look new on retry.
+	if len(calls) > 0 {
+		batch, err := h.Detector.ProcessCalls(ctx, calls)
+		if err != nil {
+			log.Error("ingest: detection of API calls failed; their records will be retried", "calls", len(calls), "error", err.Error())
+			for _, i := range decodedCalls {
+				outs[i].failed = fmt.Errorf("record %s: %w", outs[i].res.Ref, err)
+			}
+		} else {
+			h.publishUpdates(ctx, pub, log, outs, batch, byMessage, decodedCalls, dl)
+		}
+	}
 	if len(events) == 0 {
 		return outs
 	}
@@ -216,13 +240,20 @@ func (h *Handler) process(ctx context.Context, log *slog.Logger, results []sesev
 		}
 		return outs
 	}
+	h.publishUpdates(ctx, pub, log, outs, batch, byMessage, decoded, dl)
+	return outs
+}
+
+// publishUpdates publishes the updates of one detection batch; decoded are the records the batch
+// came from (blamed for a failed publish whose evidence names none of them).
+func (h *Handler) publishUpdates(ctx, pub context.Context, log *slog.Logger, outs []outcome, batch detect.Batch, byMessage map[string][]int, decoded []int, dl delivery) {
 	if batch.Duplicates > 0 {
 		log.Info("ingest: redelivered events skipped", "duplicates", batch.Duplicates)
 	}
 	for _, u := range batch.Updates {
 		f := u.Finding
 		var contributors []int
-		for _, id := range f.Evidence.MessageIDs {
+		for _, id := range slices.Concat(f.Evidence.MessageIDs, f.Evidence.EventIDs) {
 			for _, i := range byMessage[id] {
 				if !slices.Contains(contributors, i) {
 					contributors = append(contributors, i)
@@ -264,7 +295,6 @@ func (h *Handler) process(ctx context.Context, log *slog.Logger, results []sesev
 		}
 		flog.Info("ingest: finding published", "new", u.New, "sns_message_id", msgID)
 	}
-	return outs
 }
 
 // flushOutbox publishes the findings kept for redelivered records; a record whose kept

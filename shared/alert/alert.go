@@ -90,6 +90,22 @@ func title(rule string) string {
 		return "SES bounce rate spike"
 	case policy.RuleReputationComplaintSpike:
 		return "SES complaint rate spike"
+	case policy.RuleAPIOutsideApproved:
+		return "SES API call from outside the approved networks"
+	case policy.RuleAPIPrincipalUnapproved:
+		return "SES API send by an unapproved principal"
+	case policy.RuleAPISendDenied:
+		return "SES send attempt refused"
+	case policy.RuleSetupSandboxExitRequested:
+		return "SES sandbox exit requested"
+	case policy.RuleSetupIdentityCreated:
+		return "SES identity created by an unapproved principal"
+	case policy.RuleSetupSendingReenabled:
+		return "SES sending re-enabled"
+	case policy.RuleCoverageUnobservedSends:
+		return "SES sends sesguard did not see"
+	case policy.RuleReputationAccountAtRisk:
+		return "SES account reputation at risk"
 	case "":
 		return "SES finding"
 	}

@@ -139,6 +139,10 @@ func targetMissing(t Target) string {
 			return "principal is the root user: sesguard never changes root credentials"
 		case p.Kind != finding.KindUser || p.Name == "":
 			return "principal is not an identified IAM user (attribution unknown)"
+		case strings.HasPrefix(p.AccessKeyID, "ASIA"):
+			// A CloudTrail-recorded session key: it is no IAM access key, and falling back to the
+			// user's other keys would hit keys the finding never saw.
+			return "the finding's key " + p.AccessKeyID + " is temporary session credentials, not an IAM access key (use deny_send_policy)"
 		}
 	case ActionDenySendPolicy:
 		switch {

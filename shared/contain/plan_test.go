@@ -340,3 +340,24 @@ func BenchmarkMergeStatement(b *testing.B) {
 		}
 	}
 }
+
+// TestPlanSessionKeyIsNotDeactivated: a CloudTrail finding naming temporary session credentials
+// (ASIA…) gets no deactivate_keys (that would fall back to keys the finding never saw); a
+// long-term key (AKIA…) is planned.
+func TestPlanSessionKeyIsNotDeactivated(t *testing.T) {
+	cfg := &Config{Mode: ModeDryRun}
+	for _, tc := range []struct {
+		key  string
+		want finding.Outcome
+	}{{"ASIAZX3LEAKEDSESSION1", finding.OutcomeSkipped}, {"AKIAZX3LEAKEDUSER001", ""}} {
+		f := &finding.Finding{ID: "f1", Rule: "api.outside_approved", Actions: []string{ActionDeactivateKeys},
+			Principal: finding.Principal{Name: "leaked-user", Kind: finding.KindUser, AccessKeyID: tc.key}}
+		in, err := Plan(f, cfg)
+		if err != nil || len(in) != 1 {
+			t.Fatalf("plan %v %v", in, err)
+		}
+		if in[0].Outcome != tc.want || (tc.want != "" && !strings.Contains(in[0].Reason, "temporary")) {
+			t.Errorf("%s: outcome %q reason %q", tc.key, in[0].Outcome, in[0].Reason)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sesguard/sesguard/shared/cloudtrail"
 	"github.com/sesguard/sesguard/shared/finding"
 	"github.com/sesguard/sesguard/shared/sesevent"
 )
@@ -97,6 +98,12 @@ type group struct {
 	recipients  []string
 	identities  string // first identity seen
 	configSet   string
+
+	// API-call findings: the principal from the call itself, and the CloudTrail records.
+	callPrincipal *finding.Principal
+	eventIDs      []string
+	eventNames    []string
+	vpce          string
 }
 
 // FindingID is the deterministic id of the finding for (rule, account, dimension, window start):
@@ -151,6 +158,46 @@ func (a *accum) hit(d *Detector, h hitSpec, e *sesevent.Event, recipients []stri
 	}
 }
 
+// hitCall is hit for a CloudTrail API call at time t by principal pr.
+func (a *accum) hitCall(d *Detector, h hitSpec, c *cloudtrail.Event, t time.Time, pr finding.Principal) {
+	key := h.rule + "\x00" + h.account + "\x00" + h.dim + "\x00" + h.start.Format(time.RFC3339)
+	g := a.groups[key]
+	if g == nil {
+		g = &group{id: FindingID(h.rule, h.account, h.dim, h.start), rule: h.rule, account: h.account, principal: h.principal,
+			start: h.start, end: h.end, detail: h.detail, callPrincipal: &pr}
+		a.groups[key] = g
+		a.groupOrder = append(a.groupOrder, key)
+	}
+	g.n++
+	if g.first.IsZero() || t.Before(g.first) {
+		g.first = t
+	}
+	if t.After(g.last) {
+		g.last = t
+	}
+	if g.region == "" {
+		g.region = c.Region
+	}
+	if c.SourceIP.IsValid() {
+		addUnique(&g.ips, c.SourceIP.String(), maxIPs+1)
+	}
+	for _, id := range c.MessageIDs {
+		addUnique(&g.msgIDs, id, finding.MaxMessageIDs)
+	}
+	addUnique(&g.eventIDs, c.EventID, finding.MaxEventIDs)
+	addUnique(&g.eventNames, c.EventName, finding.MaxEventIDs)
+	addUnique(&g.from, c.From, finding.MaxFrom)
+	if g.identities == "" {
+		g.identities = c.Identity
+	}
+	if g.configSet == "" {
+		g.configSet = c.ConfigurationSet
+	}
+	if g.vpce == "" {
+		g.vpce = c.VPCEndpointID
+	}
+}
+
 // addUnique appends v to *list unless present, empty, or the list holds max values.
 func addUnique(list *[]string, v string, max int) {
 	if v == "" || len(*list) >= max {
@@ -174,6 +221,9 @@ func (g *group) finding(d *Detector, pr finding.Principal, agg Aggregate) findin
 			ips, more = ips[:maxIPs], ", ..."
 		}
 		detail += fmt.Sprintf(" [source IPs: %s%s]", strings.Join(ips, ", "), more)
+	}
+	if len(g.eventNames) > 1 {
+		detail += " [calls: " + strings.Join(g.eventNames, ", ") + "]"
 	}
 	sourceIP := ""
 	if len(g.ips) > 0 {
@@ -210,6 +260,9 @@ func (g *group) finding(d *Detector, pr finding.Principal, agg Aggregate) findin
 			Detail:           detail,
 			Metric:           g.metric,
 			Threshold:        g.threshold,
+			EventIDs:         g.eventIDs,
+			EventNames:       g.eventNames,
+			VPCEndpointID:    g.vpce,
 		},
 		Actions: d.actions(g.rule),
 		Mode:    d.p.Response.Mode,

@@ -30,6 +30,8 @@ func (c *Collector) merge(f finding.Finding) {
 		f.Evidence.MessageIDs = slices.Clone(f.Evidence.MessageIDs)
 		f.Evidence.From = slices.Clone(f.Evidence.From)
 		f.Evidence.RecipientsSample = slices.Clone(f.Evidence.RecipientsSample)
+		f.Evidence.EventIDs = slices.Clone(f.Evidence.EventIDs)
+		f.Evidence.EventNames = slices.Clone(f.Evidence.EventNames)
 		c.byID[f.ID] = &f
 		c.order = append(c.order, f.ID)
 		return
@@ -50,6 +52,15 @@ func (c *Collector) merge(f finding.Finding) {
 	}
 	for _, v := range in.RecipientsSample {
 		addUnique(&ev.RecipientsSample, v, finding.MaxRecipients)
+	}
+	for _, v := range in.EventIDs {
+		addUnique(&ev.EventIDs, v, finding.MaxEventIDs)
+	}
+	for _, v := range in.EventNames {
+		addUnique(&ev.EventNames, v, finding.MaxEventIDs)
+	}
+	if ev.VPCEndpointID == "" {
+		ev.VPCEndpointID = in.VPCEndpointID
 	}
 	if ev.Identity == "" {
 		ev.Identity = in.Identity

@@ -54,6 +54,7 @@ type Detector struct {
 	log    *slog.Logger
 
 	perSend   []Rule // enabled per-send rules
+	perCall   []Rule // enabled API-call rules (CloudTrail)
 	volume    bool
 	bounce    bool
 	complaint bool
@@ -98,7 +99,12 @@ func New(p *policy.Policy, st State, opts ...Option) (*Detector, error) {
 		case policy.RuleReputationComplaintSpike:
 			d.complaint = p.Limits.ComplaintRate.Window > 0
 		default:
-			d.perSend = append(d.perSend, r)
+			switch {
+			case r.apiCheck != nil:
+				d.perCall = append(d.perCall, r)
+			case r.check != nil:
+				d.perSend = append(d.perSend, r)
+			}
 		}
 	}
 	return d, nil
@@ -525,7 +531,10 @@ func (d *Detector) tally(ctx context.Context, a *accum) ([]Update, error) {
 		prev := agg.Count - g.n
 		pk := [2]string{g.account, g.principal}
 		pr, ok := principals[pk]
-		if !ok {
+		switch {
+		case g.callPrincipal != nil:
+			pr = *g.callPrincipal // the CloudTrail record names the principal and its key exactly
+		case !ok:
 			pr = d.principal(ctx, g.account, g.principal)
 			principals[pk] = pr
 		}

@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"github.com/sesguard/sesguard/shared/cloudtrail"
 	"github.com/sesguard/sesguard/shared/finding"
 	"github.com/sesguard/sesguard/shared/policy"
 	"github.com/sesguard/sesguard/shared/sesevent"
@@ -14,7 +15,21 @@ type Rule struct {
 	// Stateful rules (volume, reputation) need window counters and are evaluated by the
 	// Detector; the others are pure checks of one Send.
 	Stateful bool
+	// External rules are raised outside the Detector (the coverage function's reconciliation
+	// with CloudWatch); they are registered so the policy and the docs know them.
+	External bool
 	check    func(p *policy.Policy, e *sesevent.Event) (bool, string)
+	// apiCheck is set for rules over CloudTrail SES API calls (see ProcessCalls).
+	apiCheck func(p *policy.Policy, c *cloudtrail.Event) (bool, string)
+}
+
+// CheckCall evaluates an API-call rule against one CloudTrail SES call: violated, and why.
+// Other rules always report false here.
+func (r Rule) CheckCall(p *policy.Policy, c *cloudtrail.Event) (bool, string) {
+	if r.apiCheck == nil {
+		return false, ""
+	}
+	return r.apiCheck(p, c)
 }
 
 // Check evaluates a per-send rule against one Send event: violated, and why. Stateful rules
@@ -40,6 +55,14 @@ func Rules() []Rule {
 		volumePrincipalSpike(),
 		reputationBounceSpike(),
 		reputationComplaintSpike(),
+		apiOutsideApproved(),
+		apiPrincipalUnapproved(),
+		apiSendDenied(),
+		setupSandboxExitRequested(),
+		setupIdentityCreated(),
+		setupSendingReenabled(),
+		coverageUnobservedSends(),
+		reputationAccountAtRisk(),
 	}
 }
 

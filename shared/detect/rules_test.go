@@ -16,8 +16,14 @@ func TestRegistryMatchesPolicyNames(t *testing.T) {
 		if r.Severity.Rank() == 0 || r.Doc == "" || strings.Contains(r.Doc, "\n") {
 			t.Errorf("rule %s: severity %q, doc %q", r.ID, r.Severity, r.Doc)
 		}
-		if r.Stateful == (r.check != nil) {
-			t.Errorf("rule %s: stateful=%v but check set=%v", r.ID, r.Stateful, r.check != nil)
+		kinds := 0
+		for _, k := range []bool{r.Stateful, r.External, r.check != nil, r.apiCheck != nil} {
+			if k {
+				kinds++
+			}
+		}
+		if kinds != 1 {
+			t.Errorf("rule %s: want exactly one of stateful=%v external=%v check=%v apiCheck=%v", r.ID, r.Stateful, r.External, r.check != nil, r.apiCheck != nil)
 		}
 	}
 	if got, want := strings.Join(ids, ","), strings.Join(policy.RuleNames(), ","); got != want {

@@ -64,8 +64,9 @@ type Principal struct {
 	Name string        `json:"name"`
 	Kind PrincipalKind `json:"kind"`
 	ARN  string        `json:"arn,omitempty"`
-	// AccessKeyID is the key most recently used for ses/ses-smtp inside the finding window, when
-	// attribution could identify it.
+	// AccessKeyID is the key behind the finding: for API-call findings the exact key that signed
+	// the CloudTrail-recorded request; for send findings the key most recently used for
+	// ses/ses-smtp inside the finding window, when attribution could identify it.
 	AccessKeyID string `json:"access_key_id,omitempty"`
 }
 
@@ -74,6 +75,7 @@ const (
 	MaxMessageIDs = 20
 	MaxRecipients = 10
 	MaxFrom       = 10
+	MaxEventIDs   = 20
 )
 
 // Evidence is the aggregated proof behind a finding.
@@ -91,6 +93,11 @@ type Evidence struct {
 	// Metric and Threshold are set by rate and volume rules.
 	Metric    float64 `json:"metric,omitempty"`
 	Threshold float64 `json:"threshold,omitempty"`
+	// EventIDs and EventNames sample the CloudTrail records (eventID, eventName) behind an
+	// api.* or setup.* finding; VPCEndpointID is the endpoint the calls came through.
+	EventIDs      []string `json:"event_ids,omitempty"`
+	EventNames    []string `json:"event_names,omitempty"`
+	VPCEndpointID string   `json:"vpc_endpoint_id,omitempty"`
 }
 
 // Finding is one aggregated detection. ID is deterministic over (rule, account, principal,

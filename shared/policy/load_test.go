@@ -246,7 +246,7 @@ func TestRuleAndActionNames(t *testing.T) {
 		}
 		seen[r] = true
 	}
-	if len(seen) != 11 || KnownRule("network") {
+	if len(seen) != 19 || KnownRule("network") {
 		t.Errorf("rules = %v", RuleNames())
 	}
 	for _, a := range ActionNames() {
@@ -290,5 +290,35 @@ func TestVPCCIDRs(t *testing.T) {
 	}
 	if !p.NetworkApproved(netip.MustParseAddr("2001:db8:1::5")) || p.NetworkApproved(netip.MustParseAddr("10.30.0.1")) {
 		t.Error("resolved blocks not applied (or foreign VPC applied)")
+	}
+}
+
+// TestNewRulesInResponseOn: the CloudTrail and reconciliation rules are accepted wherever a rule
+// name is (response.on, rules:).
+func TestNewRulesInResponseOn(t *testing.T) {
+	src := `version: 1
+rules:
+  setup.sandbox_exit_requested: { severity: critical }
+  coverage.unobserved_sends: { enabled: true }
+response:
+  on:
+    api.outside_approved: [deactivate_keys, deny_send_policy]
+    api.principal_unapproved: [deactivate_keys]
+    api.send_denied: [deactivate_keys]
+    setup.sandbox_exit_requested: [deactivate_keys]
+    setup.identity_created: [deny_send_policy]
+    setup.sending_reenabled: [pause_account]
+    coverage.unobserved_sends: []
+    reputation.account_at_risk: [pause_account]
+`
+	p, err := Load([]byte(src), "t.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Actions(RuleAPIOutsideApproved); len(got) != 2 || got[0] != ActionDeactivateKeys {
+		t.Errorf("api.outside_approved actions %v", got)
+	}
+	if p.Severity(RuleSetupSandboxExitRequested, "high") != "critical" {
+		t.Error("severity override lost")
 	}
 }

@@ -14,6 +14,16 @@ const (
 	RuleVolumePrincipalSpike             = "volume.principal_spike"
 	RuleReputationBounceSpike            = "reputation.bounce_spike"
 	RuleReputationComplaintSpike         = "reputation.complaint_spike"
+	// CloudTrail SES API calls (shared/cloudtrail).
+	RuleAPIOutsideApproved        = "api.outside_approved"
+	RuleAPIPrincipalUnapproved    = "api.principal_unapproved"
+	RuleAPISendDenied             = "api.send_denied"
+	RuleSetupSandboxExitRequested = "setup.sandbox_exit_requested"
+	RuleSetupIdentityCreated      = "setup.identity_created"
+	RuleSetupSendingReenabled     = "setup.sending_reenabled"
+	// Reconciliation with SES's CloudWatch metrics (the coverage function).
+	RuleCoverageUnobservedSends = "coverage.unobserved_sends"
+	RuleReputationAccountAtRisk = "reputation.account_at_risk"
 )
 
 // RuleNames lists every rule name the policy file accepts, in documentation order.
@@ -30,6 +40,14 @@ func RuleNames() []string {
 		RuleVolumePrincipalSpike,
 		RuleReputationBounceSpike,
 		RuleReputationComplaintSpike,
+		RuleAPIOutsideApproved,
+		RuleAPIPrincipalUnapproved,
+		RuleAPISendDenied,
+		RuleSetupSandboxExitRequested,
+		RuleSetupIdentityCreated,
+		RuleSetupSendingReenabled,
+		RuleCoverageUnobservedSends,
+		RuleReputationAccountAtRisk,
 	}
 }
 

@@ -334,6 +334,11 @@ func decodeLambdaRecord(rec json.RawMessage, i int, name string) Result {
 			_ = json.Unmarshal(v, &src)
 		}
 	}
+	_, hasUser := keys["userIdentity"]
+	if _, hasVersion := keys["eventVersion"]; hasUser || hasVersion {
+		// A CloudTrail log file ({"Records":[...]}, as CloudTrail writes to S3).
+		return decodeCloudTrail(rec, "", name+":Records["+strconv.Itoa(i)+"]", Envelope{})
+	}
 	_, hasSNS := keys["Sns"]
 	_, hasKinesis := keys["kinesis"]
 	_, hasBody := keys["body"]

@@ -7,10 +7,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/sesguard/sesguard/shared/cloudtrail"
 )
 
-// EventBridge detail-types of SES sending events (source aws.ses). Other SES detail-types on the
-// bus (advisor recommendations, tenant sending status, CloudTrail API calls) are skipped.
+// EventBridge detail-types of SES sending events (source aws.ses). CloudTrail API calls go to
+// shared/cloudtrail; other SES detail-types on the bus (advisor recommendations, tenant sending
+// status) are skipped.
 func sendingDetailType(dt string) bool {
 	switch dt {
 	case "Email Sent", "Email Delivered", "Email Bounced", "Email Complaint Received", "Email Rejected",
@@ -40,6 +43,13 @@ type ebParts struct {
 
 func decodeEventBridgeParts(p ebParts, outer Envelope) Result {
 	ref := p.ref
+	if p.detailType == cloudtrail.DetailType {
+		d := bytes.TrimSpace(p.detail)
+		if len(d) == 0 || bytes.Equal(d, []byte("null")) {
+			return errorResult(ref, p.carrier, fmt.Errorf("missing"))
+		}
+		return decodeCloudTrail(d, p.carrier, ref, Envelope{Account: p.account, Region: p.region}.merge(outer))
+	}
 	if p.source == "aws.ses" && !sendingDetailType(p.detailType) {
 		return Result{Ref: ref, Skip: fmt.Sprintf("EventBridge aws.ses event %q is not a sending event", truncate([]byte(p.detailType), 60))}
 	}

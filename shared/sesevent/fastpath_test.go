@@ -61,7 +61,7 @@ func goodRecords(t testing.TB) map[string][]byte {
 	out := map[string][]byte{}
 	for _, rel := range fixtureFiles(t, false) {
 		for _, res := range decodeFixture(t, rel) {
-			if res.Raw != nil {
+			if res.Raw != nil && res.APICall == nil { // SES records: CloudTrail ones have no fast path
 				out[rel+" "+res.Ref] = res.Raw
 			}
 		}

@@ -17,6 +17,8 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/sesguard/sesguard/shared/cloudtrail"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/golden from the current decoder output")
@@ -54,9 +56,10 @@ func decodeFixture(t testing.TB, rel string) []Result {
 
 // goldenResult is what a golden file records per Result.
 type goldenResult struct {
-	Ref    string  `json:"ref"`
-	Skip   string  `json:"skip,omitempty"`
-	Events []Event `json:"events,omitempty"`
+	Ref     string            `json:"ref"`
+	Skip    string            `json:"skip,omitempty"`
+	Events  []Event           `json:"events,omitempty"`
+	APICall *cloudtrail.Event `json:"api_call,omitempty"`
 }
 
 // TestGolden: every fixture decodes without error to its golden events (run with -update to rewrite).
@@ -74,14 +77,20 @@ func TestGolden(t *testing.T) {
 					t.Errorf("%s: %v", r.Ref, r.Err)
 					continue
 				}
-				if r.Skip == "" {
+				if r.APICall != nil {
+					// Raw is the CloudTrail record itself: it decodes on its own to the same call.
+					c, err := cloudtrail.Decode(r.Raw, cloudtrail.Envelope{Account: r.APICall.Account, Region: r.APICall.Region})
+					if err != nil || c.EventID != r.APICall.EventID {
+						t.Errorf("%s: Raw does not decode to the same API call: %v", r.Ref, err)
+					}
+				} else if r.Skip == "" {
 					// Raw is the SES record itself: it decodes on its own to the same message.
 					ev, err := DecodeRecord(r.Raw)
 					if err != nil || ev.MessageID != r.Events[0].MessageID || ev.Type != r.Events[0].Type {
 						t.Errorf("%s: Raw does not decode to the same event: %v", r.Ref, err)
 					}
 				}
-				got = append(got, goldenResult{Ref: r.Ref, Skip: r.Skip, Events: r.Events})
+				got = append(got, goldenResult{Ref: r.Ref, Skip: r.Skip, Events: r.Events, APICall: r.APICall})
 			}
 			have, err := json.MarshalIndent(got, "", "  ")
 			if err != nil {
@@ -119,7 +128,8 @@ func firstDiff(a, b []byte) string {
 	return "lengths differ: got " + strconv.Itoa(len(al)) + " lines, want " + strconv.Itoa(len(bl))
 }
 
-// checkInvariants: exactly one of Err, Skip, Events; Err is a *DecodeError naming the same Ref.
+// checkInvariants: exactly one of Err, Skip, Events, APICall; Err is a *DecodeError naming the
+// same Ref.
 func checkInvariants(t testing.TB, r Result) {
 	t.Helper()
 	switch {
@@ -128,12 +138,16 @@ func checkInvariants(t testing.TB, r Result) {
 		if !errors.As(r.Err, &de) || de.Ref != r.Ref {
 			t.Errorf("%s: error %T %v is not a *DecodeError for this ref", r.Ref, r.Err, r.Err)
 		}
-		if r.Skip != "" || r.Events != nil || r.Raw != nil {
+		if r.Skip != "" || r.Events != nil || r.Raw != nil || r.APICall != nil {
 			t.Errorf("%s: error result also carries skip/events/raw", r.Ref)
 		}
 	case r.Skip != "":
-		if r.Events != nil || r.Raw != nil {
+		if r.Events != nil || r.Raw != nil || r.APICall != nil {
 			t.Errorf("%s: skipped result carries events", r.Ref)
+		}
+	case r.APICall != nil:
+		if r.Events != nil || len(r.Raw) == 0 {
+			t.Errorf("%s: API call with %d events and %d raw bytes", r.Ref, len(r.Events), len(r.Raw))
 		}
 	default:
 		if len(r.Events) != 1 || len(r.Raw) == 0 {
@@ -175,7 +189,7 @@ func TestBadFixtures(t *testing.T) {
 				}
 				switch exp := w[1]; {
 				case exp == "ok":
-					if r.Err != nil || len(r.Events) != 1 {
+					if r.Err != nil || (len(r.Events) != 1 && r.APICall == nil) {
 						t.Errorf("%s: want ok, got %s", r.Ref, outcome(r))
 					}
 				case exp == "skip":

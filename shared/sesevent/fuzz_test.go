@@ -53,7 +53,7 @@ func hasAnyPrefix(s string, prefixes []string) bool {
 // seedMessages adds bare records, SNS notifications and EventBridge events as single messages.
 func seedMessages(f *testing.F) {
 	f.Helper()
-	seedFiles(f, "record/", "eventbridge/", "bad/truncated", "bad/missing", "bad/unknown")
+	seedFiles(f, "record/", "eventbridge/", "cloudtrail/eventbridge-", "bad/truncated", "bad/missing", "bad/unknown", "bad/cloudtrail-bad")
 	f.Add([]byte("Successfully validated SNS topic for Amazon SES event publishing."))
 	f.Add([]byte(`{"Type":"Notification","MessageId":"m","TopicArn":"arn:aws:sns:eu-west-1:111122223333:t","Message":"{\"eventType\":\"Send\",\"mail\":{\"timestamp\":\"2026-05-04T09:15:27Z\",\"messageId\":\"x\"}}\n"}`))
 	f.Add([]byte(`"{\"eventType\":\"Send\"}"`))
@@ -74,7 +74,7 @@ func checkBatch(t *testing.T, n int, results []Result, refPrefix string) {
 }
 
 func FuzzDecodeSQS(f *testing.F) {
-	seedFiles(f, "sqs/", "bad/sqs-")
+	seedFiles(f, "sqs/", "bad/sqs-", "cloudtrail/sqs-", "bad/cloudtrail-sqs")
 	seedMessages(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		// data as a whole Lambda event...

@@ -58,6 +58,9 @@ func decodeMessage(data []byte, carrier, ref string, outer Envelope) Result {
 // decodeMessageSlow is decodeMessage with encoding/json only: every input the fast path declines,
 // every error.
 func decodeMessageSlow(data []byte, carrier, ref string, outer Envelope) Result {
+	if bareCloudTrail(data) {
+		return decodeCloudTrail(data, carrier, ref, outer)
+	}
 	var m message
 	if field, err := unmarshalObject(data, &m); err != nil {
 		if field == "" {
@@ -107,6 +110,9 @@ func decodeRecordResult(data []byte, carrier, ref string, env Envelope) Result {
 	data = bytes.TrimSpace(data)
 	if ev, ok := fastDecodeRecord(data, env); ok {
 		return Result{Ref: ref, Events: []Event{ev}, Raw: bytes.Clone(data)}
+	}
+	if bareCloudTrail(data) {
+		return decodeCloudTrail(data, carrier, ref, env)
 	}
 	var r wireRecord
 	if field, err := unmarshalObject(data, &r); err != nil {

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/sesguard/sesguard/shared/cloudtrail"
 )
 
 // Size limits. SES records are small (headers are truncated above 10 KB), so anything bigger is
@@ -21,7 +23,7 @@ const (
 )
 
 // Result is one input record's outcome; a batch yields exactly one Result per input record, in
-// order. Exactly one of Err, Skip and Events is set.
+// order. Exactly one of Err, Skip, Events and APICall is set.
 type Result struct {
 	// Ref names the record: "sqs:<messageId>", "sns:<MessageId>", "eventbridge:<id>",
 	// "firehose:<recordId>", "kinesis:<sequenceNumber>", "<file>:<line>", or "record".
@@ -32,6 +34,10 @@ type Result struct {
 	// newline), for re-encoding by a Firehose transformation; nil on error or skip. It never
 	// aliases a buffer the decoder reuses.
 	Raw []byte
+	// APICall is set instead of Events for a CloudTrail record of an SES API call (an EventBridge
+	// "AWS API Call via CloudTrail" event, a bare record, a CloudTrail log file's Records[i]);
+	// Raw is then the CloudTrail record.
+	APICall *cloudtrail.Event
 	// Skip is non-empty when the record was intentionally skipped (for example SES's SNS
 	// validation text); Err is nil then.
 	Skip string

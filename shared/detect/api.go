@@ -1,0 +1,256 @@
+package detect
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/sesguard/sesguard/shared/cloudtrail"
+	"github.com/sesguard/sesguard/shared/finding"
+	"github.com/sesguard/sesguard/shared/policy"
+)
+
+// Rules over CloudTrail SES API calls. A leaked key is usually tried against the SES API
+// (GetSendQuota, GetAccount, ListIdentities, PutAccountDetails) minutes before the first spam;
+// these findings carry the exact access key that signed the call, so containment can act on
+// that key before any mail is sent.
+
+func apiOutsideApproved() Rule {
+	return Rule{
+		ID:       policy.RuleAPIOutsideApproved,
+		Severity: finding.SeverityHigh,
+		Doc:      "an SES API call (CloudTrail sourceIPAddress), by any principal, came from outside the approved networks",
+		apiCheck: func(p *policy.Policy, c *cloudtrail.Event) (bool, string) {
+			if !c.SourceIP.IsValid() || p.NetworkApproved(c.SourceIP) {
+				return false, "" // an AWS service calling on a principal's behalf has no address
+			}
+			return true, fmt.Sprintf("SES API call %s from %s, outside the approved networks (%s)%s", c.EventName, c.SourceIP, approvedNetworks(p), refused(c))
+		},
+	}
+}
+
+func apiPrincipalUnapproved() Rule {
+	return Rule{
+		ID:       policy.RuleAPIPrincipalUnapproved,
+		Severity: finding.SeverityHigh,
+		Doc:      "an SES send API call (CloudTrail data event) was made by a principal not in senders.principals",
+		apiCheck: func(p *policy.Policy, c *cloudtrail.Event) (bool, string) {
+			if !c.IsSend() || c.Failed() {
+				return false, "" // a refused send is api.send_denied
+			}
+			if c.Principal.Name == "" {
+				return true, fmt.Sprintf("%s by an unidentified principal (userIdentity type %q)", c.EventName, c.Principal.Type)
+			}
+			if p.PrincipalApproved(c.Principal.Name) {
+				return false, ""
+			}
+			return true, fmt.Sprintf("%s by %q, which is not in senders.principals", c.EventName, c.Principal.Name)
+		},
+	}
+}
+
+func apiSendDenied() Rule {
+	return Rule{
+		ID:       policy.RuleAPISendDenied,
+		Severity: finding.SeverityMedium,
+		Doc:      "an SES send API call was refused (CloudTrail errorCode): prevention held, but the key is in use",
+		apiCheck: func(_ *policy.Policy, c *cloudtrail.Event) (bool, string) {
+			if !c.IsSend() || !c.Failed() {
+				return false, ""
+			}
+			return true, fmt.Sprintf("%s by %s was refused with %s", c.EventName, principalText(c), c.ErrorCode)
+		},
+	}
+}
+
+func setupSandboxExitRequested() Rule {
+	return Rule{
+		ID:       policy.RuleSetupSandboxExitRequested,
+		Severity: finding.SeverityHigh,
+		Doc:      "PutAccountDetails was called: the request to move the account out of the SES sandbox",
+		apiCheck: func(_ *policy.Policy, c *cloudtrail.Event) (bool, string) {
+			if c.EventName != "PutAccountDetails" {
+				return false, ""
+			}
+			req := "production access not stated"
+			if c.ProductionAccess != nil {
+				req = fmt.Sprintf("productionAccessEnabled=%t", *c.ProductionAccess)
+			}
+			return true, fmt.Sprintf("PutAccountDetails by %s (%s): a request to leave the SES sandbox%s", principalText(c), req, refused(c))
+		},
+	}
+}
+
+// identityCreations are the calls that add a sending identity (v2, v1 and the v1 legacy name).
+var identityCreations = map[string]bool{
+	"CreateEmailIdentity": true, "VerifyEmailIdentity": true, "VerifyDomainIdentity": true, "VerifyEmailAddress": true,
+}
+
+func setupIdentityCreated() Rule {
+	return Rule{
+		ID:       policy.RuleSetupIdentityCreated,
+		Severity: finding.SeverityHigh,
+		Doc:      "CreateEmailIdentity / VerifyEmailIdentity / VerifyDomainIdentity by a principal not in senders.principals, or for an identity not in senders.identities",
+		apiCheck: func(p *policy.Policy, c *cloudtrail.Event) (bool, string) {
+			if !identityCreations[c.EventName] {
+				return false, ""
+			}
+			var why []string
+			if c.Principal.Name == "" || !p.PrincipalApproved(c.Principal.Name) {
+				why = append(why, "the principal is not in senders.principals")
+			}
+			if c.Identity == "" || !p.IdentityApproved(c.Identity) {
+				why = append(why, "the identity is not in senders.identities")
+			}
+			if len(why) == 0 {
+				return false, ""
+			}
+			return true, fmt.Sprintf("%s of %q by %s: %s%s", c.EventName, c.Identity, principalText(c), strings.Join(why, " and "), refused(c))
+		},
+	}
+}
+
+// sendingSwitches are the calls that turn sending on or off, account-wide or per set.
+var sendingSwitches = map[string]string{
+	"UpdateAccountSendingEnabled": "the account", "PutAccountSendingAttributes": "the account",
+	"UpdateConfigurationSetSendingEnabled": "configuration set", "PutConfigurationSetSendingOptions": "configuration set",
+}
+
+func setupSendingReenabled() Rule {
+	return Rule{
+		ID:       policy.RuleSetupSendingReenabled,
+		Severity: finding.SeverityHigh,
+		Doc:      "UpdateAccountSendingEnabled / PutAccountSendingAttributes (or the configuration-set forms) turned sending back on, e.g. after a pause by SES or sesguard",
+		apiCheck: func(_ *policy.Policy, c *cloudtrail.Event) (bool, string) {
+			what, ok := sendingSwitches[c.EventName]
+			if !ok || c.SendingEnabled == nil || !*c.SendingEnabled {
+				return false, ""
+			}
+			if what != "the account" {
+				what += " " + c.ConfigurationSet
+			}
+			return true, fmt.Sprintf("%s by %s enabled sending for %s%s", c.EventName, principalText(c), what, refused(c))
+		},
+	}
+}
+
+func coverageUnobservedSends() Rule {
+	return Rule{
+		ID:       policy.RuleCoverageUnobservedSends,
+		Severity: finding.SeverityHigh,
+		Doc:      "SES counted more sends (CloudWatch AWS/SES Send, or a CloudTrail send data event) than sesguard received Send events for, beyond the tolerance",
+		External: true,
+	}
+}
+
+func reputationAccountAtRisk() Rule {
+	return Rule{
+		ID:       policy.RuleReputationAccountAtRisk,
+		Severity: finding.SeverityHigh,
+		Doc:      "the account's Reputation.BounceRate or Reputation.ComplaintRate (CloudWatch) reached the warning threshold, below SES's review level",
+		External: true,
+	}
+}
+
+func principalText(c *cloudtrail.Event) string {
+	if c.Principal.Name == "" {
+		return "an unidentified principal"
+	}
+	return c.Principal.Name
+}
+
+func refused(c *cloudtrail.Event) string {
+	if c.ErrorCode == "" {
+		return ""
+	}
+	return " (refused: " + c.ErrorCode + ")"
+}
+
+// callKey is a CloudTrail record's dedup key (eventID is unique per record).
+func callKey(c *cloudtrail.Event) string {
+	if c.EventID == "" {
+		return ""
+	}
+	return "ct#" + c.EventID
+}
+
+// ProcessCalls runs a batch of CloudTrail SES API calls through the API-call rules, with the
+// same dedup, aggregation, rollback and publishing contract as Process. A finding's principal is
+// the call's own userIdentity — kind, ARN and the exact access key — not an IAM lookup.
+func (d *Detector) ProcessCalls(ctx context.Context, calls []cloudtrail.Event) (Batch, error) {
+	var b Batch
+	a := newAccum()
+	var marked []string
+	fail := func(err error) (Batch, error) {
+		return Batch{}, fmt.Errorf("detect: %w", errors.Join(err, d.undo(ctx, a), d.unmarkAll(ctx, marked)))
+	}
+	seen := make(map[string]bool, len(calls))
+	for i := range calls {
+		c := &calls[i]
+		if key := callKey(c); key != "" {
+			if seen[key] {
+				b.Duplicates++
+				continue
+			}
+			seen[key] = true
+			first, err := d.st.Mark(ctx, key, SendInfo{Account: c.Account, Principal: c.Principal.Name}, d.expiry(c.EventTime.Add(MarkTTL)))
+			if err != nil {
+				return fail(err)
+			}
+			if !first {
+				b.Duplicates++
+				continue
+			}
+			marked = append(marked, key)
+		}
+		b.Events++
+		d.call(a, c)
+	}
+	updates, err := d.tally(ctx, a)
+	if err != nil {
+		return fail(err)
+	}
+	b.Updates = updates
+	return b, nil
+}
+
+// call applies the API-call rules to one call.
+func (d *Detector) call(a *accum, c *cloudtrail.Event) {
+	t := c.EventTime
+	if t.IsZero() {
+		t = d.now()
+	}
+	start := bucket(t, d.window)
+	pr := callPrincipal(c)
+	for _, r := range d.perCall {
+		bad, detail := r.apiCheck(d.p, c)
+		if !bad {
+			continue
+		}
+		// One finding per key: two leaked keys of one user are two findings, each naming its key.
+		dim := c.Principal.Name
+		if c.Principal.AccessKeyID != "" {
+			dim += "#" + c.Principal.AccessKeyID
+		}
+		a.hitCall(d, hitSpec{rule: r.ID, account: c.Account, principal: c.Principal.Name, dim: dim,
+			start: start, end: start.Add(d.window), detail: detail}, c, t, pr)
+	}
+}
+
+// callPrincipal is the finding principal of a call, straight from userIdentity.
+func callPrincipal(c *cloudtrail.Event) finding.Principal {
+	p := finding.Principal{Name: c.Principal.Name, ARN: c.Principal.ARN, AccessKeyID: c.Principal.AccessKeyID, Kind: finding.KindUnknown}
+	switch c.Principal.Type {
+	case cloudtrail.TypeIAMUser:
+		p.Kind = finding.KindUser
+	case cloudtrail.TypeAssumedRole:
+		p.Kind = finding.KindRole
+	case cloudtrail.TypeRoot:
+		p.Kind = finding.KindRoot
+	}
+	if p.Name == "" {
+		p.Kind = finding.KindUnknown
+	}
+	return p
+}
