@@ -44,11 +44,13 @@ Exit status: 0 when no action failed, 2 when one failed (or an input was bad), 1
 flags:
 `
 
-const restoreUsage = `usage: sesguard restore ACTION_ID [--table T] [--actor A] [--format text|json]
+const restoreUsage = `usage: sesguard restore ACTION_ID [--table T] [--actor A] [--format text|json] [--findings-topic ARN]
 
 Roll back one containment action recorded in the ledger (--table or $SESGUARD_TABLE): reactivate
 exactly the keys it deactivated, put back or remove its inline policy, remove only its statement
 from the identity policy, resume only what it paused. Restoring twice changes nothing.
+With --findings-topic (or $SESGUARD_FINDINGS_TOPIC_ARN) the restore is announced there as a
+containment result: the alert channel hears of it and Security Hub resolves the finding.
 
 Exit status: 0 restored (or already restored), 2 when the restore failed, 1 on usage errors.
 
@@ -195,6 +197,7 @@ func runRestore(ctx context.Context, e env, args []string) int {
 	table := fs.String("table", "", "ledger (state) table (default $"+envTable+")")
 	actor := fs.String("actor", "", "who is restoring, recorded in the ledger (default cli:$USER)")
 	format := fs.String("format", "text", "output format: text or json")
+	announce := fs.String("findings-topic", "", "announce the restore on this findings topic, so alerts and Security Hub follow (default $"+envFindingsTopic+"; none when unset)")
 	rest, code, ok := opParse(fs, args)
 	if !ok {
 		return code
@@ -239,6 +242,16 @@ func runRestore(ctx context.Context, e env, args []string) int {
 			return exitUsage
 		}
 		return exitInput
+	}
+	topicARN := *announce
+	if topicARN == "" {
+		topicARN = e.getenv(envFindingsTopic)
+	}
+	if topicARN != "" {
+		if err := announceRestore(ctx, topicARN, tableName, rest[0], who, ar); err != nil {
+			fmt.Fprintf(e.stderr, "restore: %s is restored, but announcing it failed (rerun the restore to announce again): %v\n", rest[0], err)
+			return exitInput
+		}
 	}
 	return exitOK
 }
