@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/sesguard/sesguard/shared/finding"
@@ -73,6 +74,22 @@ func RestoreCommand(actionID string) string { return "sesguard restore " + actio
 // containment.rate_capped finding when the hourly cap stopped an action. The error is only for a
 // finding or configuration that cannot be worked on at all.
 func (e *Executor) Contain(ctx context.Context, f *finding.Finding) (*finding.Result, []finding.Finding, error) {
+	return e.ContainWith(ctx, f, ContainOptions{})
+}
+
+// ContainOptions narrow and attribute one containment run.
+type ContainOptions struct {
+	// Only restricts the run to these action ids: the plan a human approved. A planned action
+	// not listed (the policy gained an action since) is reported skipped, never applied. nil
+	// means every planned action.
+	Only []string
+	// Approver is recorded in the ledger row of every action of the run and in the actor.
+	Approver *Approver
+}
+
+// ContainWith is Contain with options; the ledger, the protected principals and the hourly cap
+// apply exactly as in Contain.
+func (e *Executor) ContainWith(ctx context.Context, f *finding.Finding, opts ContainOptions) (*finding.Result, []finding.Finding, error) {
 	if err := e.Config.Validate(); err != nil {
 		return nil, nil, err
 	}
@@ -88,9 +105,13 @@ func (e *Executor) Contain(ctx context.Context, f *finding.Finding) (*finding.Re
 	if e.Config.Enforcing() {
 		mode = ModeEnforce
 	}
+	actor := e.Config.Actor
+	if opts.Approver != nil {
+		actor = opts.Approver.Actor() + " via " + e.Config.Actor
+	}
 	res := &finding.Result{
 		Schema: finding.SchemaResult, FindingID: f.ID, Rule: f.Rule, Severity: f.Severity, Account: f.Account,
-		Region: f.Region, Principal: f.Principal, SourceIP: f.SourceIP, Mode: mode, Actor: e.Config.Actor, Time: now,
+		Region: f.Region, Principal: f.Principal, SourceIP: f.SourceIP, Mode: mode, Actor: actor, Time: now,
 		Actions: []finding.ActionResult{},
 	}
 	var extra []finding.Finding
@@ -103,10 +124,15 @@ func (e *Executor) Contain(ctx context.Context, f *finding.Finding) (*finding.Re
 			res.Actions = append(res.Actions, ar)
 			continue
 		}
+		if opts.Only != nil && !slices.Contains(opts.Only, id) {
+			ar.ActionID, ar.Outcome, ar.Reason = "", finding.OutcomeSkipped, "not in the approved plan (the policy changed since it was shown)"
+			res.Actions = append(res.Actions, ar)
+			continue
+		}
 		actx, cancel := actionContext(ctx)
 		if e.Config.Enforcing() {
 			var capped bool
-			ar, capped = e.enforce(actx, f, in, ar, now)
+			ar, capped = e.enforce(actx, f, in, ar, now, actor, opts.Approver)
 			if capped {
 				extra = append(extra, rateCappedFinding(f, in.Target, id, e.Config.maxPerHour(), now))
 			}
@@ -170,7 +196,7 @@ func (e *Executor) dryRun(ctx context.Context, in Intent, ar finding.ActionResul
 
 // enforce runs one action: ledger check, plan, claim (pending row with the prior state), rate
 // slot, apply, final status. It reports capped=true when the hourly cap stopped it.
-func (e *Executor) enforce(ctx context.Context, f *finding.Finding, in Intent, ar finding.ActionResult, now time.Time) (finding.ActionResult, bool) {
+func (e *Executor) enforce(ctx context.Context, f *finding.Finding, in Intent, ar finding.ActionResult, now time.Time, actor string, approver *Approver) (finding.ActionResult, bool) {
 	rec, err := e.Ledger.Get(ctx, ar.ActionID)
 	var earlier []Step
 	switch {
@@ -215,7 +241,7 @@ func (e *Executor) enforce(ctx context.Context, f *finding.Finding, in Intent, a
 	}
 	r := &Record{
 		ActionID: ar.ActionID, FindingID: f.ID, Rule: f.Rule, Action: step.Action, Target: step.Target,
-		Actor: e.Config.Actor, Status: StatusPending, Created: now, Updated: now, Step: step, Earlier: earlier,
+		Actor: actor, Status: StatusPending, Created: now, Updated: now, Step: step, Earlier: earlier, ApprovedBy: approver,
 	}
 	claimed, other, err := e.Ledger.Claim(ctx, r)
 	if err != nil {
@@ -357,6 +383,11 @@ func rateCappedFinding(f *finding.Finding, t Target, actionID string, max int, n
 // Restore undoes one ledger action: it returns the target to the recorded prior state and marks
 // the row restored. Restoring a restored action changes nothing and says so.
 func (e *Executor) Restore(ctx context.Context, actionID, actor string) (finding.ActionResult, error) {
+	return e.RestoreWith(ctx, actionID, actor, nil)
+}
+
+// RestoreWith is Restore recording the human who approved the undo (nil: none) in the row.
+func (e *Executor) RestoreWith(ctx context.Context, actionID, actor string, approver *Approver) (finding.ActionResult, error) {
 	ar := finding.ActionResult{ActionID: actionID}
 	if e.Ledger == nil {
 		return failed(ar, errors.New("restore needs a ledger table")), errors.New("restore needs a ledger table")
@@ -410,6 +441,7 @@ func (e *Executor) Restore(ctx context.Context, actionID, actor string) (finding
 	next := *rec
 	now := e.now()
 	next.Status, next.Updated, next.RestoredBy, next.RestoredAt, next.RestoreChanges = StatusRestored, now, actor, now, changes
+	next.RestoreApprovedBy = approver
 	if err := e.record(ctx, rec.Status, &next); err != nil {
 		err = fmt.Errorf("restored %s, but recording it failed: %w", actionID, err)
 		return failed(ar, err), err

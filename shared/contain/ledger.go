@@ -62,7 +62,24 @@ type Record struct {
 	RestoredBy     string    `json:"restored_by,omitempty"`
 	RestoredAt     time.Time `json:"restored_at,omitzero"`
 	RestoreChanges []string  `json:"restore_changes,omitempty"`
+	// ApprovedBy is the human who approved the action (a Slack button), RestoreApprovedBy the one
+	// who approved its undo; nil for the policy's automatic mode and the CLI.
+	ApprovedBy        *Approver `json:"approved_by,omitempty"`
+	RestoreApprovedBy *Approver `json:"restore_approved_by,omitempty"`
 }
+
+// Approver is who approved a change from Slack and when: the audit trail of a button click.
+type Approver struct {
+	SlackUser string `json:"slack_user"`
+	SlackTeam string `json:"slack_team"`
+	// At is the click's time (Slack's signed request timestamp).
+	At time.Time `json:"at"`
+	// Ref is the approval reference the button carried.
+	Ref string `json:"ref,omitempty"`
+}
+
+// Actor names the approver for the ledger's actor fields.
+func (a *Approver) Actor() string { return "slack:" + a.SlackTeam + "/" + a.SlackUser }
 
 // Ledger stores containment records in DynamoDB. Rows have no TTL: they are the audit trail.
 type Ledger struct {

@@ -152,6 +152,17 @@ type ActionResult struct {
 	Reason  string `json:"reason,omitempty"`
 	Error   string `json:"error,omitempty"`
 	Restore string `json:"restore,omitempty"` // the exact command that undoes it
+	// Undo is the reference an Undo button carries for this applied action (Slack approvals).
+	Undo *ButtonRef `json:"undo,omitempty"`
+}
+
+// ButtonRef is the opaque reference a Slack button carries (functions/interact). It names an
+// approval stored server-side (the finding and the exact plan, or the action to undo); the
+// message never carries a plan, and a reference is useless without a Slack-signed click by an
+// approver before Expires.
+type ButtonRef struct {
+	Ref     string    `json:"ref"`
+	Expires time.Time `json:"expires"`
 }
 
 // Result is the containment outcome for one finding.
@@ -168,6 +179,9 @@ type Result struct {
 	Actor     string         `json:"actor"`
 	Time      time.Time      `json:"time"`
 	Actions   []ActionResult `json:"actions"`
+	// Approval is the reference of the Contain now button of a dry-run result: approving it
+	// applies exactly the planned actions listed here.
+	Approval *ButtonRef `json:"approval,omitempty"`
 }
 
 // Failed reports whether any action failed.

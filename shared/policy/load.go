@@ -503,6 +503,18 @@ func (l *loader) response(n *yaml.Node, r *Response) {
 			}
 		}},
 		{"on", func(_, v *yaml.Node) { l.on(v, r) }},
+		{"approvers", func(_, v *yaml.Node) { r.Approvers = l.list(v, "response.approvers", checkSlackUserID) }},
+		{"approval_expiry", func(_, v *yaml.Node) {
+			d, ok := l.duration(v, "response.approval_expiry")
+			if !ok {
+				return
+			}
+			if d < MinApprovalExpiry || d > MaxApprovalExpiry {
+				l.errf(v, "response.approval_expiry: %s is outside %s to %s", d, MinApprovalExpiry, MaxApprovalExpiry)
+				return
+			}
+			r.ApprovalExpiry = d
+		}},
 	})
 }
 
@@ -598,6 +610,17 @@ func checkCIDR(s string) error {
 	}
 	if m := pf.Masked(); m != pf {
 		return fmt.Errorf("host bits set; did you mean %s?", m)
+	}
+	return nil
+}
+
+// slackUserRe is a Slack user id: U… (or W… on Enterprise Grid), upper-case alphanumerics. A
+// name (@alice) or a lower-cased id would never match a click, so it is an error, not a no-op.
+var slackUserRe = regexp.MustCompile(`^[UW][A-Z0-9]{2,30}$`)
+
+func checkSlackUserID(s string) error {
+	if !slackUserRe.MatchString(s) {
+		return errors.New("not a Slack user id (U or W followed by upper-case letters and digits, e.g. U0123ABCD; a display name does not work)")
 	}
 	return nil
 }

@@ -86,6 +86,17 @@ type Response struct {
 	AllowEmptyApproved bool
 	// On maps a rule name to the containment actions to take, in order.
 	On map[string][]string
+	// Approvers are the Slack user ids (U…/W…) whose click on a Contain now or Undo button is
+	// carried out (functions/interact). Empty: no button is offered and every click is refused.
+	Approvers []string
+	// ApprovalExpiry is how long a button stays usable after its message was sent.
+	ApprovalExpiry time.Duration
+}
+
+// Approver reports whether the Slack user id may approve containment from Slack. Slack ids are
+// case-sensitive upper-case strings, so the comparison is exact.
+func (r *Response) Approver(slackUserID string) bool {
+	return slackUserID != "" && slices.Contains(r.Approvers, slackUserID)
 }
 
 // Alerts configures where findings are announced.
@@ -104,6 +115,11 @@ const (
 	DefaultComplaintRateMax  = 0.001 // ... and at 0.1 % complaints
 	DefaultRateMinSends      = 200
 	DefaultMaxActionsPerHour = 20
+	// DefaultApprovalExpiry: a Slack button is refused a day after its message; the bounds keep a
+	// typo from making one unusable at once or valid for weeks.
+	DefaultApprovalExpiry = 24 * time.Hour
+	MinApprovalExpiry     = time.Minute
+	MaxApprovalExpiry     = 7 * 24 * time.Hour
 )
 
 func defaults() Policy {
@@ -113,7 +129,7 @@ func defaults() Policy {
 			BounceRate:    RateLimit{Window: DefaultRateWindow, Max: DefaultBounceRateMax, MinSends: DefaultRateMinSends},
 			ComplaintRate: RateLimit{Window: DefaultRateWindow, Max: DefaultComplaintRateMax, MinSends: DefaultRateMinSends},
 		},
-		Response: Response{Mode: ModeDryRun, MaxActionsPerHour: DefaultMaxActionsPerHour},
+		Response: Response{Mode: ModeDryRun, MaxActionsPerHour: DefaultMaxActionsPerHour, ApprovalExpiry: DefaultApprovalExpiry},
 		Alerts:   Alerts{MinSeverity: finding.SeverityLow},
 	}
 }

@@ -1,0 +1,132 @@
+// Package approval holds the server-side half of sesguard's Slack buttons: the approval a button's
+// opaque reference names (stored in the state table with an expiry), the replay cache of signed
+// Slack requests, and the request functions/interact hands to functions/respond over SQS.
+//
+// A button never carries a plan: its value is a random reference. What Contain now applies is
+// the finding and the action ids stored here when the dry-run plan was shown, and Undo names one
+// ledger action the same way.
+package approval
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"time"
+
+	"github.com/sesguard/sesguard/shared/finding"
+)
+
+// Kinds of approval, also the Slack action_id suffixes.
+const (
+	KindContain = "contain"
+	KindUndo    = "undo"
+)
+
+// Slack action_ids of the buttons (shared/alert renders them, functions/interact reads them).
+const (
+	ActionContain = "sesguard_contain"
+	ActionUndo    = "sesguard_undo"
+)
+
+// KindOfAction maps a button's action_id to its approval kind ("" for anything else).
+func KindOfAction(actionID string) string {
+	switch actionID {
+	case ActionContain:
+		return KindContain
+	case ActionUndo:
+		return KindUndo
+	}
+	return ""
+}
+
+// refPattern: "apr-" and 32 lower-case hex digits (128 random bits).
+var refPattern = regexp.MustCompile(`^apr-[0-9a-f]{32}$`)
+
+// ValidRef reports whether s has the form of a reference (it says nothing about existence).
+func ValidRef(s string) bool { return refPattern.MatchString(s) }
+
+// NewRef returns a fresh random reference.
+func NewRef() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("approval: random reference: %w", err)
+	}
+	return "apr-" + hex.EncodeToString(b[:]), nil
+}
+
+// Approval is what a button's reference names.
+type Approval struct {
+	Ref       string `json:"ref"`
+	Kind      string `json:"kind"`
+	FindingID string `json:"finding_id"`
+	// Finding and ActionIDs (contain): the finding as respond planned it, and the ids of the
+	// actions the dry-run plan showed; nothing else is ever applied through this approval.
+	Finding   *finding.Finding `json:"finding,omitempty"`
+	ActionIDs []string         `json:"action_ids,omitempty"`
+	// ActionID (undo): the ledger action to restore.
+	ActionID string    `json:"action_id,omitempty"`
+	Created  time.Time `json:"created"`
+	Expires  time.Time `json:"expires"`
+}
+
+// Errors of approvals and requests.
+var (
+	ErrNotFound = errors.New("approval: no such approval")
+	ErrExpired  = errors.New("approval: expired")
+	ErrKind     = errors.New("approval: button and approval do not match")
+	ErrInvalid  = errors.New("approval: invalid")
+)
+
+// NewContain is the approval behind a dry-run result's Contain now button.
+func NewContain(f *finding.Finding, actionIDs []string, now time.Time, ttl time.Duration) (*Approval, error) {
+	if f == nil || f.ID == "" {
+		return nil, fmt.Errorf("%w: contain approval without a finding id", ErrInvalid)
+	}
+	if len(actionIDs) == 0 {
+		return nil, fmt.Errorf("%w: contain approval for %s lists no actions", ErrInvalid, f.ID)
+	}
+	ref, err := NewRef()
+	if err != nil {
+		return nil, err
+	}
+	now = now.UTC()
+	return &Approval{Ref: ref, Kind: KindContain, FindingID: f.ID, Finding: f, ActionIDs: slices.Clone(actionIDs), Created: now, Expires: now.Add(ttl)}, nil
+}
+
+// NewUndo is the approval behind an applied action's Undo button.
+func NewUndo(findingID, actionID string, now time.Time, ttl time.Duration) (*Approval, error) {
+	if actionID == "" {
+		return nil, fmt.Errorf("%w: undo approval without an action id", ErrInvalid)
+	}
+	ref, err := NewRef()
+	if err != nil {
+		return nil, err
+	}
+	now = now.UTC()
+	return &Approval{Ref: ref, Kind: KindUndo, FindingID: findingID, ActionID: actionID, Created: now, Expires: now.Add(ttl)}, nil
+}
+
+// Button is the reference and expiry a message shows.
+func (a *Approval) Button() *finding.ButtonRef {
+	return &finding.ButtonRef{Ref: a.Ref, Expires: a.Expires}
+}
+
+// Usable checks the approval for a click of kind at time at: right kind, not expired.
+func (a *Approval) Usable(kind string, at time.Time) error {
+	if a.Kind != kind {
+		return fmt.Errorf("%w: %s button on a %s approval", ErrKind, kind, a.Kind)
+	}
+	if !at.Before(a.Expires) {
+		return fmt.Errorf("%w at %s (clicked %s)", ErrExpired, a.Expires.UTC().Format(time.RFC3339), at.UTC().Format(time.RFC3339))
+	}
+	switch {
+	case a.Kind == KindContain && (a.Finding == nil || a.Finding.ID != a.FindingID || len(a.ActionIDs) == 0):
+		return fmt.Errorf("%w: contain approval %s has no finding or actions", ErrInvalid, a.Ref)
+	case a.Kind == KindUndo && a.ActionID == "":
+		return fmt.Errorf("%w: undo approval %s has no action id", ErrInvalid, a.Ref)
+	}
+	return nil
+}
