@@ -31,14 +31,22 @@ const (
 type SlackMessage struct {
 	Text   string       `json:"text"`
 	Blocks []SlackBlock `json:"blocks,omitempty"`
+	// ResponseType and ReplaceOriginal are for messages posted to an interaction's response_url
+	// (ephemeral refusals, the updated original); incoming-webhook messages leave them empty.
+	ResponseType    string `json:"response_type,omitempty"`
+	ReplaceOriginal bool   `json:"replace_original,omitempty"`
 }
 
-// SlackBlock is the subset of Block Kit sesguard uses: header, section, context, divider.
+// SlackBlock is the subset of Block Kit sesguard uses: header, section, context, divider, and
+// actions (buttons; see buttons.go for its JSON form).
 type SlackBlock struct {
 	Type     string      `json:"type"`
+	BlockID  string      `json:"block_id,omitempty"`
 	Text     *SlackText  `json:"text,omitempty"`
 	Fields   []SlackText `json:"fields,omitempty"`
 	Elements []SlackText `json:"elements,omitempty"`
+	// Buttons are the elements of an actions block, marshalled as "elements".
+	Buttons []SlackButton `json:"-"`
 }
 
 // SlackText is a Block Kit text object.
@@ -264,6 +272,9 @@ func SlackResult(r *finding.Result) SlackMessage {
 	for _, a := range r.Actions {
 		msg.Blocks = append(msg.Blocks, sectionMrkdwn(actionText(a)))
 	}
+	if b, ok := resultButtons(r); ok {
+		msg.Blocks = append(msg.Blocks, b...)
+	}
 	msg.Blocks = append(msg.Blocks, contextBlock("finding "+code(r.FindingID, capName)))
 	return budget(msg)
 }
@@ -308,19 +319,31 @@ func budget(msg SlackMessage) SlackMessage {
 		return msg
 	}
 	const notice = 80 // room for the truncation notice
-	last := msg.Blocks[len(msg.Blocks)-1]
+	// The tail is kept whole: the final (context) block and, before it, the buttons block with
+	// its explanation, so a long result never loses its Contain now / Undo buttons.
+	tail := 1
+	for tail < len(msg.Blocks) && tail < 3 && msg.Blocks[len(msg.Blocks)-1-tail].BlockID == buttonsBlockID {
+		tail++
+	}
+	if tail > 1 && tail < len(msg.Blocks) && msg.Blocks[len(msg.Blocks)-1-tail].BlockID == buttonsNoteID {
+		tail++
+	}
+	head, last := msg.Blocks[:len(msg.Blocks)-tail], msg.Blocks[len(msg.Blocks)-tail:]
 	keep := msg.Blocks[:0:0]
-	used := textLen(msg.Text) + sizes[len(sizes)-1] + notice
-	for i, b := range msg.Blocks[:len(msg.Blocks)-1] {
-		if len(keep) >= SlackMaxBlocks-2 || used+sizes[i] > slackMaxTotal {
-			dropped := len(msg.Blocks) - 1 - i
+	used := textLen(msg.Text) + notice
+	for i := len(msg.Blocks) - tail; i < len(msg.Blocks); i++ {
+		used += sizes[i]
+	}
+	for i, b := range head {
+		if len(keep) >= SlackMaxBlocks-1-tail || used+sizes[i] > slackMaxTotal {
+			dropped := len(head) - i
 			keep = append(keep, sectionMrkdwn(fmt.Sprintf("%d more blocks not shown %s", dropped, TruncationMarker)))
 			break
 		}
 		keep = append(keep, b)
 		used += sizes[i]
 	}
-	msg.Blocks = append(keep, last)
+	msg.Blocks = append(keep, last...)
 	return msg
 }
 
@@ -334,6 +357,12 @@ func blockLen(b SlackBlock) int {
 	}
 	for _, e := range b.Elements {
 		n += textLen(e.Text)
+	}
+	for _, e := range b.Buttons {
+		n += textLen(e.Text.Text)
+		if e.Confirm != nil {
+			n += textLen(e.Confirm.Title.Text) + textLen(e.Confirm.Text.Text) + textLen(e.Confirm.Confirm.Text) + textLen(e.Confirm.Deny.Text)
+		}
 	}
 	return n
 }
