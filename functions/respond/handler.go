@@ -10,6 +10,7 @@ import (
 
 	"github.com/sesguard/sesguard/functions/internal/fnenv"
 	"github.com/sesguard/sesguard/functions/internal/topic"
+	"github.com/sesguard/sesguard/shared/approval"
 	"github.com/sesguard/sesguard/shared/contain"
 	"github.com/sesguard/sesguard/shared/finding"
 )
@@ -32,7 +33,11 @@ type Publisher interface {
 type Handler struct {
 	Container Container
 	Publisher Publisher
-	Log       *slog.Logger
+	// Buttons offers and carries out Slack approvals; nil when response.approvers is empty.
+	Buttons *Buttons
+	// Slack posts to interactions' response_url (outcomes and refusals).
+	Slack Responder
+	Log   *slog.Logger
 }
 
 // Handle contains each actionable finding and publishes its result. A record fails (and SQS
@@ -61,6 +66,13 @@ func (h *Handler) one(ctx context.Context, log *slog.Logger, m events.SQSMessage
 	if err != nil {
 		return fmt.Errorf("record sqs:%s: body: %w", m.MessageId, err)
 	}
+	if approval.IsRequest(data) {
+		// An approved Slack click, from functions/interact's queue.
+		if err := h.interaction(ctx, log, data); err != nil {
+			return fmt.Errorf("record sqs:%s: %w", m.MessageId, err)
+		}
+		return nil
+	}
 	f, r, err := finding.Decode(data)
 	if err != nil {
 		return fmt.Errorf("record sqs:%s: %w", m.MessageId, err)
@@ -85,6 +97,9 @@ func (h *Handler) one(ctx context.Context, log *slog.Logger, m events.SQSMessage
 			return err
 		}
 		log.Warn("respond: containment raised a finding", "extra_finding_id", extra[i].ID, "extra_rule", extra[i].Rule)
+	}
+	if h.Buttons != nil {
+		h.Buttons.attach(ctx, log, f, res)
 	}
 	if _, err := h.Publisher.PublishResult(ctx, res); err != nil {
 		return err

@@ -16,6 +16,8 @@ import (
 
 	"github.com/sesguard/sesguard/functions/internal/fnenv"
 	"github.com/sesguard/sesguard/functions/internal/topic"
+	"github.com/sesguard/sesguard/shared/alert"
+	"github.com/sesguard/sesguard/shared/approval"
 	"github.com/sesguard/sesguard/shared/contain"
 )
 
@@ -39,7 +41,19 @@ func main() {
 	}
 	ledger := contain.NewLedger(dynamodb.NewFromConfig(awsCfg), cfg.Table)
 	exec := contain.NewExecutor(cc, iam.NewFromConfig(awsCfg), sesv2.NewFromConfig(awsCfg), ledger, log)
-	h := &Handler{Container: exec, Publisher: topic.New(sns.NewFromConfig(awsCfg), cfg.FindingsTopicARN), Log: log}
-	log.Info("respond: ready", "policy", cfg.PolicySource, "mode", cfg.Mode, "max_actions_per_hour", cc.MaxActionsPerHour)
+	h := &Handler{Container: exec, Publisher: topic.New(sns.NewFromConfig(awsCfg), cfg.FindingsTopicARN), Slack: &alert.ResponsePoster{}, Log: log}
+	if resp := cfg.Policy.Response; len(resp.Approvers) > 0 {
+		// Slack approvals: a click carries out the approved plan in enforce mode whatever the
+		// function's mode, through the same ledger, protected list and hourly cap.
+		ec := cc
+		ec.Mode = contain.ModeEnforce
+		enforcer := contain.NewExecutor(ec, iam.NewFromConfig(awsCfg), sesv2.NewFromConfig(awsCfg), ledger, log)
+		h.Buttons = &Buttons{
+			Store:    &approval.Store{DB: dynamodb.NewFromConfig(awsCfg), Table: cfg.Table},
+			Enforcer: enforcer, Approver: resp.Approver, TTL: resp.ApprovalExpiry,
+		}
+	}
+	log.Info("respond: ready", "policy", cfg.PolicySource, "mode", cfg.Mode, "max_actions_per_hour", cc.MaxActionsPerHour,
+		"slack_approvers", len(cfg.Policy.Response.Approvers))
 	lambda.Start(h.Handle)
 }

@@ -165,10 +165,14 @@ func SlackUndone(a finding.ActionResult, findingID, slackUser string, at time.Ti
 	return budget(msg)
 }
 
-// SlackEphemeral is a message only the clicking user sees (a refusal, an expired button). The
-// "sesguard:" prefix also keeps the text from starting a line as a quote.
-func SlackEphemeral(text string) SlackMessage {
-	t := "sesguard: " + prose(text, 500)
+// SlackEphemeral is a message only the clicking user sees (a refusal, an expired button). text
+// must be sesguard's own wording (it is escaped and cleaned, not defanged); detail, which may
+// quote anything, is shown as a code span. The "sesguard:" prefix keeps a line from quoting.
+func SlackEphemeral(text, detail string) SlackMessage {
+	t := "sesguard: " + slackEsc(proseReplacer.Replace(clipClean(text, 300)))
+	if detail != "" {
+		t += " " + code(detail, 300)
+	}
 	return SlackMessage{Text: fitMrkdwn(t, slackMaxFallback), Blocks: []SlackBlock{sectionMrkdwn(t)}, ResponseType: "ephemeral"}
 }
 

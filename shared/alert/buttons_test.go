@@ -56,7 +56,7 @@ func TestGoldenButtons(t *testing.T) {
 		{"slack_result_enforce_undo.json", SlackResult(enforceWithUndo())},
 		{"slack_contained.json", SlackContained(enforceWithUndo(), "U0123ABCD", at)},
 		{"slack_undone.json", SlackUndone(undone, "f-1", "U0123ABCD", at)},
-		{"slack_ephemeral.json", SlackEphemeral("Slack user U0999 is not in response.approvers; nothing was changed.")},
+		{"slack_ephemeral.json", SlackEphemeral("You are not in response.approvers; nothing was changed.", "U0999")},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { golden(t, tc.name, tc.got) })
@@ -165,7 +165,7 @@ func TestAdversarialButtons(t *testing.T) {
 				"dry-run contain":  SlackResult(dr),
 				"contained":        SlackContained(r, in, time.Now()),
 				"undone":           SlackUndone(r.Actions[0], in, in, time.Now()),
-				"ephemeral":        SlackEphemeral(in),
+				"ephemeral":        SlackEphemeral("Nothing was changed.", in),
 			}
 			for kind, m := range msgs {
 				checkSlack(t, kind, m, in)
