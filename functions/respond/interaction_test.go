@@ -61,7 +61,9 @@ type resultPub struct {
 	results []*finding.Result
 }
 
-func (p *resultPub) PublishFinding(context.Context, *finding.Finding) (string, error) { return "m", nil }
+func (p *resultPub) PublishFinding(context.Context, *finding.Finding) (string, error) {
+	return "m", nil
+}
 func (p *resultPub) PublishResult(_ context.Context, r *finding.Result) (string, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -101,7 +103,11 @@ type lockedWriter struct {
 	b  *bytes.Buffer
 }
 
-func (w lockedWriter) Write(p []byte) (int, error) { w.mu.Lock(); defer w.mu.Unlock(); return w.b.Write(p) }
+func (w lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
 
 func newButtonWorld(t *testing.T) *buttonWorld {
 	t.Helper()
