@@ -56,6 +56,8 @@ type functions struct {
 	CoverageDLQ awssqs.Queue
 	// Placeholders lists the functions deployed without a real binary.
 	Placeholders []string
+	// Layer holds the policy file (also mounted by functions added outside this construct).
+	Layer awslambda.LayerVersion
 }
 
 type fnSpec struct {
@@ -83,6 +85,7 @@ func newFunctions(scope constructs.Construct, id string, cfg *Config, tp *topics
 		Description:             jsii.String("sesguard policy file, mounted at " + bundledPolicyPath),
 		RemovalPolicy:           awscdk.RemovalPolicy_RETAIN,
 	})
+	f.Layer = layer
 
 	env := map[string]*string{
 		envTable:         table.TableName(),

@@ -23,6 +23,7 @@ type Sesguard struct {
 	Endpoints  *endpoints // nil when the endpoint mode is none
 	Preventive *preventive
 	Export     *exporter // nil unless Security Hub or an event bus is opted in (infra/export.go)
+	Interact   *interact // nil unless the policy names Slack approvers
 }
 
 // NewSesguardStack builds the stack. It is environment-agnostic (no account/region), so synth
@@ -43,6 +44,9 @@ func NewSesguardStack(scope constructs.Construct, cfg *Config) (*Sesguard, error
 		return nil, err
 	}
 	s.Export = newExporter(stack, "Export", cfg, s.Topics, ec)
+	if len(cfg.Policy.Response.Approvers) > 0 {
+		s.Interact = newInteract(stack, "Interact", cfg, s.Topics, s.Table, s.Functions)
+	}
 	if cfg.EndpointMode != endpointNone {
 		if s.Endpoints, err = newEndpoints(stack, "Endpoints", cfg); err != nil {
 			return nil, err
@@ -66,6 +70,10 @@ func NewSesguardStack(scope constructs.Construct, cfg *Config) (*Sesguard, error
 	out("StateTableName", "State table (windows, dedup, containment ledger)", s.Table.TableName())
 	out("ArchiveBucketName", "SES event archive (events/YYYY/MM/DD/HH/)", s.Archive.Bucket.BucketName())
 	out("AthenaWorkGroup", "Athena workgroup with the saved forensics queries", s.Archive.WorkGroup.Ref())
+	if s.Interact != nil {
+		out("SlackInteractivityUrl", "The Slack app's Interactivity Request URL (Contain now / Undo buttons)", s.Interact.URL.Url())
+		out("SlackSigningSecretArn", "Put the Slack app's Signing Secret here: aws secretsmanager put-secret-value --secret-id <this> --secret-string …", s.Interact.SigningSecret.Ref())
+	}
 	out("MonitoredConfigurationSets", "Configuration sets publishing to sesguard", jsii.String(strings.Join(cfg.MonitoredConfigSets(), ",")))
 
 	applyNag(scope, s)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -11,8 +10,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/sesguard/sesguard/functions/internal/fnenv"
 	"github.com/sesguard/sesguard/shared/alert"
@@ -20,12 +17,20 @@ import (
 	"github.com/sesguard/sesguard/shared/slackauth"
 )
 
-// QueueAPI is the one SQS call interact makes: hand an approved click to respond.
-type QueueAPI interface {
-	SendMessage(ctx context.Context, in *sqs.SendMessageInput, opts ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
+// Enqueuer hands an approved click to respond (approval.Queue).
+type Enqueuer interface {
+	Send(ctx context.Context, r *approval.Request) error
 }
 
-var _ QueueAPI = (*sqs.Client)(nil)
+var _ Enqueuer = (*approval.Queue)(nil)
+
+// Secret supplies the signing secret (approval.SigningSecret): the value, and whether it was
+// just read from Secrets Manager.
+type Secret interface {
+	Get(ctx context.Context, refresh bool) ([]byte, bool, error)
+}
+
+var _ Secret = (*approval.SigningSecret)(nil)
 
 // Approvals reads approvals and is the replay cache (approval.Store).
 type Approvals interface {
@@ -48,10 +53,9 @@ const Budget = 2500 * time.Millisecond
 
 // Handler is the interact function behind the Function URL: authenticate, authorise, enqueue.
 type Handler struct {
-	Secret    *signingSecret
+	Secret    Secret
 	Approvals Approvals
-	Queue     QueueAPI
-	QueueURL  string
+	Queue     Enqueuer
 	Slack     Responder
 	// Approver reports whether a Slack user id is in response.approvers.
 	Approver func(slackUserID string) bool
@@ -128,7 +132,7 @@ func (h *Handler) Handle(ctx context.Context, req events.LambdaFunctionURLReques
 	}
 	ver, err := h.verify(ctx, ts, sig, body)
 	if err != nil {
-		if errors.Is(err, errNoSigningSecret) {
+		if errors.Is(err, approval.ErrNoSigningSecret) {
 			return refuse(http.StatusServiceUnavailable, "not configured", err)
 		}
 		return refuse(http.StatusUnauthorized, "signature", err)
@@ -174,11 +178,7 @@ func (h *Handler) Handle(ctx context.Context, req events.LambdaFunctionURLReques
 		Schema: approval.SchemaRequest, Kind: kind, Ref: ap.Ref, SlackUser: in.User.ID, SlackTeam: in.Team.ID,
 		ClickedAt: ver.Timestamp.UTC(), ResponseURL: in.ResponseURL, RequestID: slackauth.ReplayKey(ver),
 	}
-	b, err := json.Marshal(msg)
-	if err != nil {
-		return respond(http.StatusInternalServerError, "Internal Server Error"), nil
-	}
-	if _, err := h.Queue.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(h.QueueURL), MessageBody: aws.String(string(b))}); err != nil {
+	if err := h.Queue.Send(ctx, &msg); err != nil {
 		// Slack shows the user an error; a new click is a new signed request.
 		log.Error("interact: could not enqueue the approved click", "approval_ref", ap.Ref, "error", err.Error())
 		return respond(http.StatusInternalServerError, "Internal Server Error"), nil

@@ -91,10 +91,10 @@ func (s *fakeSlack) Post(_ context.Context, u string, m alert.SlackMessage) erro
 }
 
 var (
-	_ SecretsAPI = (*fakeSecrets)(nil)
-	_ Approvals  = (*fakeApprovals)(nil)
-	_ QueueAPI   = (*fakeQueue)(nil)
-	_ Responder  = (*fakeSlack)(nil)
+	_ approval.SecretsAPI = (*fakeSecrets)(nil)
+	_ approval.QueueAPI   = (*fakeQueue)(nil)
+	_ Approvals           = (*fakeApprovals)(nil)
+	_ Responder           = (*fakeSlack)(nil)
 )
 
 type rig struct {
@@ -116,13 +116,13 @@ func newRig(t *testing.T) *rig {
 	r := &rig{secrets: &fakeSecrets{value: string(signing)}, queue: &fakeQueue{}, slack: &fakeSlack{}, logs: &bytes.Buffer{}, contain: c, undo: u, expired: x}
 	clock := func() time.Time { return now }
 	r.h = &Handler{
-		Secret:    &signingSecret{API: r.secrets, SecretID: "sesguard/slack-signing", Now: clock},
+		Secret:    &approval.SigningSecret{API: r.secrets, SecretID: "sesguard/slack-signing", Now: clock},
 		Approvals: &fakeApprovals{byID: map[string]*approval.Approval{c.Ref: c, u.Ref: u, x.Ref: x}, seen: map[string]bool{}},
-		Queue:     r.queue, QueueURL: "https://sqs.us-east-1.amazonaws.com/123456789012/interact",
-		Slack:    r.slack,
-		Approver: func(id string) bool { return id == approverID },
-		Now:      clock,
-		Log:      slog.New(slog.NewJSONHandler(r.logs, nil)),
+		Queue:     &approval.Queue{API: r.queue, URL: "https://sqs.us-east-1.amazonaws.com/123456789012/interact"},
+		Slack:     r.slack,
+		Approver:  func(id string) bool { return id == approverID },
+		Now:       clock,
+		Log:       slog.New(slog.NewJSONHandler(r.logs, nil)),
 	}
 	return r
 }
@@ -288,7 +288,7 @@ func TestSigningSecret(t *testing.T) {
 	rotated := []byte("the-new-signing-secret")
 	r.secrets.value = string(rotated)
 	later := now.Add(time.Minute)
-	r.h.Secret.Now = func() time.Time { return later }
+	r.h.Secret.(*approval.SigningSecret).Now = func() time.Time { return later }
 	r.h.Now = func() time.Time { return later }
 	resp, _ = r.h.Handle(context.Background(), request(payload(approverID, approval.ActionContain, r.contain.Ref), rotated, later))
 	if resp.StatusCode != 200 || len(r.queue.bodies) != 2 {

@@ -51,10 +51,9 @@ func main() {
 		fnenv.Fatal(log, "interact: cannot start: AWS configuration", err)
 	}
 	h := &Handler{
-		Secret:    &signingSecret{API: secretsmanager.NewFromConfig(awsCfg), SecretID: strings.TrimSpace(os.Getenv(envSigningSecret))},
+		Secret:    &approval.SigningSecret{API: secretsmanager.NewFromConfig(awsCfg), SecretID: strings.TrimSpace(os.Getenv(envSigningSecret))},
 		Approvals: &approval.Store{DB: dynamodb.NewFromConfig(awsCfg), Table: cfg.Table},
-		Queue:     sqs.NewFromConfig(awsCfg),
-		QueueURL:  strings.TrimSpace(os.Getenv(envQueueURL)),
+		Queue:     &approval.Queue{API: sqs.NewFromConfig(awsCfg), URL: strings.TrimSpace(os.Getenv(envQueueURL))},
 		Slack:     &alert.ResponsePoster{Timeout: alert.ResponseTimeout},
 		Approver:  cfg.Policy.Response.Approver,
 		Log:       log,
