@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/sesguard/sesguard/shared/alert"
+	"github.com/sesguard/sesguard/shared/approval"
 	"github.com/sesguard/sesguard/shared/attribute"
 	"github.com/sesguard/sesguard/shared/contain"
 	"github.com/sesguard/sesguard/shared/coverage"
@@ -15,7 +16,7 @@ import (
 )
 
 // iamPrefix maps an SDK service package to its IAM action prefix.
-var iamPrefix = map[string]string{"iam": "iam", "sesv2": "ses", "dynamodb": "dynamodb", "secretsmanager": "secretsmanager", "sns": "sns", "securityhub": "securityhub", "eventbridge": "events"}
+var iamPrefix = map[string]string{"iam": "iam", "sesv2": "ses", "dynamodb": "dynamodb", "secretsmanager": "secretsmanager", "sns": "sns", "securityhub": "securityhub", "eventbridge": "events", "sqs": "sqs"}
 
 // apiActions derives the IAM actions an SDK client interface can call: each method's name under
 // the prefix of the package of its input type (GetUser(ctx, *iam.GetUserInput) → iam:GetUser).
@@ -64,8 +65,9 @@ func codeActions(t *testing.T) map[string][]string {
 	return map[string][]string{
 		// attribute.New(iam), detect.NewDynamoState(ddb), the outbox (GetItem/UpdateItem), topic.
 		"ingest": uniq(apiActions(t, ifaceOf[attribute.IAMAPI]()), apiActions(t, ifaceOf[detect.DynamoAPI]()), publish),
-		// contain.NewExecutor(iam, sesv2, NewLedger(ddb)), topic.
-		"respond": uniq(apiActions(t, ifaceOf[contain.IAMAPI]()), apiActions(t, ifaceOf[contain.SESAPI]()), apiActions(t, ifaceOf[contain.DynamoAPI]()), publish),
+		// contain.NewExecutor(iam, sesv2, NewLedger(ddb)), approval.Store (Slack buttons), topic.
+		"respond": uniq(apiActions(t, ifaceOf[contain.IAMAPI]()), apiActions(t, ifaceOf[contain.SESAPI]()), apiActions(t, ifaceOf[contain.DynamoAPI]()),
+			apiActions(t, ifaceOf[approval.DynamoAPI]()), publish),
 		// alert.NewSecretURL(secretsmanager), alert.DynamoStore, alert.SNSPublisher.
 		"notify": uniq(apiActions(t, fieldType(alert.SecretURL{}, "Client")), apiActions(t, fieldType(alert.DynamoStore{}, "Client")), apiActions(t, fieldType(alert.SNSPublisher{}, "Client"))),
 		// coverage.Check(sesv2), topic.

@@ -220,6 +220,10 @@ func expectedStatements(t *testing.T, s *synthed) map[string][]stmtWant {
 	if usesActionPauseAccount(cfg) {
 		respond = append(respond, allow([]string{"ses:GetAccount", "ses:PutAccountSendingAttributes"}, "*"))
 	}
+	if s.s.Interact != nil {
+		// Approved Slack clicks (infra/interact.go).
+		respond = append(respond, allow(sqsConsume, queue("InteractQueue")))
+	}
 	want["respond"] = respond
 	return want
 }

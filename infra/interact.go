@@ -104,17 +104,12 @@ func newInteract(scope constructs.Construct, id string, cfg *Config, tp *topics,
 	}
 
 	// Auth NONE: Slack cannot sign SigV4, so anyone may call the URL and the function itself
-	// authenticates every request (X-Slack-Signature). CDK adds the public
-	// lambda:InvokeFunctionUrl permission (condition lambda:FunctionUrlAuthType = NONE); since
-	// October 2025 a new URL also needs lambda:InvokeFunction, granted below only for calls made
-	// through the URL (lambda:InvokedViaFunctionUrl), so the function cannot be invoked directly.
+	// authenticates every request (X-Slack-Signature). CDK adds the two resource-policy
+	// statements a new URL needs since October 2025 ("Control access to Lambda function URLs",
+	// Lambda developer guide): lambda:InvokeFunctionUrl for everyone when the auth type is NONE,
+	// and lambda:InvokeFunction only for calls made through the URL (lambda:InvokedViaFunctionUrl),
+	// so the function cannot be invoked directly; interact_test.go pins both.
 	in.URL = in.Fn.AddFunctionUrl(&awslambda.FunctionUrlOptions{AuthType: awslambda.FunctionUrlAuthType_NONE})
-	awslambda.NewCfnPermission(c, jsii.String("InvokeViaUrl"), &awslambda.CfnPermissionProps{
-		Action:                jsii.String("lambda:InvokeFunction"),
-		FunctionName:          in.Fn.FunctionArn(),
-		Principal:             jsii.String("*"),
-		InvokedViaFunctionUrl: jsii.Bool(true),
-	})
 
 	// respond ← approved clicks.
 	fns.Fn["respond"].AddEventSource(awslambdaeventsources.NewSqsEventSource(in.Queue.Queue, &awslambdaeventsources.SqsEventSourceProps{

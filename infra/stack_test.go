@@ -163,8 +163,12 @@ func TestQueues(t *testing.T) {
 				t.Errorf("%s/%s: work queue without redrive: %v", name, id, p["RedrivePolicy"])
 			}
 		}
-		if work != 3 || dlqs != 4 {
-			t.Errorf("%s: want 3 work queues and 4 DLQs, got %d and %d", name, work, dlqs)
+		wantWork, wantDLQs := 3, 4
+		if s.s.Interact != nil {
+			wantWork, wantDLQs = 4, 5 // the interact → respond queue (infra/interact.go)
+		}
+		if work != wantWork || dlqs != wantDLQs {
+			t.Errorf("%s: want %d work queues and %d DLQs, got %d and %d", name, wantWork, wantDLQs, work, dlqs)
 		}
 		// Every queue denies non-TLS access.
 		policies := canon(s.resources("AWS::SQS::QueuePolicy"))

@@ -65,6 +65,7 @@ func binaries(t testing.TB) map[string]string {
 			"github.com/sesguard/sesguard/functions/respond",
 			"github.com/sesguard/sesguard/functions/notify",
 			"github.com/sesguard/sesguard/functions/coverage",
+			"github.com/sesguard/sesguard/functions/interact",
 			"github.com/sesguard/sesguard/cmd/sesguard",
 		)
 		buildTime = time.Since(start)
