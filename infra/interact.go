@@ -106,7 +106,7 @@ func newInteract(scope constructs.Construct, id string, cfg *Config, tp *topics,
 	// Auth NONE: Slack cannot sign SigV4, so anyone may call the URL and the function itself
 	// authenticates every request (X-Slack-Signature). CDK adds the two resource-policy
 	// statements a new URL needs since October 2025 ("Control access to Lambda function URLs",
-	// Lambda developer guide): lambda:InvokeFunctionUrl for everyone when the auth type is NONE,
+	// https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html): lambda:InvokeFunctionUrl for everyone when the auth type is NONE,
 	// and lambda:InvokeFunction only for calls made through the URL (lambda:InvokedViaFunctionUrl),
 	// so the function cannot be invoked directly; interact_test.go pins both.
 	in.URL = in.Fn.AddFunctionUrl(&awslambda.FunctionUrlOptions{AuthType: awslambda.FunctionUrlAuthType_NONE})
@@ -128,7 +128,8 @@ func newInteract(scope constructs.Construct, id string, cfg *Config, tp *topics,
 	// dynamodb:LeadingKeys is the partition key of the item a GetItem/PutItem names; with
 	// ForAllValues:StringLike the role reaches only the approval rows and its replay cache,
 	// never the ledger, counters or alert dedup rows ("Using IAM policy conditions for
-	// fine-grained access control", DynamoDB developer guide).
+	// fine-grained access control", DynamoDB developer guide,
+	// https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html).
 	leading := func(prefix string) map[string]any {
 		return map[string]any{"ForAllValues:StringLike": map[string]any{"dynamodb:LeadingKeys": []string{prefix + "*"}}}
 	}

@@ -72,8 +72,11 @@ func TestInteract(t *testing.T) {
 			t.Errorf("function URL %s", canon(up))
 		}
 	}
-	// Resource policy: the public URL invoke (auth type NONE only) and InvokeFunction only via
-	// the URL, so the function cannot be invoked directly with lambda:Invoke.
+	// Resource policy ("Control access to Lambda function URLs",
+	// https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html: since October 2025 a new URL
+	// needs lambda:InvokeFunctionUrl and lambda:InvokeFunction): the public URL invoke with
+	// lambda:FunctionUrlAuthType NONE, and InvokeFunction only with lambda:InvokedViaFunctionUrl,
+	// so nobody can call lambda:Invoke on the function directly.
 	var perms []string
 	for _, r := range s.resources("AWS::Lambda::Permission") {
 		pp := props(r)
@@ -133,7 +136,10 @@ func TestInteract(t *testing.T) {
 	}
 }
 
-// TestInteractPermissionsAreExact: interact's role is exactly its logs, its secret, GetItem on
+// TestInteractPermissionsAreExact (dynamodb:LeadingKeys with ForAllValues:StringLike limits a
+// GetItem/PutItem to items whose partition key matches,
+// https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html;
+// same-account SQS and Secrets Manager access needs only the identity policy): interact's role is exactly its logs, its secret, GetItem on
 // approval rows and PutItem on replay rows (dynamodb:LeadingKeys), and SendMessage to respond's
 // queue: no IAM, no SES, no other table rows. And the grants equal the calls its code can make.
 func TestInteractPermissionsAreExact(t *testing.T) {
