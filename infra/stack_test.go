@@ -165,7 +165,10 @@ func TestQueues(t *testing.T) {
 		}
 		wantWork, wantDLQs := 3, 4
 		if s.s.Interact != nil {
-			wantWork, wantDLQs = 4, 5 // the interact → respond queue (infra/interact.go)
+			wantWork, wantDLQs = wantWork+1, wantDLQs+1 // the interact → respond queue (infra/interact.go)
+		}
+		if s.s.Export != nil {
+			wantWork, wantDLQs = wantWork+1, wantDLQs+1 // the export queue (infra/export.go)
 		}
 		if work != wantWork || dlqs != wantDLQs {
 			t.Errorf("%s: want %d work queues and %d DLQs, got %d and %d", name, wantWork, wantDLQs, work, dlqs)
