@@ -13,7 +13,7 @@ import (
 	"github.com/sesguard/sesguard/shared/forensics"
 )
 
-const investigateUsage = `usage: sesguard investigate PATH... --by principal|ip|from|identity|configuration-set|hour
+const investigateUsage = `usage: sesguard investigate PATH... --by principal|ip|from|identity|configuration-set|hour|access-key
          [--since T] [--until T] [--principal PATTERN] [--ip CIDR] [--outside-network]
          [--policy F] [--format table|json|csv]
 
@@ -22,7 +22,9 @@ the Firehose YYYY/MM/DD/HH layout (walked in order; with --since, hour folders e
 an hour before it are skipped), gzip, NDJSON or any envelope sesguard decodes, and - for stdin —
 as a stream, so memory stays flat for any archive size. Groups sends by the --by dimension and
 joins Reject, Bounce, Complaint, Delivery and the other events to their Send by message id to
-count outcomes per group.
+count outcomes per group. CloudTrail SES API-call records (EventBridge, bare, CloudTrail log
+files) are counted per group as API calls, with the access keys and operations seen; --by
+access-key groups by the exact key that signed each call (SES events carry no key: (unknown)).
 
 Filters apply to the message (mail.timestamp, ses:caller-identity, ses:source-ip), so a Send and
 its outcomes are kept or dropped together. T is RFC 3339 (2026-05-04T09:30:00Z), or UTC
@@ -48,7 +50,7 @@ flags:
 // runInvestigate aggregates archives with shared/forensics.
 func runInvestigate(ctx context.Context, e env, args []string) int {
 	fs := opFlagSet(e, "investigate", investigateUsage)
-	by := fs.String("by", "", "dimension: principal, ip, from, identity, configuration-set or hour (required)")
+	by := fs.String("by", "", "dimension: principal, ip, from, identity, configuration-set, hour or access-key (required)")
 	since := fs.String("since", "", "only messages sent at or after T")
 	until := fs.String("until", "", "only messages sent before T")
 	principal := fs.String("principal", "", "only callers matching this IAM StringLike pattern (e.g. 'ses-smtp-user.*')")
@@ -72,7 +74,7 @@ func runInvestigate(ctx context.Context, e env, args []string) int {
 		return fail("give at least one PATH (file, folder, or - for stdin)")
 	}
 	if *by == "" {
-		return fail("--by is required (principal, ip, from, identity, configuration-set or hour)")
+		return fail("--by is required (principal, ip, from, identity, configuration-set, hour or access-key)")
 	}
 	dim, err := forensics.ParseDimension(*by)
 	if err != nil {

@@ -111,6 +111,12 @@ type Group struct {
 	From              Sample `json:"from"`
 	Identities        Sample `json:"identities"`
 	ConfigurationSets Sample `json:"configuration_sets"`
+
+	// CloudTrail SES API calls (AddCall): how many, how many were refused, by which keys.
+	APICalls   int64  `json:"api_calls,omitempty"`
+	APIRefused int64  `json:"api_refused,omitempty"`
+	AccessKeys Sample `json:"access_keys,omitzero"`
+	Operations Sample `json:"operations,omitzero"`
 }
 
 // BounceRate is bounced recipients per sent recipient (0 without sends).
@@ -135,6 +141,7 @@ type Summary struct {
 	JoinedOutcomes   int64 `json:"joined_outcomes"`   // ... whose Send was in the join table
 	UnjoinedOutcomes int64 `json:"unjoined_outcomes"` // ... grouped by their own tags
 	Filtered         int64 `json:"filtered"`          // events left out by the filter
+	APICalls         int64 `json:"api_calls,omitempty"` // CloudTrail SES API calls counted
 	JoinEvictions    int64 `json:"join_evictions"`    // message ids forgotten to stay within MaxJoin
 	FoldedIntoOther  int64 `json:"folded_into_other"` // events whose key arrived after MaxGroups
 	Groups           int   `json:"groups"`

@@ -23,7 +23,7 @@ const (
 
 // Dimensions lists every dimension in documentation order.
 func Dimensions() []Dimension {
-	return []Dimension{ByPrincipal, ByIP, ByFrom, ByIdentity, ByConfigurationSet, ByHour}
+	return []Dimension{ByPrincipal, ByIP, ByFrom, ByIdentity, ByConfigurationSet, ByHour, ByAccessKey}
 }
 
 // ParseDimension checks a --by value.
@@ -33,7 +33,7 @@ func ParseDimension(s string) (Dimension, error) {
 			return d, nil
 		}
 	}
-	names := make([]string, 0, 6)
+	names := make([]string, 0, 7)
 	for _, d := range Dimensions() {
 		names = append(names, string(d))
 	}

@@ -52,6 +52,8 @@ func (r *Report) samples(g *Group) (string, string, string, string) {
 		return "IPS", g.IPs.String(), "FROM", g.From.String()
 	case ByIP:
 		return "PRINCIPALS", g.Principals.String(), "FROM", g.From.String()
+	case ByAccessKey:
+		return "PRINCIPALS", g.Principals.String(), "API CALLS", g.Operations.String()
 	}
 	return "PRINCIPALS", g.Principals.String(), "IPS", g.IPs.String()
 }
@@ -72,6 +74,10 @@ func (r *Report) writeTable(w io.Writer, withPolicy bool) error {
 	if withPolicy {
 		head = append(head, "OUTSIDE-NET", "UNAPPROVED")
 	}
+	calls := r.Summary.APICalls > 0
+	if calls {
+		head = append(head, "API-CALLS", "REFUSED", "KEYS")
+	}
 	head = append(head, h1, h2)
 	fmt.Fprintln(tw, strings.Join(head, "\t"))
 	for i := range r.Groups {
@@ -82,6 +88,9 @@ func (r *Report) writeTable(w io.Writer, withPolicy bool) error {
 		if withPolicy {
 			row = append(row, n(g.OutsideNetwork), n(g.UnapprovedPrincipal))
 		}
+		if calls {
+			row = append(row, n(g.APICalls), n(g.APIRefused), cell(g.AccessKeys.String()))
+		}
 		row = append(row, cell(s1), cell(s2))
 		fmt.Fprintln(tw, strings.Join(row, "\t"))
 	}
@@ -91,6 +100,9 @@ func (r *Report) writeTable(w io.Writer, withPolicy bool) error {
 	s := r.Summary
 	_, err := fmt.Fprintf(w, "\n%d group(s); %d event(s): %d send(s), %d duplicate send(s), %d outcome(s) (%d joined to their Send, %d grouped by their own tags), %d filtered out\n",
 		s.Groups, s.Events, s.Sends, s.DuplicateSends, s.Outcomes, s.JoinedOutcomes, s.UnjoinedOutcomes, s.Filtered)
+	if err == nil && s.APICalls > 0 {
+		_, err = fmt.Fprintf(w, "%d CloudTrail SES API call(s) (counted apart from sends)\n", s.APICalls)
+	}
 	if err == nil && (s.JoinEvictions > 0 || s.FoldedIntoOther > 0) {
 		_, err = fmt.Fprintf(w, "bounds: %d message id(s) left the join window (max %d); %d event(s) folded into %s (max %d groups)\n",
 			s.JoinEvictions, s.MaxJoin, s.FoldedIntoOther, Other, s.MaxGroups)
@@ -124,6 +136,10 @@ func (r *Report) writeCSV(w io.Writer, withPolicy bool) error {
 		head = append(head, "outside_network", "unapproved_principal")
 	}
 	head = append(head, "principals", "ips", "from", "identities", "configuration_sets")
+	calls := r.Summary.APICalls > 0
+	if calls {
+		head = append(head, "api_calls", "api_refused", "access_keys", "operations")
+	}
 	if err := cw.Write(head); err != nil {
 		return err
 	}
@@ -143,6 +159,9 @@ func (r *Report) writeCSV(w io.Writer, withPolicy bool) error {
 			row = append(row, n(g.OutsideNetwork), n(g.UnapprovedPrincipal))
 		}
 		row = append(row, join(g.Principals), join(g.IPs), join(g.From), join(g.Identities), join(g.ConfigurationSets))
+		if calls {
+			row = append(row, n(g.APICalls), n(g.APIRefused), join(g.AccessKeys), join(g.Operations))
+		}
 		if err := cw.Write(CSVSafe(row)); err != nil {
 			return err
 		}

@@ -87,6 +87,9 @@ func runOne(ctx context.Context, agg *Aggregator, in Input, stdin io.Reader, wor
 		for i := range res.Events {
 			agg.Add(&res.Events[i])
 		}
+		if res.APICall != nil {
+			agg.AddCall(res.APICall)
+		}
 		if n++; n%4096 == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
