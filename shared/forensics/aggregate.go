@@ -134,16 +134,16 @@ func rate(n, d int64) float64 {
 
 // Summary counts what the aggregator saw.
 type Summary struct {
-	Events           int64 `json:"events"`            // events given to Add
-	Sends            int64 `json:"sends"`             // Send events counted
-	DuplicateSends   int64 `json:"duplicate_sends"`   // same message id again (at-least-once delivery)
-	Outcomes         int64 `json:"outcomes"`          // non-Send events counted
-	JoinedOutcomes   int64 `json:"joined_outcomes"`   // ... whose Send was in the join table
-	UnjoinedOutcomes int64 `json:"unjoined_outcomes"` // ... grouped by their own tags
-	Filtered         int64 `json:"filtered"`          // events left out by the filter
+	Events           int64 `json:"events"`              // events given to Add
+	Sends            int64 `json:"sends"`               // Send events counted
+	DuplicateSends   int64 `json:"duplicate_sends"`     // same message id again (at-least-once delivery)
+	Outcomes         int64 `json:"outcomes"`            // non-Send events counted
+	JoinedOutcomes   int64 `json:"joined_outcomes"`     // ... whose Send was in the join table
+	UnjoinedOutcomes int64 `json:"unjoined_outcomes"`   // ... grouped by their own tags
+	Filtered         int64 `json:"filtered"`            // events left out by the filter
 	APICalls         int64 `json:"api_calls,omitempty"` // CloudTrail SES API calls counted
-	JoinEvictions    int64 `json:"join_evictions"`    // message ids forgotten to stay within MaxJoin
-	FoldedIntoOther  int64 `json:"folded_into_other"` // events whose key arrived after MaxGroups
+	JoinEvictions    int64 `json:"join_evictions"`      // message ids forgotten to stay within MaxJoin
+	FoldedIntoOther  int64 `json:"folded_into_other"`   // events whose key arrived after MaxGroups
 	Groups           int   `json:"groups"`
 	MaxJoin          int   `json:"max_join"`
 	MaxGroups        int   `json:"max_groups"`
