@@ -244,11 +244,13 @@ func newArchive(scope constructs.Construct, id string, cfg *Config) *archive {
 
 // archiveColumns is the part of the SES event record forensics needs. The OpenX SerDe matches
 // JSON keys case-insensitively; mail.tags keeps the auto-tags (ses:caller-identity,
-// ses:source-ip, …) as a map of arrays, as SES publishes them.
+// ses:source-ip, …) as a map of arrays, as SES publishes them. mail.headersTruncated is a string:
+// SES documents it as one and records carry both "true" and true, and a value of the wrong type
+// makes the whole row NULL (ignore.malformed.json).
 func archiveColumns() *[]*awsglue.CfnTable_ColumnProperty {
 	cols := []struct{ name, typ string }{
 		{"eventtype", "string"},
-		{"mail", "struct<timestamp:string,source:string,sourcearn:string,sendingaccountid:string,messageid:string,destination:array<string>,headerstruncated:boolean,tags:map<string,array<string>>,commonheaders:struct<from:array<string>,to:array<string>,subject:string>>"},
+		{"mail", "struct<timestamp:string,source:string,sourcearn:string,sendingaccountid:string,messageid:string,destination:array<string>,headerstruncated:string,tags:map<string,array<string>>,commonheaders:struct<from:array<string>,to:array<string>,subject:string>>"},
 		{"bounce", "struct<bouncetype:string,bouncesubtype:string,timestamp:string,feedbackid:string,bouncedrecipients:array<struct<emailaddress:string,status:string,diagnosticcode:string>>>"},
 		{"complaint", "struct<complaintfeedbacktype:string,timestamp:string,feedbackid:string,complainedrecipients:array<struct<emailaddress:string>>>"},
 		{"delivery", "struct<timestamp:string,processingtimemillis:bigint,recipients:array<string>,smtpresponse:string,reportingmta:string>"},
