@@ -45,7 +45,11 @@ func TestFunctions(t *testing.T) {
 			if env[envMode] != s.s.Config.ResponseMode {
 				t.Errorf("%s/%s: %s = %v, want %s", name, fn, envMode, env[envMode], s.s.Config.ResponseMode)
 			}
-			wantFormat := map[string]any{"default": "text", "central": "text", "local": "chatbot"}[name]
+			// Only local sets sesguardAlertsFormat; every other configuration gets the default.
+			wantFormat := any("text")
+			if name == "local" {
+				wantFormat = "chatbot"
+			}
 			if fn != "notify" {
 				wantFormat = nil
 			}
