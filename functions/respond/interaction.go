@@ -97,6 +97,7 @@ func (b *Buttons) attach(ctx context.Context, log *slog.Logger, f *finding.Findi
 		}
 		a, err := approval.NewUndo(res.FindingID, ar.ActionID, now, b.TTL)
 		if err == nil {
+			a.Rule = res.Rule
 			err = b.Store.Put(ctx, a)
 		}
 		if err != nil {
@@ -196,6 +197,14 @@ func (h *Handler) undo(ctx context.Context, log *slog.Logger, req *approval.Requ
 	}
 	if err != nil {
 		return fmt.Errorf("undo %s (approved by %s): %w", a.ActionID, who.Actor(), err)
+	}
+	// Announced like `sesguard restore --findings-topic`, so alerts and exports follow the undo.
+	res := &finding.Result{
+		Schema: finding.SchemaResult, FindingID: a.FindingID, Rule: a.Rule, Principal: finding.Principal{Kind: finding.KindUnknown},
+		Mode: contain.ModeEnforce, Actor: who.Actor(), Time: b.now(), Actions: []finding.ActionResult{ar},
+	}
+	if _, err := h.Publisher.PublishResult(ctx, res); err != nil {
+		return fmt.Errorf("undo %s done, announcing it failed: %w", a.ActionID, err)
 	}
 	return nil
 }

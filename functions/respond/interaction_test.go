@@ -289,6 +289,9 @@ func TestDoubleClickOneAction(t *testing.T) {
 	if n := w.updateCalls() - before; n != 1 || w.keyStatus(t) != "Active" {
 		t.Fatalf("undo: %d UpdateAccessKey calls, key %s; want 1 and Active", n, w.keyStatus(t))
 	}
+	if last := w.pub.last(); last.Actions[0].Outcome != finding.OutcomeRestored || last.Actions[0].ActionID != actionID || last.Rule != w.f.Rule || last.Mode != contain.ModeEnforce {
+		t.Errorf("undo announced %+v", last)
+	}
 	rec, _ = contain.NewLedger(dynamodb.NewFromConfig(w.m.Config(t)), stateTable).Get(context.Background(), actionID)
 	if rec.Status != contain.StatusRestored || rec.RestoreApprovedBy == nil || rec.RestoreApprovedBy.SlackUser != approver {
 		t.Fatalf("restored row %+v", rec)

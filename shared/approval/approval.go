@@ -62,6 +62,8 @@ type Approval struct {
 	Ref       string `json:"ref"`
 	Kind      string `json:"kind"`
 	FindingID string `json:"finding_id"`
+	// Rule is the finding's rule (for the result an undo announces).
+	Rule string `json:"rule,omitempty"`
 	// Finding and ActionIDs (contain): the finding as respond planned it, and the ids of the
 	// actions the dry-run plan showed; nothing else is ever applied through this approval.
 	Finding   *finding.Finding `json:"finding,omitempty"`
@@ -93,7 +95,7 @@ func NewContain(f *finding.Finding, actionIDs []string, now time.Time, ttl time.
 		return nil, err
 	}
 	now = now.UTC()
-	return &Approval{Ref: ref, Kind: KindContain, FindingID: f.ID, Finding: f, ActionIDs: slices.Clone(actionIDs), Created: now, Expires: now.Add(ttl)}, nil
+	return &Approval{Ref: ref, Kind: KindContain, FindingID: f.ID, Rule: f.Rule, Finding: f, ActionIDs: slices.Clone(actionIDs), Created: now, Expires: now.Add(ttl)}, nil
 }
 
 // NewUndo is the approval behind an applied action's Undo button.
