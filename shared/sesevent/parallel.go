@@ -82,7 +82,9 @@ func decodeParallel(head []byte, r io.Reader, name string, opt Options, yield fu
 // sequentially, and sent as already decoded blocks. send returns false to stop.
 func splitBlocks(head []byte, r io.Reader, name string, bs int, opt Options, send func(*block) bool) {
 	line := 1
-	pending := make([]byte, len(head), max(2*bs, len(head)+bs))
+	// Blocks are allocated with room for a block and a line's tail: about 1.25x the input in all.
+	room := bs + 64<<10
+	pending := make([]byte, len(head), max(room, len(head)+bs))
 	copy(pending, head)
 	var rerr error
 	for empty := 0; ; {
@@ -122,7 +124,7 @@ func splitBlocks(head []byte, r io.Reader, name string, bs int, opt Options, sen
 			return
 		}
 		cut := bytes.LastIndexByte(pending, '\n') + 1
-		next := make([]byte, len(pending)-cut, max(2*bs, len(pending)-cut+bs))
+		next := make([]byte, len(pending)-cut, max(room, len(pending)-cut+bs))
 		copy(next, pending[cut:])
 		b := &block{data: pending[:cut], line: line, out: make(chan []Result, 1)}
 		line += bytes.Count(b.data, []byte{'\n'})
