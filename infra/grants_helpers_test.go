@@ -218,7 +218,7 @@ func (t cfn) policyDocs(id string) []any {
 			}
 		}
 	}
-	for typ, key := range map[string]string{"AWS::SNS::TopicPolicy": "Topics", "AWS::SQS::QueuePolicy": "Queues"} {
+	for typ, key := range map[string]string{"AWS::SNS::TopicPolicy": "Topics", "AWS::SQS::QueuePolicy": "Queues", "AWS::S3::BucketPolicy": "Bucket"} {
 		for _, pol := range t.ofType(typ) {
 			pp, _ := pol["Properties"].(map[string]any)
 			for _, x := range asList(pp[key]) {

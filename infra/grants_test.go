@@ -430,6 +430,36 @@ func grantChecks() []grantCheck {
 			},
 		},
 		{
+			// S3 server access logging → the log bucket: with no ACLs, the log bucket's policy
+			// must let logging.s3.amazonaws.com s3:PutObject under the target prefix, with
+			// aws:SourceArn = the source bucket and aws:SourceAccount ("Permissions for log
+			// delivery", https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html#grant-log-delivery-permissions-general).
+			name:  "S3 access logs→log bucket",
+			check: checkAccessLogging,
+			mutants: map[string]func(cfn) int{
+				"log bucket policy without logging.s3": func(t cfn) int {
+					return t.dropStatements(func(_ string, s stmt) bool { return s.hasService("logging.s3.amazonaws.com") })
+				},
+				"logging grant without aws:SourceArn": func(t cfn) int {
+					return t.editStatements(func(_ string, s stmt) bool { return s.hasService("logging.s3.amazonaws.com") }, dropCondition("aws:SourceArn"))
+				},
+			},
+		},
+		{
+			// Lambda → CloudWatch Logs: with LoggingConfig.LogGroup the execution role must allow
+			// logs:CreateLogStream and logs:PutLogEvents on that group ("Configuring CloudWatch
+			// log groups", https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-loggroups.html).
+			name:  "Lambda→CloudWatch Logs",
+			check: checkFunctionLogs,
+			mutants: map[string]func(cfn) int{
+				"ingest cannot write its logs": func(t cfn) int {
+					return t.editStatements(func(o string, s stmt) bool {
+						return strings.HasPrefix(o, "FunctionsIngestRole") && s.allowsAction("logs:PutLogEvents")
+					}, dropAction("logs:PutLogEvents"))
+				},
+			},
+		},
+		{
 			// Every dead-letter queue (queue redrive, SNS subscription redrive, EventBridge target
 			// DLQ, Lambda async DLQ) has an alarm on ApproximateNumberOfMessagesVisible to the
 			// alerts topic: a DLQ nobody watches is a silent drop.
@@ -994,6 +1024,47 @@ func checkDLQAlarms(t cfn) error {
 	for _, q := range sortedKeys(dlqs) {
 		if !watched[q] {
 			errs = append(errs, fmt.Errorf("dead-letter queue %s (%s) has no alarm", q, dlqs[q]))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func checkAccessLogging(t cfn) error {
+	var errs []error
+	n := 0
+	for _, id := range sortedKeys(t.ofType("AWS::S3::Bucket")) {
+		lc, _ := t.props(id)["LoggingConfiguration"].(map[string]any)
+		if lc == nil {
+			continue
+		}
+		n++
+		dst := refID(lc["DestinationBucketName"])
+		objects := map[string]any{"Fn::Join": []any{"", []any{getAtt(dst, "Arn"), "/" + fmt.Sprint(lc["LogFilePrefix"]) + "*"}}}
+		ok := false
+		for _, s := range allAllows(t.stmtsFor(dst), "logging.s3.amazonaws.com", objects, "s3:PutObject") {
+			ok = ok || (s.condCovers("aws:SourceArn", getAtt(id, "Arn"), arnOps...) && s.condCovers("aws:SourceAccount", accountID, stringEqualOps...))
+		}
+		if !ok {
+			errs = append(errs, fmt.Errorf("bucket %s logs to %s, whose policy does not let logging.s3.amazonaws.com s3:PutObject under %v with aws:SourceArn = %s and aws:SourceAccount", id, dst, lc["LogFilePrefix"], id))
+		}
+	}
+	if n == 0 {
+		return errors.New("no bucket with access logging")
+	}
+	return errors.Join(errs...)
+}
+
+func checkFunctionLogs(t cfn) error {
+	var errs []error
+	for _, fn := range sortedKeys(t.ofType("AWS::Lambda::Function")) {
+		lc, _ := t.props(fn)["LoggingConfig"].(map[string]any)
+		group := refID(lc["LogGroup"])
+		if group == "" {
+			continue // the default /aws/lambda/<name> group, written through the managed basic execution policy
+		}
+		role := refID(t.props(fn)["Role"])
+		if _, ok := findAllow(t.stmtsFor(role), "", getAtt(group, "Arn"), "logs:CreateLogStream", "logs:PutLogEvents"); !ok {
+			errs = append(errs, fmt.Errorf("function %s logs to %s, but role %s may not create streams and put events there", fn, group, role))
 		}
 	}
 	return errors.Join(errs...)
