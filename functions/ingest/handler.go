@@ -16,6 +16,7 @@ import (
 	"github.com/sesguard/sesguard/functions/internal/fnenv"
 	"github.com/sesguard/sesguard/shared/cloudtrail"
 	"github.com/sesguard/sesguard/shared/detect"
+	"github.com/sesguard/sesguard/shared/emf"
 	"github.com/sesguard/sesguard/shared/finding"
 	"github.com/sesguard/sesguard/shared/sesevent"
 )
@@ -63,6 +64,8 @@ type Handler struct {
 	// the Outbox. Timing out after the detector has counted the events would lose the finding,
 	// since the redelivery is a duplicate to the detector.
 	Reserve time.Duration
+	// Metrics receives the EMF records (stdout in Lambda); nil emits none.
+	Metrics *emf.Writer
 }
 
 // errUnknownShape is returned for a payload that is none of the supported event sources.
@@ -213,6 +216,7 @@ func (h *Handler) process(ctx context.Context, log *slog.Logger, results []sesev
 	}
 	// Publishes run under pub (the deadline less the reserve); detection and the outbox under
 	// ctx, so a rollback or a save still has the reserve to run in.
+	h.emitDecoded(log, results, events)
 	pub, cancel := fnenv.WithReserve(ctx, h.Reserve)
 	defer cancel()
 	h.flushOutbox(ctx, pub, log, outs, dl)
@@ -250,6 +254,7 @@ func (h *Handler) publishUpdates(ctx, pub context.Context, log *slog.Logger, out
 	if batch.Duplicates > 0 {
 		log.Info("ingest: redelivered events skipped", "duplicates", batch.Duplicates)
 	}
+	h.emitFindings(log, batch.Updates)
 	for _, u := range batch.Updates {
 		f := u.Finding
 		var contributors []int

@@ -18,6 +18,7 @@ import (
 	"github.com/sesguard/sesguard/functions/internal/topic"
 	"github.com/sesguard/sesguard/shared/attribute"
 	"github.com/sesguard/sesguard/shared/detect"
+	"github.com/sesguard/sesguard/shared/emf"
 )
 
 func main() {
@@ -48,6 +49,7 @@ func main() {
 		Attributor: attr,
 		Network:    cfg.Policy,
 		Log:        log,
+		Metrics:    &emf.Writer{Function: "ingest", Out: os.Stdout},
 	}
 	log.Info("ingest: ready", "policy", cfg.PolicySource, "mode", cfg.Mode, "table", cfg.Table)
 	lambda.Start(h.Handle)

@@ -11,6 +11,7 @@ import (
 	"github.com/sesguard/sesguard/functions/internal/fnenv"
 	"github.com/sesguard/sesguard/functions/internal/topic"
 	"github.com/sesguard/sesguard/shared/alert"
+	"github.com/sesguard/sesguard/shared/emf"
 	"github.com/sesguard/sesguard/shared/finding"
 )
 
@@ -34,6 +35,8 @@ type Handler struct {
 	// timeout); default fnenv.DefaultReserve. A timed-out invocation would return the whole
 	// batch, including the records already delivered, to the queue.
 	Reserve time.Duration
+	// Metrics receives the EMF records (stdout in Lambda); nil emits none.
+	Metrics *emf.Writer
 }
 
 // Handle alerts on each message; a message that cannot be decoded or delivered is named in
@@ -62,6 +65,9 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 		} else {
 			skipped++
 		}
+	}
+	if err := h.Metrics.Emit(emf.MetricAlerts, float64(sent), nil); err != nil {
+		log.Warn("notify: metric not emitted", "error", err.Error())
 	}
 	log.Info("notify: batch done", "records", len(ev.Records), "notified", sent, "below_min_severity", skipped, "failed", len(resp.BatchItemFailures))
 	return resp, nil

@@ -16,6 +16,7 @@ import (
 
 	"github.com/sesguard/sesguard/functions/internal/fnenv"
 	"github.com/sesguard/sesguard/shared/alert"
+	"github.com/sesguard/sesguard/shared/emf"
 )
 
 // envAlertsFormat selects the alerts topic's message body: "text" (default; e-mail and generic
@@ -58,7 +59,7 @@ func main() {
 	} else {
 		log.Warn("notify: SESGUARD_TABLE not set; alerts are not deduplicated across invocations")
 	}
-	h := &Handler{Notifier: n, MinSeverity: cfg.Policy.Alerts.MinSeverity, Log: log}
+	h := &Handler{Notifier: n, MinSeverity: cfg.Policy.Alerts.MinSeverity, Log: log, Metrics: &emf.Writer{Function: "notify", Out: os.Stdout}}
 	log.Info("notify: ready", "policy", cfg.PolicySource, "slack", secret != "", "dedup", n.Store != nil, "sns_format", format)
 	lambda.Start(h.Handle)
 }

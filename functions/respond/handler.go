@@ -12,6 +12,7 @@ import (
 	"github.com/sesguard/sesguard/functions/internal/topic"
 	"github.com/sesguard/sesguard/shared/approval"
 	"github.com/sesguard/sesguard/shared/contain"
+	"github.com/sesguard/sesguard/shared/emf"
 	"github.com/sesguard/sesguard/shared/finding"
 )
 
@@ -38,6 +39,8 @@ type Handler struct {
 	// Slack posts to interactions' response_url (outcomes and refusals).
 	Slack Responder
 	Log   *slog.Logger
+	// Metrics receives the EMF records (stdout in Lambda); nil emits none.
+	Metrics *emf.Writer
 }
 
 // Handle contains each actionable finding and publishes its result. A record fails (and SQS
@@ -47,9 +50,15 @@ type Handler struct {
 func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 	log := fnenv.ForInvocation(ctx, h.Log)
 	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
+	actions := emf.NewCounter(emf.MetricActions)
+	defer func() {
+		if err := actions.Flush(h.Metrics); err != nil {
+			log.Warn("respond: metric not emitted", "error", err.Error())
+		}
+	}()
 	for _, m := range ev.Records {
 		rlog := log.With(fnenv.LogRecord, "sqs:"+m.MessageId)
-		if err := h.one(ctx, rlog, m); err != nil {
+		if err := h.one(ctx, rlog, m, actions); err != nil {
 			rlog.Error("respond: message failed", "error", err.Error())
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
 		}
@@ -61,7 +70,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 // errActionFailed marks a record whose result was published but had a failed action.
 var errActionFailed = errors.New("a containment action failed")
 
-func (h *Handler) one(ctx context.Context, log *slog.Logger, m events.SQSMessage) error {
+func (h *Handler) one(ctx context.Context, log *slog.Logger, m events.SQSMessage, actions *emf.Counter) error {
 	data, err := topic.Unwrap(m.Body)
 	if err != nil {
 		return fmt.Errorf("record sqs:%s: body: %w", m.MessageId, err)
@@ -105,6 +114,7 @@ func (h *Handler) one(ctx context.Context, log *slog.Logger, m events.SQSMessage
 		return err
 	}
 	for _, a := range res.Actions {
+		actions.Add(1, map[string]string{emf.DimAction: a.Action, emf.DimOutcome: string(a.Outcome)})
 		log.Info("respond: action", "mode", res.Mode, "action", a.Action, "target", a.Target, "outcome", a.Outcome,
 			"action_id", a.ActionID, "changes", a.Changes, "reason", a.Reason, "error", a.Error)
 	}

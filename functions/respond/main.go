@@ -19,6 +19,7 @@ import (
 	"github.com/sesguard/sesguard/shared/alert"
 	"github.com/sesguard/sesguard/shared/approval"
 	"github.com/sesguard/sesguard/shared/contain"
+	"github.com/sesguard/sesguard/shared/emf"
 )
 
 func main() {
@@ -41,7 +42,8 @@ func main() {
 	}
 	ledger := contain.NewLedger(dynamodb.NewFromConfig(awsCfg), cfg.Table)
 	exec := contain.NewExecutor(cc, iam.NewFromConfig(awsCfg), sesv2.NewFromConfig(awsCfg), ledger, log)
-	h := &Handler{Container: exec, Publisher: topic.New(sns.NewFromConfig(awsCfg), cfg.FindingsTopicARN), Slack: &alert.ResponsePoster{}, Log: log}
+	h := &Handler{Container: exec, Publisher: topic.New(sns.NewFromConfig(awsCfg), cfg.FindingsTopicARN), Slack: &alert.ResponsePoster{}, Log: log,
+		Metrics: &emf.Writer{Function: "respond", Out: os.Stdout}}
 	if resp := cfg.Policy.Response; len(resp.Approvers) > 0 {
 		// Slack approvals: a click carries out the approved plan in enforce mode whatever the
 		// function's mode, through the same ledger, protected list and hourly cap.
