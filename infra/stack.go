@@ -24,6 +24,7 @@ type Sesguard struct {
 	Preventive *preventive
 	Export     *exporter // nil unless Security Hub or an event bus is opted in (infra/export.go)
 	Interact   *interact // nil unless the policy names Slack approvers
+	Dashboard  *dashboard
 }
 
 // NewSesguardStack builds the stack. It is environment-agnostic (no account/region), so synth
@@ -47,6 +48,11 @@ func NewSesguardStack(scope constructs.Construct, cfg *Config) (*Sesguard, error
 	if len(cfg.Policy.Response.Approvers) > 0 {
 		s.Interact = newInteract(stack, "Interact", cfg, s.Topics, s.Table, s.Functions)
 	}
+	lag, err := loadLagMinutes(func(k string) any { return scope.Node().TryGetContext(&k) })
+	if err != nil {
+		return nil, err
+	}
+	s.Dashboard = newDashboard(stack, "Dashboard", s, lag)
 	if cfg.EndpointMode != endpointNone {
 		if s.Endpoints, err = newEndpoints(stack, "Endpoints", cfg); err != nil {
 			return nil, err
