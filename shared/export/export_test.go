@@ -204,6 +204,27 @@ func TestHubAgainstMoto(t *testing.T) {
 		}
 	})
 
+	t.Run("a member's finding in the central account is skipped, not failed", func(t *testing.T) {
+		f := testFinding("f-member", 1)
+		f.Account = "999999999999"
+		r := testResult("f-member", finding.OutcomeApplied)
+		r.Account = "999999999999"
+		if fail := h.Export(ctx, []Item{item(t, "mf", f), item(t, "mr", r)}); len(fail) != 0 {
+			t.Errorf("failures %v", fail)
+		}
+		for p := securityhub.NewGetFindingsPaginator(client, &securityhub.GetFindingsInput{MaxResults: aws.Int32(100)}); p.HasMorePages(); {
+			out, err := p.NextPage(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range out.Findings {
+				if aws.ToString(f.Id) == "f-member" {
+					t.Error("a member's finding was imported under the central account")
+				}
+			}
+		}
+	})
+
 	t.Run("bad finding fails alone", func(t *testing.T) {
 		bad := testFinding("", 1)
 		fail := h.Export(ctx, []Item{item(t, "noid", bad), item(t, "fine", testFinding("f-3", 1))})

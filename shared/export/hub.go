@@ -82,6 +82,18 @@ func (h *Hub) notEnabled(err error) bool {
 	return true
 }
 
+// foreign reports (and logs) a finding of another account: Security Hub accepts a finding only
+// from the account in its AwsAccountId, so a central account never imports a member's finding
+// (the member imports its own; Security Hub's administrator account aggregates them). Skipped,
+// not failed: failing would send every member finding to the DLQ.
+func (h *Hub) foreign(account, id string) bool {
+	if account == "" || account == h.Product.Account {
+		return false
+	}
+	h.log().Info("export: not importing another account's finding into this Security Hub (the member imports its own)", "finding_id", id, "account", account)
+	return true
+}
+
 // Export imports the findings (≤ asff.MaxBatch per call) and applies the results (one
 // BatchUpdateFindings each: a note is per result). Results go after findings, so a finding and its
 // result in one batch land in that order.
@@ -97,6 +109,9 @@ func (h *Hub) Export(ctx context.Context, items []Item) Failures {
 	var fs []rendered
 	for _, it := range items {
 		if it.Finding == nil {
+			continue
+		}
+		if h.foreign(it.Finding.Account, it.Finding.ID) {
 			continue
 		}
 		a, err := asff.Finding(it.Finding, h.Product)
@@ -140,6 +155,9 @@ func (h *Hub) Export(ctx context.Context, items []Item) Failures {
 			continue
 		}
 		if _, failed := fail[it.Key]; failed {
+			continue
+		}
+		if h.foreign(it.Result.Account, it.Result.FindingID) {
 			continue
 		}
 		u, err := asff.Result(it.Result, h.Product)
