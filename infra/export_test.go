@@ -50,13 +50,16 @@ func TestExportPermissionsMatchCode(t *testing.T) {
 // topic through its own raw, unfiltered subscription with a DLQ and gets the env it validates.
 func TestExportWiring(t *testing.T) {
 	for _, name := range sortedKeys(configurations) {
-		if name == "export" {
-			continue
-		}
+		ctx := configurations[name]
+		optedIn := ctx[ctxSecurityHub] != nil || ctx[ctxEventBus] != nil || ctx[ctxCentralBusArn] != nil
+		var fns int
 		for id := range get(t, name).resources("AWS::Lambda::Function") {
-			if strings.HasPrefix(id, "Export") {
-				t.Errorf("%s: export function %s without opting in", name, id)
+			if strings.HasPrefix(id, "ExportFunction") {
+				fns++
 			}
+		}
+		if fns != map[bool]int{true: 1, false: 0}[optedIn] {
+			t.Errorf("%s: %d export functions, opted in: %v", name, fns, optedIn)
 		}
 	}
 	s := get(t, "export")

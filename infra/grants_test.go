@@ -606,6 +606,13 @@ func keyUsers(t cfn) map[string]map[string]bool {
 			use(refID(a), "cloudwatch.amazonaws.com")
 		}
 	}
+	for id := range t.ofType("AWS::Events::Rule") { // the central bus rule → findings topic
+		for _, tg := range asList(t.props(id)["Targets"]) {
+			if m, _ := tg.(map[string]any); t.res(refID(m["Arn"]))["Type"] == "AWS::SNS::Topic" {
+				use(refID(m["Arn"]), "events.amazonaws.com")
+			}
+		}
+	}
 	return out
 }
 
@@ -858,6 +865,20 @@ func checkEventBridgeTargets(t cfn) error {
 				}
 				if !found {
 					errs = append(errs, fmt.Errorf("%s: no lambda:InvokeFunction permission for events.amazonaws.com from this rule on %s", rule, target))
+				}
+			case "AWS::SNS::Topic":
+				// EventBridge → encrypted SNS (central bus, infra/central.go): the topic policy lets
+				// events.amazonaws.com sns:Publish from this rule only, and the CMK lets it use the key
+				// ("Permissions for Amazon SNS targets", eb-use-resource-based.html#eb-sns-permissions).
+				if s, ok := findAllow(t.stmtsFor(target), "events.amazonaws.com", ref(target), "sns:Publish"); !ok {
+					errs = append(errs, fmt.Errorf("%s: topic %s does not let events.amazonaws.com sns:Publish", rule, target))
+				} else if !s.condCovers("aws:SourceArn", ruleArn, arnOps...) {
+					errs = append(errs, fmt.Errorf("%s: topic %s grant to events lacks aws:SourceArn of the rule", rule, target))
+				}
+				if key := t.topicKey(target); key != "" {
+					if _, ok := findAllow(t.stmtsFor(key), "events.amazonaws.com", "*", "kms:GenerateDataKey", "kms:Decrypt"); !ok {
+						errs = append(errs, fmt.Errorf("%s: topic %s is encrypted with %s, which does not let events.amazonaws.com use it", rule, target, key))
+					}
 				}
 			default:
 				errs = append(errs, fmt.Errorf("%s: target %s of unexpected type", rule, canon(m["Arn"])))

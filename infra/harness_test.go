@@ -52,6 +52,13 @@ var configurations = map[string]map[string]any{
 		ctxSecurityHub:   "true",
 		ctxCentralBusArn: "arn:aws:events:eu-west-1:999999999999:event-bus/sesguard-central",
 	},
+	// securityaccount: the central security account (infra/central.go) with Security Hub on.
+	"securityaccount": {
+		ctxRole:           "central",
+		ctxMemberAccounts: "111111111111,222222222222",
+		ctxOrganizationID: "o-a1b2c3d4e5",
+		ctxSecurityHub:    true,
+	},
 	"central": {
 		ctxEndpointMode:     "central",
 		ctxVpcID:            "vpc-0a1b2c3d4e5f60718",

@@ -25,6 +25,7 @@ type Sesguard struct {
 	Export     *exporter // nil unless Security Hub or an event bus is opted in (infra/export.go)
 	Interact   *interact // nil unless the policy names Slack approvers
 	Dashboard  *dashboard
+	Central    *central // nil unless -c sesguardRole=central (infra/central.go)
 }
 
 // NewSesguardStack builds the stack. It is environment-agnostic (no account/region), so synth
@@ -47,6 +48,13 @@ func NewSesguardStack(scope constructs.Construct, cfg *Config) (*Sesguard, error
 	s.Export = newExporter(stack, "Export", cfg, s.Topics, ec)
 	if len(cfg.Policy.Response.Approvers) > 0 {
 		s.Interact = newInteract(stack, "Interact", cfg, s.Topics, s.Table, s.Functions)
+	}
+	cc, err := loadCentralConfig(func(k string) any { return scope.Node().TryGetContext(&k) })
+	if err != nil {
+		return nil, err
+	}
+	if cc.Central {
+		s.Central = newCentral(stack, "Central", cfg, s.Topics, cc)
 	}
 	lag, err := loadLagMinutes(func(k string) any { return scope.Node().TryGetContext(&k) })
 	if err != nil {

@@ -174,6 +174,9 @@ func TestQueues(t *testing.T) {
 		if s.s.Export != nil {
 			wantWork, wantDLQs = wantWork+1, wantDLQs+1 // the export queue (infra/export.go)
 		}
+		if s.s.Central != nil {
+			wantDLQs++ // the central bus rule's DLQ (infra/central.go)
+		}
 		if work != wantWork || dlqs != wantDLQs {
 			t.Errorf("%s: want %d work queues and %d DLQs, got %d and %d", name, wantWork, wantDLQs, work, dlqs)
 		}
@@ -405,8 +408,8 @@ func TestEventDestinations(t *testing.T) {
 func TestAlarms(t *testing.T) {
 	s := get(t, "default")
 	alarms := s.resources("AWS::CloudWatch::Alarm")
-	if len(alarms) != 4+4*2 {
-		t.Errorf("want 12 alarms (4 DLQs, 4 functions × errors/throttles), got %d", len(alarms))
+	if len(alarms) != 4+4*2+1 {
+		t.Errorf("want 13 alarms (4 DLQs, 4 functions × errors/throttles, event lag), got %d", len(alarms))
 	}
 	alerts := canon(ref(s.logicalID(t, "AWS::SNS::Topic", "TopicsAlerts")))
 	counts := map[string]int{}
@@ -417,7 +420,7 @@ func TestAlarms(t *testing.T) {
 		}
 		counts[p["MetricName"].(string)]++
 	}
-	if counts["ApproximateNumberOfMessagesVisible"] != 4 || counts["Errors"] != 4 || counts["Throttles"] != 4 {
+	if counts["ApproximateNumberOfMessagesVisible"] != 4 || counts["Errors"] != 4 || counts["Throttles"] != 4 || counts["EventLag"] != 1 {
 		t.Errorf("alarm metrics: %v", counts)
 	}
 }
