@@ -58,6 +58,7 @@ type Detector struct {
 	volume    bool
 	bounce    bool
 	complaint bool
+	rateWins  []time.Duration // rateWindows(), computed once
 }
 
 // Option configures a Detector.
@@ -107,6 +108,7 @@ func New(p *policy.Policy, st State, opts ...Option) (*Detector, error) {
 			}
 		}
 	}
+	d.rateWins = d.rateWindows()
 	return d, nil
 }
 
@@ -217,7 +219,7 @@ func (d *Detector) markAll(ctx context.Context, events []sesevent.Event) (proces
 		key string
 	}
 	var jobs []job
-	seen := make(map[string]struct{})
+	seen := make(map[string]struct{}, len(events))
 	for i := range events {
 		e := &events[i]
 		if !relevant(e) {
@@ -462,7 +464,7 @@ func (d *Detector) send(a *accum, e *sesevent.Event) {
 	// Rates count per recipient, as SES does: a send to 50 addresses is 50 emails, and each of
 	// them can bounce (one event per bounced recipient, or one event naming several).
 	n := deliveries(len(e.Recipients))
-	for _, w := range d.rateWindows() {
+	for _, w := range d.rateWins {
 		if e.CallerIdentity != "" {
 			a.addSend(rateKey{account: e.Account, dim: dimPrincipal + e.CallerIdentity, win: int64(w / time.Second), start: bucket(t, w).Unix()}, n)
 		}
