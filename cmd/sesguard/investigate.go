@@ -142,7 +142,7 @@ func runInvestigate(ctx context.Context, e env, args []string) int {
 	if !*quiet {
 		stopProgress = startProgress(e.stderr, &prog, total, 5*time.Second)
 	}
-	tuneBulkGC(e.getenv)
+	tuneBulkGC(e.getenv, investigateMemoryLimit)
 	errs := &errorLog{w: e.stderr, max: 10}
 	start := time.Now()
 	runErr := forensics.Run(ctx, agg, exp.Inputs, forensics.RunOptions{Stdin: e.stdin, Progress: &prog, OnError: errs.add})

@@ -92,7 +92,7 @@ func runReplay(ctx context.Context, e env, args []string) int {
 		return exitUsage
 	}
 
-	tuneBulkGC(e.getenv)
+	tuneBulkGC(e.getenv, replayMemoryLimit)
 	// Records are decoded on every core; detection reads them in input order, so the findings
 	// are those of a sequential run.
 	dec := sesevent.Options{NoRaw: true, NoTags: true, Workers: runtime.GOMAXPROCS(0)}
