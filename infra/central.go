@@ -86,9 +86,10 @@ type central struct {
 	Policies []awsevents.CfnEventBusPolicy
 	Rule     awsevents.CfnRule
 	DLQ      awssqs.Queue
+	Archive  *centralArchive
 }
 
-func newCentral(scope constructs.Construct, id string, cfg *Config, tp *topics, cc centralConfig) *central {
+func newCentral(scope constructs.Construct, id string, cfg *Config, tp *topics, ar *archive, cc centralConfig) *central {
 	c := constructs.NewConstruct(scope, jsii.String(id))
 	x := &central{}
 	x.Bus = awsevents.NewEventBus(c, jsii.String("Bus"), &awsevents.EventBusProps{
@@ -126,6 +127,9 @@ func newCentral(scope constructs.Construct, id string, cfg *Config, tp *topics, 
 		Reason: jsii.String("This queue is itself a dead-letter queue: of the central bus rule's target (rule target DLQ), which cdk-nag does not recognise as a redrive source.")}}, jsii.Bool(true))
 	// L1 rule, so every grant below is written here with its condition (the L2 SNS target adds an
 	// unconditioned topic and key grant for events.amazonaws.com).
+	var archiveTarget *awsevents.CfnRule_TargetProperty
+	x.Archive, archiveTarget = newCentralArchive(c, ar)
+	archiveTarget.DeadLetterConfig = &awsevents.CfnRule_DeadLetterConfigProperty{Arn: x.DLQ.QueueArn()}
 	x.Rule = awsevents.NewCfnRule(c, jsii.String("Members"), &awsevents.CfnRuleProps{
 		Description:  jsii.String("sesguard: member findings and results into the findings topic (detail = the v1 JSON)"),
 		EventBusName: x.Bus.EventBusName(),
@@ -135,7 +139,7 @@ func newCentral(scope constructs.Construct, id string, cfg *Config, tp *topics, 
 			Id: jsii.String("FindingsTopic"), Arn: tp.Findings.TopicArn(), InputPath: jsii.String("$.detail"),
 			DeadLetterConfig: &awsevents.CfnRule_DeadLetterConfigProperty{Arn: x.DLQ.QueueArn()},
 			RetryPolicy:      &awsevents.CfnRule_RetryPolicyProperty{MaximumRetryAttempts: jsii.Number(8), MaximumEventAgeInSeconds: jsii.Number(86400)},
-		}},
+		}, archiveTarget},
 	})
 	events := []awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil)}
 	fromRule := &map[string]any{"ArnEquals": map[string]any{"aws:SourceArn": x.Rule.AttrArn()}}

@@ -64,11 +64,14 @@ func TestCentralRuleFeedsFindingsTopic(t *testing.T) {
 		canon(rule["EventPattern"]) != canon(map[string]any{"source": []any{"sesguard"}, "detail-type": []any{"SES Send Finding", "SES Containment Result"}}) {
 		t.Errorf("rule %s", canon(rule))
 	}
-	targets := asList(rule["Targets"])
-	if len(targets) != 1 {
-		t.Fatalf("targets %s", canon(targets))
+	targets := map[string]map[string]any{}
+	for _, tg := range asList(rule["Targets"]) {
+		targets[tg.(map[string]any)["Id"].(string)] = tg.(map[string]any)
 	}
-	tg := targets[0].(map[string]any)
+	if len(targets) != 2 || targets["FindingsTopic"] == nil || targets["Archive"] == nil {
+		t.Fatalf("targets %s", canon(rule["Targets"]))
+	}
+	tg := targets["FindingsTopic"]
 	dlq := s.logicalID(t, "AWS::SQS::Queue", "CentralDLQ")
 	if canon(tg["Arn"]) != canon(ref(findings)) || tg["InputPath"] != "$.detail" || tg["RetryPolicy"] == nil ||
 		canon(tg["DeadLetterConfig"]) != canon(map[string]any{"Arn": getAtt(dlq, "Arn")}) {
@@ -103,6 +106,41 @@ func TestCentralRuleFeedsFindingsTopic(t *testing.T) {
 	// A member stack's key does not trust EventBridge.
 	if strings.Contains(canon(props(get(t, "default").resources("AWS::KMS::Key")[get(t, "default").logicalID(t, "AWS::KMS::Key", "TopicsTopicKey")])), "events.amazonaws.com") {
 		t.Error("default stack's topic key admits EventBridge")
+	}
+}
+
+// TestCentralArchive: every member event also goes, one JSON object per line, through a Firehose
+// stream into findings/ of the archive bucket, read by a Glue table with hourly partition
+// projection over exactly that prefix. The generic Firehose → S3 and EventBridge → Firehose
+// grants are checked by TestCrossServiceGrants.
+func TestCentralArchive(t *testing.T) {
+	s := get(t, "securityaccount")
+	rule := props(s.resources("AWS::Events::Rule")[s.logicalID(t, "AWS::Events::Rule", "CentralMembers")])
+	stream := s.logicalID(t, "AWS::KinesisFirehose::DeliveryStream", "CentralArchiveStream")
+	var tg map[string]any
+	for _, x := range asList(rule["Targets"]) {
+		if x.(map[string]any)["Id"] == "Archive" {
+			tg = x.(map[string]any)
+		}
+	}
+	if tg == nil || canon(tg["Arn"]) != canon(getAtt(stream, "Arn")) || tg["DeadLetterConfig"] == nil ||
+		canon(tg["InputTransformer"]) != canon(map[string]any{"InputTemplate": "<aws.events.event.json>\n"}) {
+		t.Errorf("archive target %s", canon(tg))
+	}
+	d := props(s.resources("AWS::KinesisFirehose::DeliveryStream")[stream])["ExtendedS3DestinationConfiguration"].(map[string]any)
+	bucket := s.logicalID(t, "AWS::S3::Bucket", "ArchiveBucket")
+	if canon(d["BucketARN"]) != canon(getAtt(bucket, "Arn")) || !strings.HasPrefix(d["Prefix"].(string), centralFindingsPrefix+"!{timestamp:yyyy}/") {
+		t.Errorf("stream destination %s", canon(d))
+	}
+	in := props(s.resources("AWS::Glue::Table")[s.logicalID(t, "AWS::Glue::Table", "CentralArchiveTable")])["TableInput"].(map[string]any)
+	loc := canon(in["StorageDescriptor"].(map[string]any)["Location"])
+	params := canon(in["Parameters"])
+	if !strings.Contains(loc, `"/`+centralFindingsPrefix+`"`) || !strings.Contains(params, `"projection.dt.format":"yyyy/MM/dd/HH"`) ||
+		!strings.Contains(canon(in["StorageDescriptor"]), `"mapping.detail_type":"detail-type"`) || !strings.Contains(canon(in["StorageDescriptor"]), "account") {
+		t.Errorf("table %s", canon(in))
+	}
+	if len(get(t, "default").resources("AWS::Glue::Table")) != 1 {
+		t.Error("a member stack has more than the SES events table")
 	}
 }
 

@@ -866,6 +866,17 @@ func checkEventBridgeTargets(t cfn) error {
 				if !found {
 					errs = append(errs, fmt.Errorf("%s: no lambda:InvokeFunction permission for events.amazonaws.com from this rule on %s", rule, target))
 				}
+			case "AWS::KinesisFirehose::DeliveryStream":
+				// EventBridge → Firehose (central findings archive): the target's role trusts
+				// events.amazonaws.com and may firehose:PutRecord/PutRecordBatch on this stream only
+				// ("Using IAM roles for EventBridge targets", eb-use-identity-based.html).
+				role := refID(m["RoleArn"])
+				if _, ok := findAllow(t.trust(role), "events.amazonaws.com", nil, "sts:AssumeRole"); !ok {
+					errs = append(errs, fmt.Errorf("%s: target role %s does not trust events.amazonaws.com", rule, role))
+				}
+				if _, ok := findAllow(t.stmtsFor(role), "", getAtt(target, "Arn"), "firehose:PutRecord", "firehose:PutRecordBatch"); !ok {
+					errs = append(errs, fmt.Errorf("%s: target role %s may not put into %s", rule, role, target))
+				}
 			case "AWS::SNS::Topic":
 				// EventBridge → encrypted SNS (central bus, infra/central.go): the topic policy lets
 				// events.amazonaws.com sns:Publish from this rule only, and the CMK lets it use the key

@@ -54,7 +54,7 @@ func NewSesguardStack(scope constructs.Construct, cfg *Config) (*Sesguard, error
 		return nil, err
 	}
 	if cc.Central {
-		s.Central = newCentral(stack, "Central", cfg, s.Topics, cc)
+		s.Central = newCentral(stack, "Central", cfg, s.Topics, s.Archive, cc)
 	}
 	lag, err := loadLagMinutes(func(k string) any { return scope.Node().TryGetContext(&k) })
 	if err != nil {
