@@ -404,19 +404,7 @@ func TestArchiveTableReadsFirehoseOutput(t *testing.T) {
 	if err := gc.check(tmpl); err != nil {
 		t.Fatalf("real template: %v", err)
 	}
-	for _, m := range sortedKeys(gc.mutants) {
-		mut := tmpl.clone()
-		if gc.mutants[m](mut) == 0 {
-			t.Errorf("mutant %q changed nothing", m)
-			continue
-		}
-		err := gc.check(mut)
-		if err == nil {
-			t.Errorf("mutant %q still passes", m)
-			continue
-		}
-		t.Logf("mutant %q fails as it must: %v", m, strings.SplitN(err.Error(), "\n", 2)[0])
-	}
+	requireMutantsFail(t, tmpl, gc.mutants, gc.check, nil)
 }
 
 // querySQL is the SQL of a NamedQuery QueryString ({"Fn::Sub": [sql, vars]}).

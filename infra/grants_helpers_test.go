@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"testing"
 )
 
 // cfn is a synthesized template as plain JSON, for checks that must also run against mutated
@@ -499,4 +500,27 @@ func (s *sdkInfo) iamAction(service, action string) string {
 		action = strings.TrimSuffix(action, "Command")
 	}
 	return prefix + ":" + action
+}
+
+// requireMutantsFail applies each mutant to a fresh copy of tmpl and requires check to reject it:
+// a mutant that changes nothing means the check it guards is not exercised. skip, if non-nil,
+// excuses a mutant that legitimately has nothing to change in this configuration.
+func requireMutantsFail(t testing.TB, tmpl cfn, mutants map[string]func(cfn) int, check func(cfn) error, skip func(name string, tmpl cfn) bool) {
+	t.Helper()
+	for _, m := range sortedKeys(mutants) {
+		mut := tmpl.clone()
+		if mutants[m](mut) == 0 {
+			if skip != nil && skip(m, tmpl) {
+				continue
+			}
+			t.Errorf("mutant %q changed nothing: the check it guards is not exercised", m)
+			continue
+		}
+		err := check(mut)
+		if err == nil {
+			t.Errorf("mutant %q still passes the check", m)
+			continue
+		}
+		t.Logf("mutant %q fails as it must: %v", m, strings.SplitN(err.Error(), "\n", 2)[0])
+	}
 }
