@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/sesguard/sesguard/shared/cputime"
 	"github.com/sesguard/sesguard/shared/sescorpus"
 )
 
@@ -56,14 +57,14 @@ func benchCLI(b *testing.B, records int, size int64, args ...string) {
 	cmd := commands()[args[0]]
 	b.SetBytes(size)
 	b.ReportAllocs()
-	cpu0 := cpuTime()
+	cpu0 := cputime.Self()
 	for b.Loop() {
 		stderr.Reset()
 		if code := cmd.run(context.Background(), e, args[1:]); code != exitOK {
 			b.Fatalf("exit %d: %s", code, stderr.String())
 		}
 	}
-	if cpu := cpuTime() - cpu0; cpu > 0 {
+	if cpu := cputime.Self() - cpu0; cpu > 0 {
 		b.ReportMetric(float64(records)*float64(b.N)/cpu.Seconds(), "records/cpu-s")
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sesguard/sesguard/shared/cputime"
 	"github.com/sesguard/sesguard/shared/detect"
 	"github.com/sesguard/sesguard/shared/policy"
 	"github.com/sesguard/sesguard/shared/sescorpus"
@@ -81,7 +82,7 @@ func BenchmarkHandleSQSRealistic(b *testing.B) {
 	}
 	ctx := context.Background()
 	b.ReportAllocs()
-	cpu0 := cpuTime()
+	cpu0 := cputime.Self()
 	n := 0
 	for b.Loop() {
 		if _, err := h.Handle(ctx, payloads[n%batches]); err != nil {
@@ -89,7 +90,7 @@ func BenchmarkHandleSQSRealistic(b *testing.B) {
 		}
 		n++
 	}
-	if cpu := cpuTime() - cpu0; cpu > 0 {
+	if cpu := cputime.Self() - cpu0; cpu > 0 {
 		b.ReportMetric(float64(cpu.Microseconds())/float64(n*10), "cpu-µs/record")
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sesguard/sesguard/shared/cputime"
 	"github.com/sesguard/sesguard/shared/sesevent"
 )
 
@@ -59,7 +60,7 @@ func BenchmarkDecodeDetectSend(b *testing.B) {
 	ctx := context.Background()
 	batch := make([]sesevent.Event, 0, 512)
 	b.SetBytes(int64(len(data) / perCycle))
-	cpu0 := cpuTime()
+	cpu0 := cputime.Self()
 	b.ReportAllocs()
 	b.ResetTimer()
 	done := 0
@@ -107,7 +108,7 @@ func BenchmarkDetectSend(b *testing.B) {
 		}
 	}
 	const chunk = 512
-	cpu0 := cpuTime()
+	cpu0 := cputime.Self()
 	b.ReportAllocs()
 	b.ResetTimer()
 	done := 0
@@ -128,7 +129,7 @@ func BenchmarkDetectSend(b *testing.B) {
 // shared machine the latter is the per-core figure.
 func reportRates(b *testing.B, cpu0 time.Duration) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
-	if cpu := cpuTime() - cpu0; cpu > 0 {
+	if cpu := cputime.Self() - cpu0; cpu > 0 {
 		b.ReportMetric(float64(b.N)/cpu.Seconds(), "events/cpu-s")
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sesguard/sesguard/shared/cputime"
 	"github.com/sesguard/sesguard/shared/sescorpus"
 	"github.com/sesguard/sesguard/shared/sesevent"
 )
@@ -43,14 +44,14 @@ func BenchmarkRun(b *testing.B) {
 	data := buf.Bytes()
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
-	cpu0 := cpuTime()
+	cpu0 := cputime.Self()
 	for b.Loop() {
 		a, _ := New(Options{By: ByPrincipal})
 		if err := Run(context.Background(), a, []Input{{Path: Stdin}}, RunOptions{Stdin: bytes.NewReader(data)}); err != nil {
 			b.Fatal(err)
 		}
 	}
-	if cpu := cpuTime() - cpu0; cpu > 0 {
+	if cpu := cputime.Self() - cpu0; cpu > 0 {
 		b.ReportMetric(float64(len(data))*float64(b.N)/1e6/cpu.Seconds(), "MB/cpu-s")
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/sesguard/sesguard/shared/cputime"
 	"github.com/sesguard/sesguard/shared/sescorpus"
 )
 
@@ -65,14 +66,14 @@ func BenchmarkDecode(b *testing.B) {
 			b.SetBytes(size)
 			b.ReportAllocs()
 			b.ResetTimer()
-			cpu0 := cpuTime()
+			cpu0 := cputime.Self()
 			for b.Loop() {
 				for _, f := range files {
 					for range DecodeReader(bytes.NewReader(f.data), f.rel) {
 					}
 				}
 			}
-			reportRates(b, records, cpuTime()-cpu0)
+			reportRates(b, records, cputime.Self()-cpu0)
 		})
 	}
 }
@@ -111,13 +112,13 @@ func BenchmarkDecodeTyped(b *testing.B) {
 			b.SetBytes(size)
 			b.ReportAllocs()
 			b.ResetTimer()
-			cpu0 := cpuTime()
+			cpu0 := cputime.Self()
 			for b.Loop() {
 				for _, d := range decode {
 					d()
 				}
 			}
-			reportRates(b, records, cpuTime()-cpu0)
+			reportRates(b, records, cputime.Self()-cpu0)
 		})
 	}
 }
@@ -152,7 +153,7 @@ func BenchmarkDecodeRealistic(b *testing.B) {
 	data := buf.Bytes()
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
-	cpu0 := cpuTime()
+	cpu0 := cputime.Self()
 	for b.Loop() {
 		n := 0
 		for res := range DecodeReaderWith(bytes.NewReader(data), "bench", Options{NoRaw: true, NoTags: true}) {
@@ -165,5 +166,5 @@ func BenchmarkDecodeRealistic(b *testing.B) {
 			b.Fatalf("%d records, want %d", n, st.Records)
 		}
 	}
-	reportRates(b, int(st.Records), cpuTime()-cpu0)
+	reportRates(b, int(st.Records), cputime.Self()-cpu0)
 }
