@@ -96,6 +96,8 @@ type buttonWorld struct {
 	updates  int
 	dryRun   *Handler
 	enforced *Handler
+	// enforcer builds an enforce-mode executor on the world's clients and ledger.
+	enforcer func(cc contain.Config) *contain.Executor
 }
 
 type lockedWriter struct {
@@ -149,6 +151,10 @@ func newButtonWorld(t *testing.T) *buttonWorld {
 		}
 	}
 	w.dryRun, w.enforced = mk(contain.ModeDryRun, "lambda:respond"), mk(contain.ModeEnforce, "lambda:respond")
+	w.enforcer = func(cc contain.Config) *contain.Executor {
+		cc.Mode = contain.ModeEnforce
+		return contain.NewExecutor(cc, w.iam, sesv2.NewFromConfig(cfg), ledger, log)
+	}
 	return w
 }
 
@@ -378,4 +384,33 @@ func mustJSON(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestClickRespectsProtectedAndRateCap: an approved click goes through the same safety checks as
+// any run: a principal protected since the plan was shown is skipped, and the hourly cap stops
+// the change (rate_capped); neither touches IAM.
+func TestClickRespectsProtectedAndRateCap(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  contain.Config
+		want finding.Outcome
+	}{
+		{"principal protected after the plan was shown", contain.Config{Actor: "lambda:respond", Protected: []string{"ses-smtp-user.*"}}, finding.OutcomeSkippedProtected},
+		{"hourly cap reached", contain.Config{Actor: "lambda:respond", MaxActionsPerHour: -1}, finding.OutcomeRateCapped},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newButtonWorld(t)
+			ref := w.dryRunRef(t)
+			w.enforced.Buttons.Enforcer = w.enforcer(tc.cfg)
+			handle(t, w.enforced, sqsMsg("c", click(approval.KindContain, ref, approver, w.now)))
+			r := w.pub.last()
+			if r.Mode != contain.ModeEnforce || len(r.Actions) != 1 || r.Actions[0].Outcome != tc.want {
+				t.Fatalf("result %+v, want outcome %s", r.Actions, tc.want)
+			}
+			if w.updateCalls() != 0 || w.keyStatus(t) != "Active" {
+				t.Error("the key was changed")
+			}
+		})
+	}
 }
