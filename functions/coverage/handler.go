@@ -16,6 +16,8 @@ import (
 	"github.com/sesguard/sesguard/functions/internal/fnenv"
 	"github.com/sesguard/sesguard/shared/coverage"
 	"github.com/sesguard/sesguard/shared/finding"
+	"github.com/sesguard/sesguard/shared/policy"
+	"github.com/sesguard/sesguard/shared/reconcile"
 )
 
 // Checker runs the coverage check (coverage.Check over the SESv2 client).
@@ -29,17 +31,34 @@ type Publisher interface {
 // SeverityOf gives a coverage rule its severity (the policy's override, else the default).
 type SeverityOf func(rule string, def finding.Severity) finding.Severity
 
+// Reconciler compares SES's CloudWatch counts with what ingest saw (reconcile.Reconciler).
+type Reconciler interface {
+	Run(ctx context.Context, now time.Time) (*reconcile.Result, error)
+	Unalert(ctx context.Context, period time.Time) error
+}
+
+var _ Reconciler = (*reconcile.Reconciler)(nil)
+
+// ReconcileEvent is the input of the reconciliation schedule: such a tick only reconciles
+// (every 5–15 minutes); any other event (the coverage schedule, an SES configuration change)
+// runs the configuration check and then reconciles.
+const ReconcileEvent = "reconcile"
+
 // Handler is the coverage function: on a schedule or an SES configuration change, list identities
-// and configuration sets and publish one finding per gap.
+// and configuration sets and publish one finding per gap; and reconcile SES's CloudWatch send
+// counts with the Send events ingest saw.
 type Handler struct {
-	Check     Checker
-	Publisher Publisher
-	Severity  SeverityOf // nil: defaults
-	Mode      string
-	Account   string // fallback when the invocation carries no function ARN
-	Region    string
-	Now       func() time.Time
-	Log       *slog.Logger
+	Check Checker
+	// Reconciler builds the reconciliation for the invocation's account and Region; nil: off
+	// (no state table configured).
+	Reconciler func(account, region string) Reconciler
+	Publisher  Publisher
+	Severity   SeverityOf // nil: defaults
+	Mode       string
+	Account    string // fallback when the invocation carries no function ARN
+	Region     string
+	Now        func() time.Time
+	Log        *slog.Logger
 }
 
 // Summary is the function's response, handy when invoked by hand.
@@ -48,6 +67,8 @@ type Summary struct {
 	ConfigurationSets int      `json:"configuration_sets"`
 	Gaps              int      `json:"gaps"`
 	Findings          []string `json:"findings"`
+	// Reconciled are the periods the reconciliation judged (nil when it did not run).
+	Reconciled []reconcile.PeriodCheck `json:"reconciled,omitempty"`
 }
 
 // defaultSeverity: an identity whose sends go unseen is as bad as an unmonitored set; a set
@@ -64,13 +85,12 @@ func defaultSeverity(kind string) finding.Severity {
 
 // Handle ignores the triggering event's content: a schedule tick and a CloudTrail change event
 // both mean "check now".
-func (h *Handler) Handle(ctx context.Context, _ json.RawMessage) (*Summary, error) {
+func (h *Handler) Handle(ctx context.Context, payload json.RawMessage) (*Summary, error) {
 	log := fnenv.ForInvocation(ctx, h.Log)
-	rep, err := h.Check(ctx)
-	if err != nil {
-		log.Error("coverage: check failed", "error", err.Error())
-		return nil, fmt.Errorf("coverage check: %w", err)
+	var in struct {
+		Sesguard string `json:"sesguard"`
 	}
+	_ = json.Unmarshal(payload, &in) // schedule and CloudTrail events have no such member
 	account, region := h.Account, h.Region
 	if lc, ok := lambdacontext.FromContext(ctx); ok {
 		if a, r := arnAccountRegion(lc.InvokedFunctionArn); a != "" {
@@ -81,8 +101,20 @@ func (h *Handler) Handle(ctx context.Context, _ json.RawMessage) (*Summary, erro
 	if h.Now != nil {
 		now = h.Now().UTC()
 	}
+	if in.Sesguard == ReconcileEvent {
+		sum := &Summary{Findings: []string{}}
+		return sum, h.reconcile(ctx, log, account, region, now, sum)
+	}
+	rep, err := h.Check(ctx)
+	if err != nil {
+		log.Error("coverage: check failed", "error", err.Error())
+		return nil, fmt.Errorf("coverage check: %w", err)
+	}
 	sum := &Summary{Identities: len(rep.Identities), ConfigurationSets: len(rep.ConfigurationSets), Gaps: len(rep.Gaps), Findings: []string{}}
 	var errs []error
+	if err := h.reconcile(ctx, log, account, region, now, sum); err != nil {
+		errs = append(errs, err)
+	}
 	for _, g := range rep.Gaps {
 		f := h.gapFinding(g, account, region, now)
 		glog := log.With(fnenv.LogFindingID, f.ID, "rule", f.Rule, "identity", g.Identity, "configuration_set", g.ConfigurationSet)
@@ -99,6 +131,48 @@ func (h *Handler) Handle(ctx context.Context, _ json.RawMessage) (*Summary, erro
 		return sum, errors.Join(errs...)
 	}
 	return sum, nil
+}
+
+// reconcile runs the reconciliation and publishes its findings; an unobserved-sends finding whose
+// publish fails is un-alerted, so the next run raises it again.
+func (h *Handler) reconcile(ctx context.Context, log *slog.Logger, account, region string, now time.Time, sum *Summary) error {
+	if h.Reconciler == nil {
+		return nil
+	}
+	r := h.Reconciler(account, region)
+	res, err := r.Run(ctx, now)
+	if err != nil {
+		log.Error("coverage: reconciliation failed", "error", err.Error())
+		return fmt.Errorf("reconcile: %w", err)
+	}
+	sum.Reconciled = res.Periods
+	if sum.Reconciled == nil {
+		sum.Reconciled = []reconcile.PeriodCheck{}
+	}
+	var errs []error
+	for i := range res.Findings {
+		f := &res.Findings[i]
+		flog := log.With(fnenv.LogFindingID, f.ID, "rule", f.Rule)
+		if _, err := h.Publisher.PublishFinding(ctx, f); err != nil {
+			flog.Error("coverage: publish failed", "error", err.Error())
+			errs = append(errs, err)
+			if f.Rule == policy.RuleCoverageUnobservedSends {
+				if uerr := r.Unalert(ctx, f.WindowStart); uerr != nil {
+					flog.Error("coverage: period stays marked alerted; its finding is lost", "error", uerr.Error(), "finding", f.Evidence.Detail)
+				}
+			}
+			continue
+		}
+		flog.Warn("coverage: reconciliation finding", "detail", f.Evidence.Detail)
+		sum.Findings = append(sum.Findings, f.ID)
+	}
+	for _, p := range res.Periods {
+		if p.Status != reconcile.StatusOK {
+			log.Info("coverage: period", "start", p.Start, "cloudwatch_sends", p.CloudWatch, "seen_sends", p.Seen, "status", p.Status)
+		}
+	}
+	log.Info("coverage: reconciliation done", "periods", len(res.Periods), "findings", len(res.Findings))
+	return errors.Join(errs...)
 }
 
 // gapFinding turns a gap into a finding. The id is stable per (rule, account, identity, set), so

@@ -47,7 +47,8 @@ type Moto struct {
 	handlers []Handler
 
 	// Built-in layers in front of moto, in this order: faults, test handlers (Handle), seeded
-	// GetAccessKeyLastUsed answers, the SESv2 gap filler. Each is reset by Reset.
+	// GetAccessKeyLastUsed answers, the SESv2 gap filler, the CloudWatch CBOR translator
+	// (cloudwatch.go). Each stateful one is reset by Reset.
 	faults   *faults
 	lastUsed *lastUsedTable
 	ses      *sesv2Filler
@@ -105,7 +106,7 @@ func Start(tb testing.TB) *Moto {
 				return
 			}
 		}
-		if m.lastUsed.serve(w, r) || m.ses.serve(w, r) {
+		if m.lastUsed.serve(w, r) || m.ses.serve(w, r) || serveCloudWatchCBOR(m.MotoURL, w, r) {
 			return
 		}
 		m.rp.ServeHTTP(w, r)

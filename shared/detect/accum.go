@@ -31,12 +31,15 @@ type accum struct {
 	complaintOrder []rateKey
 
 	undo []undoOp // State increments made so far, taken back if the batch fails
+
+	sendCounts map[sendPeriod]int64 // first-seen Send events of the batch per counter period
 }
 
 func newAccum() *accum {
 	return &accum{
 		groups: make(map[string]*group), vol: make(map[volKey]*volGroup),
 		sends: make(map[rateKey]int64), bounces: make(map[rateKey]*rateGroup), complaints: make(map[rateKey]*rateGroup),
+		sendCounts: make(map[sendPeriod]int64),
 	}
 }
 

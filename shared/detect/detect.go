@@ -161,6 +161,7 @@ func (d *Detector) Process(ctx context.Context, events []sesevent.Event) (Batch,
 		switch e.Type {
 		case sesevent.TypeSend:
 			d.send(a, e)
+			a.sendCounts[sendPeriod{e.Account, e.Region, d.when(e).UTC().Truncate(SendCountPeriod).Unix()}]++
 		case sesevent.TypeBounce:
 			if d.bounce && countsAsBounce(e) {
 				joined, err := d.feedback(ctx, a, e, kindBounce)
@@ -182,6 +183,9 @@ func (d *Detector) Process(ctx context.Context, events []sesevent.Event) (Batch,
 				}
 			}
 		}
+	}
+	if err := d.countSends(ctx, a); err != nil {
+		return fail(err)
 	}
 	if d.volume {
 		if err := d.evalVolume(ctx, a); err != nil {

@@ -98,6 +98,10 @@ type Evidence struct {
 	EventIDs      []string `json:"event_ids,omitempty"`
 	EventNames    []string `json:"event_names,omitempty"`
 	VPCEndpointID string   `json:"vpc_endpoint_id,omitempty"`
+	// SESCount and SeenCount are a coverage.unobserved_sends period's two numbers: the sends SES
+	// counted (CloudWatch) and the Send events sesguard received.
+	SESCount  int64  `json:"ses_count,omitempty"`
+	SeenCount *int64 `json:"seen_count,omitempty"`
 }
 
 // Finding is one aggregated detection. ID is deterministic over (rule, account, principal,

@@ -408,7 +408,56 @@ func (l *loader) limits(n *yaml.Node, lim *Limits) {
 		}},
 		{"bounce_rate", func(_, v *yaml.Node) { l.rateLimit(v, "limits.bounce_rate", &lim.BounceRate) }},
 		{"complaint_rate", func(_, v *yaml.Node) { l.rateLimit(v, "limits.complaint_rate", &lim.ComplaintRate) }},
+		{"unobserved_sends", func(_, v *yaml.Node) {
+			const what = "limits.unobserved_sends"
+			l.mapping(v, what, []field{
+				{"absolute", func(_, v *yaml.Node) {
+					if x, ok := l.integer(v, what+".absolute", 0); ok {
+						lim.UnobservedSends.Absolute = x
+					}
+				}},
+				{"relative", func(_, v *yaml.Node) {
+					if f, ok := l.fraction(v, what+".relative", true); ok {
+						lim.UnobservedSends.Relative = f
+					}
+				}},
+				{"settle", func(_, v *yaml.Node) {
+					if d, ok := l.duration(v, what+".settle"); ok {
+						lim.UnobservedSends.Settle = d
+					}
+				}},
+			})
+		}},
+		{"account_reputation", func(_, v *yaml.Node) {
+			const what = "limits.account_reputation"
+			l.mapping(v, what, []field{
+				{"bounce_rate", func(_, v *yaml.Node) {
+					if f, ok := l.fraction(v, what+".bounce_rate", false); ok {
+						lim.AccountReputation.BounceRate = f
+					}
+				}},
+				{"complaint_rate", func(_, v *yaml.Node) {
+					if f, ok := l.fraction(v, what+".complaint_rate", false); ok {
+						lim.AccountReputation.ComplaintRate = f
+					}
+				}},
+			})
+		}},
 	})
+}
+
+// fraction reads a number in (0, 1] ([0, 1] when zero is allowed).
+func (l *loader) fraction(n *yaml.Node, what string, zero bool) (float64, bool) {
+	s, ok := l.str(n, what)
+	if !ok {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f < 0 || (f == 0 && !zero) || f > 1 {
+		l.errf(n, "%s: %q must be a fraction in (0, 1], e.g. 0.05 for 5%%", what, s)
+		return 0, false
+	}
+	return f, true
 }
 
 func (l *loader) rateLimit(n *yaml.Node, what string, r *RateLimit) {

@@ -322,3 +322,29 @@ response:
 		t.Error("severity override lost")
 	}
 }
+
+func TestReconcileLimits(t *testing.T) {
+	p, err := Load([]byte("version: 1\nlimits:\n  unobserved_sends: { absolute: 0, relative: 0.1, settle: 20m }\n  account_reputation: { bounce_rate: 0.03, complaint_rate: 0.0005 }\n"), "t.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, r := p.Limits.UnobservedSends, p.Limits.AccountReputation
+	if u.Absolute != 0 || u.Relative != 0.1 || u.Settle != 20*time.Minute || r.BounceRate != 0.03 || r.ComplaintRate != 0.0005 {
+		t.Errorf("limits %+v %+v", u, r)
+	}
+	d, _ := Load([]byte("version: 1\n"), "t.yaml")
+	if d.Limits.UnobservedSends.Absolute != DefaultUnobservedAbsolute || d.Limits.AccountReputation.BounceRate != DefaultAccountBounceRate {
+		t.Errorf("defaults %+v", d.Limits)
+	}
+	for _, bad := range []string{
+		"limits:\n  unobserved_sends: { relative: 2 }",
+		"limits:\n  unobserved_sends: { absolute: -1 }",
+		"limits:\n  unobserved_sends: { settle: 0s }",
+		"limits:\n  account_reputation: { bounce_rate: 0 }",
+		"limits:\n  unobserved_sends: { tolerance: 3 }",
+	} {
+		if _, err := Load([]byte("version: 1\n"+bad+"\n"), "t.yaml"); err == nil {
+			t.Errorf("accepted %q", bad)
+		}
+	}
+}

@@ -54,6 +54,27 @@ type Limits struct {
 	PerPrincipal  VolumeLimit
 	BounceRate    RateLimit
 	ComplaintRate RateLimit
+	// UnobservedSends and AccountReputation drive the coverage function's reconciliation with
+	// SES's CloudWatch metrics.
+	UnobservedSends   UnobservedLimit
+	AccountReputation ReputationLimit
+}
+
+// UnobservedLimit: a 5-minute period in which CloudWatch counted more sends than sesguard saw
+// Send events for is coverage.unobserved_sends when the difference exceeds both Absolute and
+// Relative × the CloudWatch count. Periods are judged only once Settle has passed since they
+// closed, and alerted only when a second, later check still finds the gap (late events).
+type UnobservedLimit struct {
+	Absolute int64
+	Relative float64
+	Settle   time.Duration
+}
+
+// ReputationLimit: the account's Reputation.BounceRate / ComplaintRate at or above these is
+// reputation.account_at_risk (SES reviews at 5 % / 0.1 % and may pause at 10 % / 0.5 %).
+type ReputationLimit struct {
+	BounceRate    float64
+	ComplaintRate float64
 }
 
 // VolumeLimit: more than MaxSends sends by one principal within Window is a spike.
@@ -115,6 +136,12 @@ const (
 	DefaultComplaintRateMax  = 0.001 // ... and at 0.1 % complaints
 	DefaultRateMinSends      = 200
 	DefaultMaxActionsPerHour = 20
+	// Reconciliation with CloudWatch (limits.unobserved_sends, limits.account_reputation).
+	DefaultUnobservedAbsolute   = 5
+	DefaultUnobservedRelative   = 0.02
+	DefaultUnobservedSettle     = 15 * time.Minute
+	DefaultAccountBounceRate    = 0.04   // warn before SES's 5 % review level
+	DefaultAccountComplaintRate = 0.0008 // ... and before its 0.1 %
 	// DefaultApprovalExpiry: a Slack button is refused a day after its message; the bounds keep a
 	// typo from making one unusable at once or valid for weeks.
 	DefaultApprovalExpiry = 24 * time.Hour
@@ -128,6 +155,9 @@ func defaults() Policy {
 			PerPrincipal:  VolumeLimit{Window: DefaultVolumeWindow, MaxSends: DefaultMaxSends},
 			BounceRate:    RateLimit{Window: DefaultRateWindow, Max: DefaultBounceRateMax, MinSends: DefaultRateMinSends},
 			ComplaintRate: RateLimit{Window: DefaultRateWindow, Max: DefaultComplaintRateMax, MinSends: DefaultRateMinSends},
+			UnobservedSends: UnobservedLimit{Absolute: DefaultUnobservedAbsolute, Relative: DefaultUnobservedRelative,
+				Settle: DefaultUnobservedSettle},
+			AccountReputation: ReputationLimit{BounceRate: DefaultAccountBounceRate, ComplaintRate: DefaultAccountComplaintRate},
 		},
 		Response: Response{Mode: ModeDryRun, MaxActionsPerHour: DefaultMaxActionsPerHour, ApprovalExpiry: DefaultApprovalExpiry},
 		Alerts:   Alerts{MinSeverity: finding.SeverityLow},
