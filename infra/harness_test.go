@@ -59,6 +59,13 @@ var configurations = map[string]map[string]any{
 		ctxOrganizationID: "o-a1b2c3d4e5",
 		ctxSecurityHub:    true,
 	},
+	// cloudtrail: sesguard's own trail with SES send data events, reconciliation every 5 minutes
+	// (infra/cloudtrail.go, infra/reconcile.go).
+	"cloudtrail": {
+		ctxCreateTrail:    "true",
+		ctxSendDataEvents: true,
+		ctxReconcileMins:  "5",
+	},
 	"central": {
 		ctxEndpointMode:     "central",
 		ctxVpcID:            "vpc-0a1b2c3d4e5f60718",

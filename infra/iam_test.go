@@ -165,6 +165,9 @@ func expectedStatements(t *testing.T, s *synthed) map[string][]stmtWant {
 			allow([]string{"ses:GetEmailIdentity"}, sesResource("identity/*")),
 			allow([]string{"ses:GetConfigurationSetEventDestinations"}, sesResource("configuration-set/*")),
 			allow([]string{"sns:Publish"}, findings), kms,
+			// Reconciliation (infra/reconcile.go): SES's metrics and the state table.
+			allow([]string{"cloudwatch:GetMetricData"}, "*"),
+			allow([]string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}, table),
 		},
 	}
 

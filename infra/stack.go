@@ -22,8 +22,10 @@ type Sesguard struct {
 	Functions  *functions
 	Endpoints  *endpoints // nil when the endpoint mode is none
 	Preventive *preventive
-	Export     *exporter // nil unless Security Hub or an event bus is opted in (infra/export.go)
-	Interact   *interact // nil unless the policy names Slack approvers
+	Export     *exporter        // nil unless Security Hub or an event bus is opted in (infra/export.go)
+	CloudTrail *cloudTrailInput // SES API calls → ingest; optional trail (infra/cloudtrail.go)
+	Reconcile  *reconciliation  // coverage's CloudWatch reconciliation (infra/reconcile.go)
+	Interact   *interact        // nil unless the policy names Slack approvers
 	Dashboard  *dashboard
 	Central    *central // nil unless -c sesguardRole=central (infra/central.go)
 }
@@ -46,6 +48,12 @@ func NewSesguardStack(scope constructs.Construct, cfg *Config) (*Sesguard, error
 		return nil, err
 	}
 	s.Export = newExporter(stack, "Export", cfg, s.Topics, ec)
+	tc, err := loadTrailConfig(func(k string) any { return scope.Node().TryGetContext(&k) })
+	if err != nil {
+		return nil, err
+	}
+	s.CloudTrail = newCloudTrailInput(stack, "CloudTrail", tc, s.Pipeline, s.Archive.LogBucket)
+	s.Reconcile = newReconciliation(stack, "Reconcile", tc, s.Functions, s.Table)
 	if len(cfg.Policy.Response.Approvers) > 0 {
 		s.Interact = newInteract(stack, "Interact", cfg, s.Topics, s.Table, s.Functions)
 	}
