@@ -53,7 +53,7 @@ func fastDecodeRecordState(st *fastState, data []byte, hint Envelope) (ev Event,
 	if d.tagsRead {
 		kt = &d.known
 	}
-	ev, err := normalize(&f.rec, hint, kt)
+	ev, err := normalize(&f.rec, hint, kt, st)
 	if err != nil {
 		return Event{}, false
 	}
@@ -516,10 +516,10 @@ func unescape(b, raw []byte) ([]byte, bool) {
 	return b, true
 }
 
-// str reads a string value into a new string.
+// str reads a string value into a new string (kept in a chunk when d.st is set).
 func (d *fastDecoder) str() (string, bool) {
 	b, ok := d.text()
-	return string(b), ok
+	return d.st.keep(b), ok
 }
 
 // istr reads a string value that often repeats across records (interned when d.st is set).
@@ -545,13 +545,21 @@ func (d *fastDecoder) strsLike(like []string) ([]string, bool) {
 	if !d.open('[') {
 		return nil, false
 	}
-	out := make([]string, 0, len(like))
+	var out []string
+	if d.st != nil {
+		out = d.st.strSlice()
+	} else {
+		out = make([]string, 0, len(like))
+	}
 	for n := 0; ; {
 		more, ok := d.elem(&n)
 		if !ok {
 			return nil, false
 		}
 		if !more {
+			if d.st != nil {
+				out = d.st.doneSlice(out)
+			}
 			return out, true
 		}
 		b, ok := d.text()
@@ -562,7 +570,7 @@ func (d *fastDecoder) strsLike(like []string) ([]string, bool) {
 		if i := len(out); i < len(like) && like[i] == string(b) {
 			s = like[i]
 		} else {
-			s = string(b)
+			s = d.st.keep(b)
 		}
 		out = append(out, s)
 	}
@@ -574,12 +582,18 @@ func (d *fastDecoder) strsIntern(keep, intern bool) ([]string, bool) {
 		return nil, false
 	}
 	out := []string{}
+	if keep && d.st != nil {
+		out = d.st.strSlice()
+	}
 	for n := 0; ; {
 		more, ok := d.elem(&n)
 		if !ok {
 			return nil, false
 		}
 		if !more {
+			if keep && d.st != nil {
+				out = d.st.doneSlice(out)
+			}
 			return out, true
 		}
 		if !keep {
@@ -595,7 +609,7 @@ func (d *fastDecoder) strsIntern(keep, intern bool) ([]string, bool) {
 		if intern {
 			out = append(out, d.st.str(b))
 		} else {
-			out = append(out, string(b))
+			out = append(out, d.st.keep(b))
 		}
 	}
 }

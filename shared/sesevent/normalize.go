@@ -146,7 +146,7 @@ func jsonTypeName(goType string) string {
 // region, time); the record's own values win. Required: `mail`, `mail.messageId`,
 // `mail.timestamp` (RFC 3339 or the legacy "2006-01-02T15:04:05 -0700" form) and a known
 // `eventType` (or legacy `notificationType`). Errors are *DecodeError with Ref "record".
-func Normalize(r *Record, hint Envelope) (Event, error) { return normalize(r, hint, nil) }
+func Normalize(r *Record, hint Envelope) (Event, error) { return normalize(r, hint, nil, nil) }
 
 // Indexes of the auto-tags Normalize reads, in knownTags.
 const (
@@ -163,7 +163,9 @@ const (
 // captured them while building the map (saving the lookups); nil means look them up.
 type knownTags [numKnownTags]string
 
-func normalize(r *Record, hint Envelope, kt *knownTags) (Event, error) {
+// normalize is Normalize with the auto-tags already captured (kt, nil: look them up) and the
+// fast path's state (st, nil: none) remembering what was derived from values that repeat.
+func normalize(r *Record, hint Envelope, kt *knownTags, st *fastState) (Event, error) {
 	fail := func(field string, format string, args ...any) (Event, error) {
 		return Event{}, &DecodeError{Ref: "record", Field: field, Err: fmt.Errorf(format, args...)}
 	}
@@ -206,10 +208,8 @@ func normalize(r *Record, hint Envelope, kt *knownTags) (Event, error) {
 	ev.MailTime = mt
 
 	ev.IdentityArn = m.SourceArn
-	arnRegion, arnAccount, resource := splitARN(m.SourceArn)
-	if name, ok := strings.CutPrefix(resource, "identity/"); ok {
-		ev.Identity = name
-	}
+	arnRegion, arnAccount, identity := st.identityARN(m.SourceArn)
+	ev.Identity = identity
 	ev.Region = firstNonEmpty(arnRegion, hint.Region)
 	ev.Account = firstNonEmpty(m.SendingAccountID, hint.Account, arnAccount)
 
@@ -219,7 +219,7 @@ func normalize(r *Record, hint Envelope, kt *knownTags) (Event, error) {
 			tag(m.Tags, TagConfigurationSet), tag(m.Tags, TagOperation), tag(m.Tags, TagSourceTLSVersion)}
 	}
 	ev.CallerIdentity = firstNonEmpty(kt[kCallerIdentity], m.CallerIdentity)
-	ev.SourceIP = parseIP(firstNonEmpty(kt[kSourceIP], m.SourceIP))
+	ev.SourceIP = st.parseIP(firstNonEmpty(kt[kSourceIP], m.SourceIP))
 	ev.Operation = kt[kOperation]
 	ev.ConfigurationSet = kt[kConfigurationSet]
 	ev.TLSVersion = kt[kSourceTLSVersion]
@@ -234,7 +234,7 @@ func normalize(r *Record, hint Envelope, kt *knownTags) (Event, error) {
 	if len(from) == 0 && m.Source != "" {
 		from = []string{m.Source}
 	}
-	ev.From = parseAddresses(from)
+	ev.From = st.parseFrom(from)
 	ev.FromDomain = strings.ToLower(kt[kFromDomain])
 	if ev.FromDomain == "" && len(ev.From) > 0 {
 		if at := strings.LastIndexByte(ev.From[0].Address, '@'); at >= 0 {
@@ -242,7 +242,7 @@ func normalize(r *Record, hint Envelope, kt *knownTags) (Event, error) {
 		}
 	}
 
-	field, ts, err := typeDetails(r, &ev)
+	field, ts, err := typeDetails(r, &ev, st)
 	if err != nil {
 		return fail(field, "%v", err)
 	}
@@ -259,7 +259,7 @@ func normalize(r *Record, hint Envelope, kt *knownTags) (Event, error) {
 // typeDetails fills the per-type details and returns the event object's timestamp, if any. A
 // missing event object is tolerated (the type alone still counts for rates); Bounce, Complaint and
 // Delivery details are always non-nil for their types so rate rules need no nil checks.
-func typeDetails(r *Record, ev *Event) (field string, ts time.Time, err error) {
+func typeDetails(r *Record, ev *Event, st *fastState) (field string, ts time.Time, err error) {
 	var raw, name string
 	switch ev.Type {
 	case TypeBounce:
@@ -284,7 +284,7 @@ func typeDetails(r *Record, ev *Event) (field string, ts time.Time, err error) {
 			raw, name = c.Timestamp, "complaint.timestamp"
 		}
 	case TypeDelivery:
-		ev.Delivery = &DeliveryDetail{}
+		ev.Delivery = st.delivery()
 		if d := r.Delivery; d != nil {
 			ev.Delivery.Recipients = d.Recipients
 			ev.Delivery.ProcessingTimeMillis = d.ProcessingTimeMillis

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 )
 
 // Stream decodes newline-delimited or concatenated JSON, plain or gzip (sniffed by its magic
@@ -121,7 +120,7 @@ func (s *Stream) Next() (Result, bool) {
 	return res, true
 }
 
-func (s *Stream) ref(line int) string { return s.name + ":" + strconv.Itoa(line) }
+func (s *Stream) ref(line int) string { return s.fast.ref(s.name, line) }
 
 func (s *Stream) start() {
 	s.started = true
