@@ -183,7 +183,7 @@ func (d *Detector) ProcessCalls(ctx context.Context, calls []cloudtrail.Event) (
 	a := newAccum()
 	var marked []string
 	fail := func(err error) (Batch, error) {
-		return Batch{}, fmt.Errorf("detect: %w", errors.Join(err, d.undo(ctx, a), d.unmarkAll(ctx, marked)))
+		return Batch{}, fmt.Errorf("detect: %w", errors.Join(err, d.undo(ctx, a), d.unmarkKeys(ctx, marked)))
 	}
 	seen := make(map[string]bool, len(calls))
 	for i := range calls {

@@ -138,9 +138,9 @@ type Batch struct {
 func (d *Detector) Process(ctx context.Context, events []sesevent.Event) (Batch, error) {
 	var b Batch
 	a := newAccum()
-	var marked []string
+	var marked []int
 	fail := func(err error) (Batch, error) {
-		return Batch{}, fmt.Errorf("detect: %w", errors.Join(err, d.undo(ctx, a), d.unmarkAll(ctx, marked)))
+		return Batch{}, fmt.Errorf("detect: %w", errors.Join(err, d.undo(ctx, a), d.unmarkAll(ctx, events, marked)))
 	}
 	process, ok, dups, err := d.markAll(ctx, events)
 	marked = ok
@@ -213,11 +213,37 @@ type concurrentState interface {
 
 // markAll records the dedup mark of every relevant event before the rules run, so a Bounce can
 // join a Send of the same batch. It returns, per event, whether the rules should process it, the
-// keys it marked (for rollback, also on error) and how many events were duplicates. Keys repeated
-// inside the batch count as duplicates without a State call, so the outcome does not depend on
-// the order concurrent marks complete in.
-func (d *Detector) markAll(ctx context.Context, events []sesevent.Event) (process []bool, marked []string, dups int, err error) {
+// indexes of the events it marked (for rollback, also on error) and how many events were
+// duplicates. Keys repeated inside the batch count as duplicates without a State call, so the
+// outcome does not depend on the order concurrent marks complete in.
+func (d *Detector) markAll(ctx context.Context, events []sesevent.Event) (process []bool, marked []int, dups int, err error) {
 	process = make([]bool, len(events))
+	if ms, ok := d.st.(*MemoryState); ok {
+		// In process, one mark at a time, with the keys built in one buffer: a key repeated in
+		// the batch finds its own mark, which gives the outcome the in-batch set below gives.
+		var buf [160]byte
+		for i := range events {
+			e := &events[i]
+			if !relevant(e) {
+				continue
+			}
+			if e.MessageID == "" {
+				process[i] = true
+				continue
+			}
+			var info SendInfo
+			if e.Type == sesevent.TypeSend {
+				info = SendInfo{Account: e.Account, Principal: e.CallerIdentity, Identity: e.Identity}
+			}
+			if ms.markBytes(appendDedupKey(buf[:0], e), info, d.expiry(d.when(e).Add(MarkTTL))) {
+				process[i] = true
+				marked = append(marked, i)
+			} else {
+				dups++
+			}
+		}
+		return process, marked, dups, nil
+	}
 	type job struct {
 		i   int
 		key string
@@ -283,7 +309,7 @@ func (d *Detector) markAll(ctx context.Context, events []sesevent.Event) (proces
 			err = errors.Join(err, errs[k])
 		case firsts[k]:
 			process[j.i] = true
-			marked = append(marked, j.key)
+			marked = append(marked, j.i)
 		default:
 			dups++
 		}
@@ -346,10 +372,28 @@ func (d *Detector) undo(ctx context.Context, a *accum) error {
 // unmarkTimeout bounds the rollback of a failed batch's marks.
 const unmarkTimeout = 20 * time.Second
 
-// unmarkAll rolls back marks on a context detached from ctx: the usual reason a batch fails is
+// unmarkAll rolls back the marks of events[marked] on a context detached from ctx: the usual reason a batch fails is
 // that ctx ran out (the Lambda deadline), and a rollback refused for that reason would leave the
 // marks in place, so the retry would skip the batch's events as duplicates — a silent drop.
-func (d *Detector) unmarkAll(ctx context.Context, keys []string) error {
+func (d *Detector) unmarkAll(ctx context.Context, events []sesevent.Event, marked []int) error {
+	if len(marked) == 0 {
+		return nil
+	}
+	if ms, ok := d.st.(*MemoryState); ok {
+		for _, i := range marked {
+			ms.unmarkBytes(appendDedupKey(nil, &events[i]))
+		}
+		return nil
+	}
+	keys := make([]string, len(marked))
+	for k, i := range marked {
+		keys[k] = dedupKey(&events[i])
+	}
+	return d.unmarkKeys(ctx, keys)
+}
+
+// unmarkKeys is unmarkAll for keys.
+func (d *Detector) unmarkKeys(ctx context.Context, keys []string) error {
 	if len(keys) == 0 {
 		return nil
 	}
@@ -402,17 +446,28 @@ func dedupKey(e *sesevent.Event) string {
 	if e.MessageID == "" {
 		return ""
 	}
+	return string(appendDedupKey(nil, e))
+}
+
+// appendDedupKey appends dedupKey(e) to b (e has a message id).
+func appendDedupKey(b []byte, e *sesevent.Event) []byte {
 	if e.Type == sesevent.TypeSend {
-		return sendKey(e.MessageID)
+		return appendSendKey(b, e.MessageID)
 	}
 	rcpt := ""
 	if r := feedbackRecipients(e); len(r) > 0 {
 		rcpt = r[0]
 	}
-	return "evt#" + e.MessageID + "#" + string(e.Type) + "#" + strconv.FormatInt(e.EventTime.UnixNano(), 10) + "#" + rcpt
+	b = append(append(append(append(b, "evt#"...), e.MessageID...), '#'), e.Type...)
+	b = strconv.AppendInt(append(b, '#'), e.EventTime.UnixNano(), 10)
+	return append(append(b, '#'), rcpt...)
 }
 
-func sendKey(messageID string) string { return "evt#" + messageID + "#Send" }
+func sendKey(messageID string) string { return string(appendSendKey(nil, messageID)) }
+
+func appendSendKey(b []byte, messageID string) []byte {
+	return append(append(append(b, "evt#"...), messageID...), "#Send"...)
+}
 
 // when is the time an event counts at: when SES accepted the message.
 func (d *Detector) when(e *sesevent.Event) time.Time {
@@ -470,10 +525,10 @@ func (d *Detector) send(a *accum, e *sesevent.Event) {
 	n := deliveries(len(e.Recipients))
 	for _, w := range d.rateWins {
 		if e.CallerIdentity != "" {
-			a.addSend(rateKey{account: e.Account, dim: dimPrincipal + e.CallerIdentity, win: int64(w / time.Second), start: bucket(t, w).Unix()}, n)
+			a.addSend(rateKey{account: e.Account, name: e.CallerIdentity, win: int64(w / time.Second), start: bucket(t, w).Unix()}, n)
 		}
 		if e.Identity != "" {
-			a.addSend(rateKey{account: e.Account, dim: dimIdentity + e.Identity, win: int64(w / time.Second), start: bucket(t, w).Unix()}, n)
+			a.addSend(rateKey{account: e.Account, identity: true, name: e.Identity, win: int64(w / time.Second), start: bucket(t, w).Unix()}, n)
 		}
 	}
 }
@@ -492,9 +547,16 @@ func (d *Detector) rateWindows() []time.Duration {
 
 // feedback joins a Bounce or Complaint to its Send and queues it for its rate counters.
 func (d *Detector) feedback(ctx context.Context, a *accum, e *sesevent.Event, kind feedbackKind) (joined bool, err error) {
-	info, ok, err := d.st.SendInfo(ctx, sendKey(e.MessageID))
-	if err != nil {
-		return false, err
+	var info SendInfo
+	var ok bool
+	if ms, isMem := d.st.(*MemoryState); isMem {
+		var buf [128]byte
+		info, ok = ms.sendInfoBytes(appendSendKey(buf[:0], e.MessageID))
+	} else {
+		var err error
+		if info, ok, err = d.st.SendInfo(ctx, sendKey(e.MessageID)); err != nil {
+			return false, err
+		}
 	}
 	if !ok {
 		// Not seen (yet): fall back to the event's own attribution tags.
@@ -503,10 +565,10 @@ func (d *Detector) feedback(ctx context.Context, a *accum, e *sesevent.Event, ki
 	w := kind.limit(d.p).Window
 	start := bucket(d.when(e), w).Unix()
 	if info.Principal != "" {
-		a.addFeedback(kind, rateKey{account: info.Account, dim: dimPrincipal + info.Principal, win: int64(w / time.Second), start: start}, e)
+		a.addFeedback(kind, rateKey{account: info.Account, name: info.Principal, win: int64(w / time.Second), start: start}, e)
 	}
 	if info.Identity != "" {
-		a.addFeedback(kind, rateKey{account: info.Account, dim: dimIdentity + info.Identity, win: int64(w / time.Second), start: start}, e)
+		a.addFeedback(kind, rateKey{account: info.Account, identity: true, name: info.Identity, win: int64(w / time.Second), start: start}, e)
 	}
 	return ok, nil
 }

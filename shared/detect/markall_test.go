@@ -178,7 +178,7 @@ limits: {per_principal: {window: 5m, max_sends: 10}, bounce_rate: {window: 1h, m
 			t.Errorf("%s: count %d new %v after the retry, want 4 and new", u.Finding.Rule, u.Finding.Evidence.Count, u.New)
 		}
 	}
-	if n, _ := st.Get(context.Background(), rateCounterKey("snd", rateKey{account: "111122223333", dim: dimPrincipal + batch[0].CallerIdentity, win: 3600, start: t0.Unix()})); n != 8 {
+	if n, _ := st.Get(context.Background(), rateCounterKey("snd", rateKey{account: "111122223333", name: batch[0].CallerIdentity, win: 3600, start: t0.Unix()})); n != 8 {
 		t.Errorf("send counter = %d after the retry, want 8", n)
 	}
 }

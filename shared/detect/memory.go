@@ -2,6 +2,8 @@ package detect
 
 import (
 	"context"
+	"hash/maphash"
+	"strings"
 	"sync"
 	"time"
 )
@@ -13,21 +15,37 @@ const memoryPruneAt = 1 << 20
 // MemoryState is an in-process State for the CLI and tests. Expiry is judged against the newest
 // expiry seen (event time, not wall-clock time), so replaying an old archive behaves like live
 // traffic. It is safe for concurrent use.
+//
+// A replay keeps one mark per message for MarkTTL (72 h of mail: hundreds of thousands), so marks
+// are stored compactly: by a 128-bit keyed hash of the key (two maphash sums with independent
+// random seeds; two distinct keys share a mark with probability about 2^-128), with the expiry
+// as integers and the SendInfo as an index into a table of the distinct ones. An entry holds no
+// pointer, so the collector does not scan the table.
 type MemoryState struct {
 	mu       sync.Mutex
-	marks    map[string]memMark
+	seeds    [2]maphash.Seed
+	marks    map[markKey]memMark
+	infos    []SendInfo // infos[0] is the zero SendInfo
+	infoIdx  map[SendInfo]uint32
 	counters map[string]int64
 	aggs     map[string]Aggregate
-	strs     map[string]string // interned attribution strings
 	newest   time.Time
 	// pruneAt is the mark count that triggers the next prune. It doubles past what a prune left,
 	// so a stream with more than memoryPruneAt live marks does not rescan them on every Mark.
 	pruneAt int
 }
 
+// markKey is the hash of a mark's key.
+type markKey [2]uint64
+
 type memMark struct {
-	info    SendInfo
-	expires time.Time
+	expSec  int64 // expiry, Unix seconds ...
+	expNsec int32 // ... and nanoseconds
+	info    uint32
+}
+
+func (m memMark) before(sec int64, nsec int32) bool {
+	return m.expSec < sec || m.expSec == sec && m.expNsec < nsec
 }
 
 var _ State = (*MemoryState)(nil)
@@ -35,66 +53,126 @@ var _ State = (*MemoryState)(nil)
 // NewMemoryState returns an empty MemoryState.
 func NewMemoryState() *MemoryState {
 	return &MemoryState{
-		marks: make(map[string]memMark), counters: make(map[string]int64),
-		aggs: make(map[string]Aggregate), strs: make(map[string]string), pruneAt: memoryPruneAt,
+		seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
+		marks: make(map[markKey]memMark), infos: []SendInfo{{}}, infoIdx: map[SendInfo]uint32{{}: 0},
+		counters: make(map[string]int64), aggs: make(map[string]Aggregate), pruneAt: memoryPruneAt,
 	}
+}
+
+func (s *MemoryState) key(k string) markKey {
+	return markKey{maphash.String(s.seeds[0], k), maphash.String(s.seeds[1], k)}
+}
+
+// keyBytes is key(string(k)) without the string.
+func (s *MemoryState) keyBytes(k []byte) markKey {
+	return markKey{maphash.Bytes(s.seeds[0], k), maphash.Bytes(s.seeds[1], k)}
 }
 
 // Mark implements State.
 func (s *MemoryState) Mark(_ context.Context, key string, info SendInfo, expires time.Time) (bool, error) {
+	return s.markKey(s.key(key), info, expires), nil
+}
+
+// markBytes is Mark with the key as bytes (only read during the call).
+func (s *MemoryState) markBytes(key []byte, info SendInfo, expires time.Time) bool {
+	return s.markKey(s.keyBytes(key), info, expires)
+}
+
+func (s *MemoryState) markKey(k markKey, info SendInfo, expires time.Time) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.marks[key]; ok {
-		return false, nil
+	if _, ok := s.marks[k]; ok {
+		return false
 	}
 	if len(s.marks) >= s.pruneAt {
 		s.prune()
 		s.pruneAt = max(s.pruneAt, 2*len(s.marks))
 	}
-	info.Account, info.Principal, info.Identity = s.intern(info.Account), s.intern(info.Principal), s.intern(info.Identity)
-	s.marks[key] = memMark{info: info, expires: expires}
+	i, ok := s.infoIdx[info]
+	if !ok {
+		// Keep no reference into a decoder's buffers.
+		info = SendInfo{Account: strings.Clone(info.Account), Principal: strings.Clone(info.Principal), Identity: strings.Clone(info.Identity)}
+		i = uint32(len(s.infos))
+		s.infos = append(s.infos, info)
+		s.infoIdx[info] = i
+	}
+	s.marks[k] = memMark{expSec: expires.Unix(), expNsec: int32(expires.Nanosecond()), info: i}
 	if expires.After(s.newest) {
 		s.newest = expires
 	}
-	return true, nil
+	return true
 }
 
 // prune drops marks that expired before the newest expiry seen minus the mark lifetime: they
 // belong to events long before the current point of the stream.
 func (s *MemoryState) prune() {
 	cut := s.newest.Add(-MarkTTL)
+	sec, nsec := cut.Unix(), int32(cut.Nanosecond())
 	for k, m := range s.marks {
-		if m.expires.Before(cut) {
+		if m.before(sec, nsec) {
 			delete(s.marks, k)
 		}
 	}
+	if len(s.infos) > infoCompactAt {
+		s.compactInfos()
+	}
 }
 
-func (s *MemoryState) intern(v string) string {
-	if v == "" {
-		return ""
+// infoCompactAt is the SendInfo table size above which a prune also drops the infos no live mark
+// uses (there are usually a handful: one per account, principal and identity that sends).
+const infoCompactAt = 1 << 12
+
+func (s *MemoryState) compactInfos() {
+	infos := []SendInfo{{}}
+	idx := map[SendInfo]uint32{{}: 0}
+	for k, m := range s.marks {
+		info := s.infos[m.info]
+		i, ok := idx[info]
+		if !ok {
+			i = uint32(len(infos))
+			infos = append(infos, info)
+			idx[info] = i
+		}
+		m.info = i
+		s.marks[k] = m
 	}
-	if x, ok := s.strs[v]; ok {
-		return x
-	}
-	s.strs[v] = v
-	return v
+	s.infos, s.infoIdx = infos, idx
 }
 
 // Unmark implements State.
 func (s *MemoryState) Unmark(_ context.Context, key string) error {
-	s.mu.Lock()
-	delete(s.marks, key)
-	s.mu.Unlock()
+	s.unmarkKey(s.key(key))
 	return nil
+}
+
+// unmarkBytes is Unmark with the key as bytes.
+func (s *MemoryState) unmarkBytes(key []byte) { s.unmarkKey(s.keyBytes(key)) }
+
+func (s *MemoryState) unmarkKey(k markKey) {
+	s.mu.Lock()
+	delete(s.marks, k)
+	s.mu.Unlock()
 }
 
 // SendInfo implements State.
 func (s *MemoryState) SendInfo(_ context.Context, key string) (SendInfo, bool, error) {
+	info, ok := s.sendInfoKey(s.key(key))
+	return info, ok, nil
+}
+
+// sendInfoBytes is SendInfo with the key as bytes.
+func (s *MemoryState) sendInfoBytes(key []byte) (SendInfo, bool) {
+	return s.sendInfoKey(s.keyBytes(key))
+}
+
+func (s *MemoryState) sendInfoKey(k markKey) (SendInfo, bool) {
 	s.mu.Lock()
-	m, ok := s.marks[key]
-	s.mu.Unlock()
-	return m.info, ok, nil
+	defer s.mu.Unlock()
+	m, ok := s.marks[k]
+	if !ok {
+		return SendInfo{}, false
+	}
+	return s.infos[m.info], true
 }
 
 // Add implements State.

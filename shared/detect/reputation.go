@@ -34,11 +34,20 @@ const (
 	dimIdentity  = "identity:"
 )
 
-// rateKey is one rate counter: account, dimension ("principal:NAME" / "identity:NAME") and the
+// rateKey is one rate counter: account, dimension (a principal or an identity, by name) and the
 // bucket of the original send's mail time (so a bounce lands in its send's bucket).
 type rateKey struct {
-	account, dim string
-	win, start   int64 // window length and bucket start, seconds
+	account, name string
+	identity      bool  // name is an identity, else a principal
+	win, start    int64 // window length and bucket start, seconds
+}
+
+// dim is the dimension as counter keys and findings name it: "principal:NAME" or "identity:NAME".
+func (k rateKey) dim() string {
+	if k.identity {
+		return dimIdentity + k.name
+	}
+	return dimPrincipal + k.name
 }
 
 type rateGroup struct {
@@ -115,14 +124,14 @@ func (d *Detector) evalRates(ctx context.Context, a *accum) error {
 			if rate <= lim.Max {
 				continue
 			}
-			what, name := "principal", k.dim[len(dimPrincipal):]
-			if len(k.dim) >= len(dimIdentity) && k.dim[:len(dimIdentity)] == dimIdentity {
-				what, name = "identity", k.dim[len(dimIdentity):]
+			what, name := "principal", k.name
+			if k.identity {
+				what = "identity"
 			}
 			detail := fmt.Sprintf("%s %q: %s rate %.2f%% (%d/%d recipients) in %s exceeds %.2f%%",
 				what, name, map[feedbackKind]string{kindBounce: "bounce", kindComplaint: "complaint"}[fk],
 				100*rate, num, den, lim.Window, 100*lim.Max)
-			spec := hitSpec{rule: fk.rule(), account: k.account, dim: k.dim, start: start, end: start.Add(lim.Window),
+			spec := hitSpec{rule: fk.rule(), account: k.account, dim: k.dim(), start: start, end: start.Add(lim.Window),
 				detail: detail, metric: rate, threshold: lim.Max}
 			if what == "principal" {
 				spec.principal = name
@@ -138,7 +147,7 @@ func (d *Detector) evalRates(ctx context.Context, a *accum) error {
 }
 
 func rateCounterKey(kind string, k rateKey) string {
-	return fmt.Sprintf("%s#%s#%s#%d#%d", kind, k.account, k.dim, k.win, k.start)
+	return fmt.Sprintf("%s#%s#%s#%d#%d", kind, k.account, k.dim(), k.win, k.start)
 }
 
 func feedbackRecipients(e *sesevent.Event) []string {
