@@ -29,14 +29,15 @@ type fastState struct {
 	raw        []byte
 	strs       []byte
 	deliveries []DeliveryDetail
+	last       [numLastSlots]string // see lastStr
 
 	// The last identity ARN and its parts (splitARN, the identity name).
 	arn                                string
 	arnRegion, arnAccount, arnIdentity string
 	arnSet                             bool
-	from                               string    // the last single From value ...
-	fromAddrs                          []Address // ... parsed (shared by the events that repeat it)
-	ip                                 string    // the last source IP tag value ...
+	froms                              [fromCache]fromEntry // the last single From values, parsed (shared by the events that repeat them)
+	fromNext                           int
+	ip                                 string // the last source IP tag value ...
 	ipAddr                             netip.Addr
 	ipSet                              bool
 }
@@ -188,18 +189,31 @@ func (st *fastState) identityARN(arn string) (region, account, identity string) 
 	return region, account, identity
 }
 
-// parseFrom is parseAddresses(from), shared with the previous event when it had the same single
-// From value (the parsed slice is capped, so an append by a user copies).
+// fromCache is how many recent single From values parseFrom remembers (a sender's mail streams
+// use a few).
+const fromCache = 8
+
+type fromEntry struct {
+	value string
+	addrs []Address
+}
+
+// parseFrom is parseAddresses(from), shared with a recent event that had the same single From
+// value (the parsed slice is capped, so an append by a user copies).
 func (st *fastState) parseFrom(from []string) []Address {
 	if st == nil || len(from) != 1 {
 		return parseAddresses(from)
 	}
-	if st.fromAddrs != nil && from[0] == st.from {
-		return st.fromAddrs
+	for i := range st.froms {
+		if e := &st.froms[i]; e.addrs != nil && e.value == from[0] {
+			return e.addrs
+		}
 	}
 	a := parseAddresses(from)
-	st.from, st.fromAddrs = from[0], a[:len(a):len(a)]
-	return st.fromAddrs
+	a = a[:len(a):len(a)]
+	st.froms[st.fromNext] = fromEntry{value: from[0], addrs: a}
+	st.fromNext = (st.fromNext + 1) % fromCache
+	return a
 }
 
 // parseIP is parseIP(s), remembered for the last value.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math/bits"
+	"slices"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -275,21 +276,92 @@ func (d *fastDecoder) object(read func(i int) bool, names ...string) bool {
 
 // objectUpTo is object where a member named names[i] with i >= known is declined, null or not.
 func (d *fastDecoder) objectUpTo(read func(i int) bool, known int, names []string) bool {
+	t := fieldTable{names: names, known: known}
+	return d.objectIn(read, &t)
+}
+
+// fieldTable is the member names of an object type (what object takes) and, for the objects every
+// record has, the order SES writes them in: a member name that is the one expected next is
+// matched as a literal (its quoted bytes), without scanning the name and looking it up. Any other
+// order decodes the same, by lookup.
+type fieldTable struct {
+	names  []string
+	known  int      // names[i] with i >= known are declined
+	order  []int8   // indexes of names in the order SES writes them
+	quoted [][]byte // `"name"` of each of names
+	rank   []int8   // position of each of names in order, -1 if not there
+}
+
+// newFieldTable returns the table of names (the first known of them read, the others declined)
+// expecting the members sesOrder, in that order.
+func newFieldTable(known int, names []string, sesOrder ...string) *fieldTable {
+	t := &fieldTable{names: names, known: known, quoted: make([][]byte, len(names)), rank: make([]int8, len(names))}
+	for i, n := range names {
+		t.quoted[i] = []byte(`"` + n + `"`)
+		t.rank[i] = -1
+	}
+	for _, n := range sesOrder {
+		i := slices.Index(names, n)
+		if i < 0 || i >= known {
+			panic("sesevent: field order names unknown member " + n)
+		}
+		t.rank[i] = int8(len(t.order))
+		t.order = append(t.order, int8(i))
+	}
+	return t
+}
+
+// objectIn is object over a field table.
+func (d *fastDecoder) objectIn(read func(i int) bool, t *fieldTable) bool {
 	if !d.open('{') {
 		return false
 	}
 	var seen uint64
-	for n := 0; ; {
-		key, more, ok := d.member(&n)
-		if !ok {
-			return false
-		}
-		if !more {
+	next := 0 // position in t.order of the member expected next
+	for n := 0; ; n++ {
+		c := d.peek()
+		if c == '}' {
+			d.pos++
+			d.depth--
 			return true
 		}
-		i := d.field(key, names)
+		if n > 0 {
+			if c != ',' {
+				return false
+			}
+			d.pos++
+			c = d.peek()
+		}
+		if c != '"' {
+			return false
+		}
+		i := -3
+		if next < len(t.order) {
+			if j := t.order[next]; bytes.HasPrefix(d.data[d.pos:], t.quoted[j]) {
+				i = int(j)
+				d.pos += len(t.quoted[j])
+				d.keyEsc, d.keyHigh = false, false
+				next++
+			}
+		}
+		if i == -3 {
+			key, esc, high, ok := d.scanString()
+			if !ok {
+				return false
+			}
+			d.keyEsc, d.keyHigh = esc, high
+			i = d.field(key, t.names)
+			if i >= 0 && t.rank != nil && t.rank[i] >= 0 {
+				next = int(t.rank[i]) + 1
+			}
+		}
+		if d.peek() != ':' {
+			return false
+		}
+		d.pos++
+		ok := true
 		switch {
-		case i == -2 || i >= known:
+		case i == -2 || i >= t.known:
 			return false
 		case i == -1 && d.depth == 1 && d.bareTop:
 			// SES writes no other top-level members; an unknown one may be an envelope's
@@ -528,6 +600,12 @@ func (d *fastDecoder) istr() (string, bool) {
 	return d.st.str(b), ok
 }
 
+// lastText reads a string value with lastStr.
+func (d *fastDecoder) lastText(slot int) (string, bool) {
+	b, ok := d.text()
+	return d.lastStr(slot, b), ok
+}
+
 // skipStr validates a string value that is not kept (encoding/json accepts any UTF-8 there).
 func (d *fastDecoder) skipStr() bool {
 	if d.peek() != '"' {
@@ -627,37 +705,67 @@ func (d *fastDecoder) tags(keep bool) (map[string][]string, bool) {
 		m = make(map[string][]string, 8) // a small map (one group) holds the 7 tags of a Send
 		vals = d.st.tagVals()
 	}
-	for n := 0; ; {
-		key, more, ok := d.member(&n)
-		if !ok {
-			return nil, false
-		}
-		if !more {
+	next := 0 // position in sesTags of the name expected next
+	for n := 0; ; n++ {
+		c := d.peek()
+		if c == '}' {
+			d.pos++
+			d.depth--
 			if build {
 				d.st.commitVals(vals)
 			}
 			return m, true
 		}
-		if d.keyHigh && !utf8.Valid(key) {
+		if n > 0 {
+			if c != ',' {
+				return nil, false
+			}
+			d.pos++
+			c = d.peek()
+		}
+		if c != '"' {
 			return nil, false
 		}
 		var k string
 		ki := -1
-		if keep {
-			if d.keyEsc {
-				b, ok := unescape(d.scratch[:0], key)
-				if !ok {
+		if next < len(sesTags) && bytes.HasPrefix(d.data[d.pos:], sesTags[next].quoted) {
+			// The auto-tag SES writes next, matched as a literal (as in objectIn).
+			t := &sesTags[next]
+			d.pos += len(t.quoted)
+			next++
+			if keep {
+				k, ki = t.name, t.known
+			}
+			if d.peek() != ':' {
+				return nil, false
+			}
+			d.pos++
+		} else {
+			key, esc, high, ok := d.scanString()
+			if !ok || d.peek() != ':' {
+				return nil, false
+			}
+			d.pos++
+			d.keyEsc, d.keyHigh = esc, high
+			if d.keyHigh && !utf8.Valid(key) {
+				return nil, false
+			}
+			if keep {
+				if d.keyEsc {
+					b, ok := unescape(d.scratch[:0], key)
+					if !ok {
+						return nil, false
+					}
+					d.scratch = b
+					k = string(b)
+					ki = knownTagIndex(k)
+				} else {
+					k, ki = d.tagName(key)
+				}
+			} else if d.keyEsc {
+				if _, ok := unescape(d.scratch[:0], key); !ok {
 					return nil, false
 				}
-				d.scratch = b
-				k = string(b)
-				ki = knownTagIndex(k)
-			} else {
-				k, ki = d.tagName(key)
-			}
-		} else if d.keyEsc {
-			if _, ok := unescape(d.scratch[:0], key); !ok {
-				return nil, false
 			}
 		}
 		if !d.open('[') {
@@ -678,10 +786,13 @@ func (d *fastDecoder) tags(keep bool) (map[string][]string, bool) {
 				return nil, false
 			}
 			switch {
+			case keep && ki >= 0 && n == 1:
+				first = d.lastStr(ki, b)
+				if build {
+					vals = append(vals, first)
+				}
 			case build:
 				vals = append(vals, d.tagValue(b))
-			case keep && ki >= 0 && n == 1:
-				first = d.tagValue(b)
 			}
 		}
 		if build {
@@ -696,6 +807,48 @@ func (d *fastDecoder) tags(keep bool) (map[string][]string, bool) {
 			d.known[ki] = first
 		}
 	}
+}
+
+// sesTags are the auto-tags in the order SES writes them.
+var sesTags = func() []struct {
+	quoted []byte
+	name   string
+	known  int // knownTags index, or -1
+} {
+	names := []string{TagOperation, TagConfigurationSet, TagSourceIP, "ses:publishing-source-ip", TagFromDomain,
+		TagCallerIdentity, TagSourceTLSVersion, "ses:outgoing-ip", "ses:outgoing-tls-version"}
+	out := make([]struct {
+		quoted []byte
+		name   string
+		known  int
+	}, len(names))
+	for i, n := range names {
+		out[i].quoted, out[i].name, out[i].known = []byte(`"`+n+`"`), n, knownTagIndex(n)
+	}
+	return out
+}()
+
+// Slots of fastState.last: the auto-tags (knownTags indexes), then these mail fields.
+const (
+	lastSource = numKnownTags + iota
+	lastSourceArn
+	lastAccount
+	numLastSlots
+)
+
+// lastStr is the string of b for a field whose value usually repeats from one record to the
+// next (slot names the field): the previous record's string when equal, else the constant or
+// interned one.
+func (d *fastDecoder) lastStr(slot int, b []byte) string {
+	if d.st == nil {
+		return string(b)
+	}
+	if v := d.st.last[slot]; v == string(b) {
+		return v
+	}
+	v := d.tagValue(b)
+	d.st.last[slot] = v
+	return v
 }
 
 // knownTagIndex is the knownTags index of a tag name, or -1.
@@ -957,7 +1110,7 @@ func (d *fastDecoder) eventType() (string, bool) {
 // members of the message union: a record with any of them is left to the slow path.
 func (d *fastDecoder) record(f *fastRecord) bool {
 	r := &f.rec
-	return d.objectUpTo(func(i int) bool {
+	return d.objectIn(func(i int) bool {
 		var ok bool
 		switch i {
 		case 0:
@@ -1033,14 +1186,34 @@ func (d *fastDecoder) record(f *fastRecord) bool {
 			}, "contactList", "timestamp", "source", "newTopicPreferences", "oldTopicPreferences")
 		}
 		return ok
-	}, 13, []string{"eventType", "notificationType", "mail", "send", "reject", "bounce", "complaint", "delivery",
-		"open", "click", "failure", "deliveryDelay", "subscription",
-		"Type", "MessageId", "TopicArn", "Message", "Timestamp",
-		"id", "detail-type", "source", "account", "region", "time", "resources", "detail"})
+	}, recordFields)
 }
 
+// The member names of the objects every record has, in the order SES writes them (see fieldTable).
+var (
+	// recordFields: the names after "subscription" are the SNS and EventBridge members of the
+	// message union, declined.
+	recordFields = newFieldTable(13, []string{"eventType", "notificationType", "mail", "send", "reject", "bounce", "complaint", "delivery",
+		"open", "click", "failure", "deliveryDelay", "subscription",
+		"Type", "MessageId", "TopicArn", "Message", "Timestamp",
+		"id", "detail-type", "source", "account", "region", "time", "resources", "detail"},
+		"eventType", "mail")
+	mailFields = newFieldTable(12, []string{"timestamp", "messageId", "source", "sourceArn", "sendingAccountId", "destination",
+		"headersTruncated", "commonHeaders", "tags", "sourceIp", "callerIdentity", "headers"},
+		"timestamp", "source", "sourceArn", "sendingAccountId", "messageId", "destination", "headersTruncated", "headers",
+		"commonHeaders", "tags")
+	commonHeadersFields = newFieldTable(9, []string{"from", "to", "cc", "bcc", "replyTo", "returnPath", "date", "messageId", "subject"},
+		"from", "date", "to", "messageId", "subject")
+	bounceFields = newFieldTable(7, []string{"bounceType", "bounceSubType", "bouncedRecipients", "timestamp", "feedbackId", "reportingMTA", "remoteMtaIp"},
+		"feedbackId", "bounceType", "bounceSubType", "bouncedRecipients", "timestamp", "reportingMTA")
+	complaintFields = newFieldTable(7, []string{"complainedRecipients", "timestamp", "feedbackId", "complaintSubType", "userAgent", "complaintFeedbackType", "arrivalDate"},
+		"feedbackId", "complaintSubType", "complainedRecipients", "timestamp", "userAgent", "complaintFeedbackType", "arrivalDate")
+	deliveryFields = newFieldTable(6, []string{"timestamp", "processingTimeMillis", "recipients", "smtpResponse", "reportingMTA", "remoteMtaIp"},
+		"timestamp", "processingTimeMillis", "recipients", "smtpResponse", "reportingMTA", "remoteMtaIp")
+)
+
 func (d *fastDecoder) mail(m *Mail, ch *CommonHeaders) bool {
-	return d.object(func(i int) bool {
+	return d.objectIn(func(i int) bool {
 		var ok bool
 		switch i {
 		case 0:
@@ -1048,11 +1221,11 @@ func (d *fastDecoder) mail(m *Mail, ch *CommonHeaders) bool {
 		case 1:
 			m.MessageID, ok = d.str()
 		case 2:
-			m.Source, ok = d.istr()
+			m.Source, ok = d.lastText(lastSource)
 		case 3:
-			m.SourceArn, ok = d.istr()
+			m.SourceArn, ok = d.lastText(lastSourceArn)
 		case 4:
-			m.SendingAccountID, ok = d.istr()
+			m.SendingAccountID, ok = d.lastText(lastAccount)
 		case 5:
 			m.Destination, ok = d.strs(true)
 			d.destination = m.Destination
@@ -1071,8 +1244,7 @@ func (d *fastDecoder) mail(m *Mail, ch *CommonHeaders) bool {
 			ok = d.skipHeaders()
 		}
 		return ok
-	}, "timestamp", "messageId", "source", "sourceArn", "sendingAccountId", "destination",
-		"headersTruncated", "commonHeaders", "tags", "sourceIp", "callerIdentity", "headers")
+	}, mailFields)
 }
 
 // skipHeaders validates and skips mail.headers (encoding/json ignores it: any value is fine).
@@ -1126,7 +1298,7 @@ func (d *fastDecoder) headerLiteral() bool {
 }
 
 func (d *fastDecoder) commonHeaders(ch *CommonHeaders) bool {
-	return d.object(func(i int) bool {
+	return d.objectIn(func(i int) bool {
 		var ok bool
 		switch i {
 		case 0:
@@ -1139,7 +1311,7 @@ func (d *fastDecoder) commonHeaders(ch *CommonHeaders) bool {
 			ok = d.skipStr()
 		}
 		return ok
-	}, "from", "to", "cc", "bcc", "replyTo", "returnPath", "date", "messageId", "subject")
+	}, commonHeadersFields)
 }
 
 // recipient validates a BouncedRecipient.
@@ -1148,7 +1320,7 @@ func (d *fastDecoder) recipient() bool {
 }
 
 func (d *fastDecoder) bounce(b *Bounce) bool {
-	return d.object(func(i int) bool {
+	return d.objectIn(func(i int) bool {
 		var ok bool
 		switch i {
 		case 0:
@@ -1174,11 +1346,11 @@ func (d *fastDecoder) bounce(b *Bounce) bool {
 			ok = d.skipStr()
 		}
 		return ok
-	}, "bounceType", "bounceSubType", "bouncedRecipients", "timestamp", "feedbackId", "reportingMTA", "remoteMtaIp")
+	}, bounceFields)
 }
 
 func (d *fastDecoder) complaint(c *Complaint) bool {
-	return d.object(func(i int) bool {
+	return d.objectIn(func(i int) bool {
 		var ok bool
 		switch i {
 		case 0:
@@ -1203,11 +1375,11 @@ func (d *fastDecoder) complaint(c *Complaint) bool {
 			ok = d.skipStr()
 		}
 		return ok
-	}, "complainedRecipients", "timestamp", "feedbackId", "complaintSubType", "userAgent", "complaintFeedbackType", "arrivalDate")
+	}, complaintFields)
 }
 
 func (d *fastDecoder) delivery(dl *Delivery) bool {
-	return d.object(func(i int) bool {
+	return d.objectIn(func(i int) bool {
 		var ok bool
 		switch i {
 		case 0:
@@ -1222,7 +1394,7 @@ func (d *fastDecoder) delivery(dl *Delivery) bool {
 			ok = d.skipStr()
 		}
 		return ok
-	}, "timestamp", "processingTimeMillis", "recipients", "smtpResponse", "reportingMTA", "remoteMtaIp")
+	}, deliveryFields)
 }
 
 // topicPreferences validates a TopicPreferences object.

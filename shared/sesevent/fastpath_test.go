@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"github.com/sesguard/sesguard/shared/sescorpus"
 	"io"
 	"net/mail"
 	"os"
@@ -461,4 +462,20 @@ func FuzzSimpleAddressMatchesNetMail(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, v string) { checkSimpleAddress(t, v) })
+}
+
+// Records shaped like SES's (members in SES's order, so the literal member matching is taken,
+// with the auto-tags and repeating values the per-stream caches serve) decode on the fast path
+// exactly as on the encoding/json path, with and without the options.
+func TestCorpusFastMatchesSlow(t *testing.T) {
+	var buf bytes.Buffer
+	if _, err := sescorpus.Write(&buf, sescorpus.Options{Seed: 7, Records: 400}); err != nil {
+		t.Fatal(err)
+	}
+	checkStreamFastMatchesSlow(t, buf.Bytes())
+	for _, line := range bytes.Split(bytes.TrimSpace(buf.Bytes()), []byte("\n"))[:50] {
+		if !checkFastMatchesSlow(t, line) {
+			t.Fatalf("fast path declined a corpus record: %s", line)
+		}
+	}
 }

@@ -334,6 +334,9 @@ func knownType(s string) (Type, bool) {
 // parseTime accepts RFC 3339 (what event publishing writes) and the legacy documentation form
 // "2018-10-08T14:05:45 +0000", with or without fractional seconds. Results are in UTC.
 func parseTime(s string) (time.Time, error) {
+	if t, ok := parseUTCTime(s); ok {
+		return t, nil
+	}
 	layouts := [...]string{
 		time.RFC3339Nano,
 		"2006-01-02T15:04:05.999999999 -0700",
@@ -345,6 +348,83 @@ func parseTime(s string) (time.Time, error) {
 		}
 	}
 	return time.Time{}, fmt.Errorf("unparseable time %q (want RFC 3339)", truncate([]byte(s), 40))
+}
+
+// parseUTCTime parses what SES writes, "2006-01-02T15:04:05.999Z" (any fraction of up to nine
+// digits, or none), to what time.Parse(time.RFC3339Nano, s) gives, in UTC, without its
+// generality; ok is false for anything else. FuzzParseUTCTime checks the equivalence.
+func parseUTCTime(s string) (time.Time, bool) {
+	if len(s) < len("2006-01-02T15:04:05Z") || s[len(s)-1] != 'Z' ||
+		s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
+		return time.Time{}, false
+	}
+	num := func(b string) (int, bool) {
+		n := 0
+		for i := 0; i < len(b); i++ {
+			c := b[i] - '0'
+			if c > 9 {
+				return 0, false
+			}
+			n = n*10 + int(c)
+		}
+		return n, true
+	}
+	year, ok1 := num(s[0:4])
+	month, ok2 := num(s[5:7])
+	day, ok3 := num(s[8:10])
+	hour, ok4 := num(s[11:13])
+	minute, ok5 := num(s[14:16])
+	sec, ok6 := num(s[17:19])
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || month < 1 || month > 12 || day < 1 ||
+		day > daysIn(month, year) || hour > 23 || minute > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	nsec := 0
+	if frac := s[19 : len(s)-1]; frac != "" {
+		if len(frac) < 2 || len(frac) > 10 || frac[0] != '.' {
+			return time.Time{}, false
+		}
+		n, ok := num(frac[1:])
+		if !ok {
+			return time.Time{}, false
+		}
+		for i := len(frac); i < 10; i++ {
+			n *= 10
+		}
+		nsec = n
+	}
+	unix := daysFromCivil(year, month, day)*86400 + int64(hour*3600+minute*60+sec)
+	return time.Unix(unix, int64(nsec)).UTC(), true
+}
+
+// daysIn is the number of days of month in year (proleptic Gregorian).
+func daysIn(month, year int) int {
+	switch month {
+	case 2:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
+
+// daysFromCivil is the number of days from 1970-01-01 to the date (year >= 0).
+func daysFromCivil(year, month, day int) int64 {
+	if month <= 2 {
+		year--
+	}
+	era := year / 400
+	if year < 0 {
+		era = (year - 399) / 400
+	}
+	yoe := year - era*400
+	mp := (month + 9) % 12
+	doy := (153*mp+2)/5 + day - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return int64(era)*146097 + int64(doe) - 719468
 }
 
 // parseIP returns the invalid Addr for absent or unparseable input; IPv4-mapped IPv6 addresses

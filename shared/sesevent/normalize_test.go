@@ -163,3 +163,54 @@ func TestNormalizeEnvelopeHints(t *testing.T) {
 		t.Error("nil record accepted")
 	}
 }
+
+func TestParseUTCTime(t *testing.T) {
+	for _, tc := range []struct {
+		in string
+		ok bool
+	}{
+		{"2026-05-04T00:00:00.102Z", true},
+		{"2026-05-04T23:59:59Z", true},
+		{"2024-02-29T12:00:00.123456789Z", true},
+		{"0000-01-01T00:00:00.5Z", true},
+		{"1969-12-31T23:59:59.999Z", true},
+		{"2023-02-29T12:00:00Z", false},
+		{"2026-05-04T24:00:00Z", false},
+		{"2026-05-04T00:00:60Z", false},
+		{"2026-05-04T00:00:00.Z", false},
+		{"2026-05-04T00:00:00.1234567891Z", false},
+		{"2026-05-04T00:00:00+00:00", false},
+		{"2026-05-04 00:00:00Z", false},
+		{"2026-5-04T00:00:00Z", false},
+	} {
+		got, ok := parseUTCTime(tc.in)
+		if ok != tc.ok {
+			t.Errorf("parseUTCTime(%q) ok = %v, want %v", tc.in, ok, tc.ok)
+		}
+		if ok {
+			checkUTCTime(t, tc.in, got)
+		}
+	}
+}
+
+// checkUTCTime fails t unless got is what time.Parse gives for s.
+func checkUTCTime(t *testing.T, s string, got time.Time) {
+	t.Helper()
+	want, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil || got != want.UTC() {
+		t.Fatalf("parseUTCTime(%q) = %v, time.Parse gives %v, %v", s, got, want.UTC(), err)
+	}
+}
+
+// FuzzParseUTCTime: what parseUTCTime accepts, time.Parse(time.RFC3339Nano) parses to the same
+// time (compared with ==, so also the same location).
+func FuzzParseUTCTime(f *testing.F) {
+	for _, s := range []string{"2026-05-04T00:00:00.102Z", "2024-02-29T12:00:00.123456789Z", "2026-05-04T23:59:59Z"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, ok := parseUTCTime(s); ok {
+			checkUTCTime(t, s, got)
+		}
+	})
+}
