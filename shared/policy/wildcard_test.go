@@ -37,3 +37,16 @@ func BenchmarkLike(b *testing.B) {
 		Like("ses-smtp-user.2026*", "ses-smtp-user.20260112-101500")
 	}
 }
+
+// FuzzLikeMatchesGlob: the shortcut for simple patterns decides as the general glob does.
+func FuzzLikeMatchesGlob(f *testing.F) {
+	for _, s := range [][2]string{{"*@mail.example.com", "billing@mail.example.com"}, {"ses-smtp-user.2026*", "ses-smtp-user.20260112"},
+		{"*", "x"}, {"a*c", "aéc"}, {"*\x80", "\xc3\x80"}, {"ab*ba", "aba"}, {"mail.example.com", "mail.example.com"}} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, pattern, s string) {
+		if got, want := Like(pattern, s), likeGlob(pattern, s); got != want {
+			t.Fatalf("Like(%q, %q) = %v, likeGlob gives %v", pattern, s, got, want)
+		}
+	})
+}
