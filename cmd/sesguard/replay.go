@@ -95,7 +95,7 @@ func runReplay(ctx context.Context, e env, args []string) int {
 	tuneBulkGC(e.getenv, replayMemoryLimit)
 	// Records are decoded on every core; detection reads them in input order, so the findings
 	// are those of a sequential run.
-	dec := sesevent.Options{NoRaw: true, NoTags: true, Workers: runtime.GOMAXPROCS(0)}
+	dec := sesevent.Options{NoRaw: true, NoTags: true, NoRef: true, Workers: runtime.GOMAXPROCS(0)}
 	st := replayStats{byType: map[sesevent.Type]int{}}
 	col := detect.NewCollector()
 	batch := make([]sesevent.Event, 0, replayChunk)

@@ -78,7 +78,7 @@ func runOne(ctx context.Context, agg *Aggregator, in Input, stdin io.Reader, wor
 		r = f
 	}
 	n := 0
-	for res := range sesevent.DecodeReaderWith(&countingReader{r: r, n: &p.Bytes}, name, sesevent.Options{NoRaw: true, NoTags: true, Workers: workers}) {
+	for res := range sesevent.DecodeReaderWith(&countingReader{r: r, n: &p.Bytes}, name, sesevent.Options{NoRaw: true, NoTags: true, NoRef: true, Workers: workers}) {
 		p.Records.Add(1)
 		if res.Err != nil {
 			p.Errors.Add(1)

@@ -46,6 +46,10 @@ type Options struct {
 	// on that many goroutines. The Results, their order and their Refs are exactly those of
 	// sequential decoding.
 	Workers int
+	// NoRef leaves Result.Ref empty on the Results that decoded (Events or APICall set), for
+	// callers that name only the records in error: it saves building "<name>:<line>" per record.
+	// Errors and skips still carry their Ref.
+	NoRef bool
 
 	blockSize int // bytes per block (tests)
 }
@@ -122,6 +126,9 @@ func (opt Options) apply(res *Result) {
 		for i := range res.Events {
 			res.Events[i].Tags = nil
 		}
+	}
+	if opt.NoRef && res.Err == nil && res.Skip == "" {
+		res.Ref = ""
 	}
 }
 

@@ -38,9 +38,12 @@ func fastDecodeRecordState(st *fastState, data []byte, hint Envelope) (ev Event,
 	d := fastDecoder{data: data, bareTop: true, st: st}
 	var f *fastRecord
 	if st != nil {
-		// Nothing in an Event points into the Record, so one is reused for every record.
+		// Nothing in an Event points into the Record, so one is reused for every record; nothing
+		// kept points into the unescaping buffer (text's result is copied), so it is reused too.
 		f = &st.rec
 		*f = fastRecord{}
+		d.scratch = st.scratch
+		defer func() { st.scratch = d.scratch }()
 	} else {
 		f = new(fastRecord)
 	}

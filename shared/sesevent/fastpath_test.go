@@ -307,7 +307,7 @@ func streamResults(r io.Reader, bufSize int, slow bool, opt ...Options) []Result
 func checkStreamFastMatchesSlow(t *testing.T, data []byte) {
 	t.Helper()
 	readErr := errors.New("connection reset")
-	for _, opt := range []Options{{}, {NoRaw: true, NoTags: true}} {
+	for _, opt := range []Options{{}, {NoRaw: true, NoTags: true}, {NoRaw: true, NoTags: true, NoRef: true}} {
 		for _, failing := range []bool{false, true} {
 			checkStreamFastMatchesSlowWith(t, data, opt, failing, readErr)
 		}
@@ -476,6 +476,27 @@ func TestCorpusFastMatchesSlow(t *testing.T) {
 	for _, line := range bytes.Split(bytes.TrimSpace(buf.Bytes()), []byte("\n"))[:50] {
 		if !checkFastMatchesSlow(t, line) {
 			t.Fatalf("fast path declined a corpus record: %s", line)
+		}
+	}
+}
+
+// NoRef drops the Ref of decoded records only: records in error still name their line.
+func TestNoRefKeepsErrorRefs(t *testing.T) {
+	var buf bytes.Buffer
+	if _, err := sescorpus.Write(&buf, sescorpus.Options{Seed: 3, Records: 2}); err != nil {
+		t.Fatal(err)
+	}
+	lines := bytes.Split(bytes.TrimSpace(buf.Bytes()), []byte("\n"))
+	data := bytes.Join([][]byte{lines[0], []byte(`{"eventType":"Send","mail":{}}`), lines[1], []byte(`{"eventType":`)}, []byte("\n"))
+	for _, workers := range []int{1, 2} {
+		got := collect(DecodeReaderWith(bytes.NewReader(data), "f", Options{NoRef: true, Workers: workers}))
+		if len(got) != 4 {
+			t.Fatalf("workers %d: %d results, want 4", workers, len(got))
+		}
+		for i, want := range []string{"", "f:2", "", "f:4"} {
+			if got[i].Ref != want || (got[i].Err != nil) != (want != "") {
+				t.Errorf("workers %d, result %d: Ref %q, err %v; want Ref %q", workers, i, got[i].Ref, got[i].Err, want)
+			}
 		}
 	}
 }

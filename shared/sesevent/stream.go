@@ -85,14 +85,13 @@ func (s *Stream) Next() (Result, bool) {
 		return Result{}, false
 	}
 	startLine := s.line
-	ref := s.ref(startLine)
-	if c == '{' {
-		if !s.slow {
-			if res, ok := s.fastLine(ref); ok {
-				return res, true
-			}
+	if c == '{' && !s.slow {
+		if res, ok := s.fastLine(startLine); ok {
+			return res, true
 		}
-	} else {
+	}
+	ref := s.ref(startLine)
+	if c != '{' {
 		text := s.restOfLine(200)
 		if bytes.HasPrefix(text, []byte(validationPrefix)) {
 			return Result{Ref: ref, Skip: "SES SNS topic validation message: " + truncate(text, 120)}, true
@@ -444,7 +443,7 @@ func containerName(c byte) string {
 // fast path accepts the line: the line is then exactly one valid JSON object followed by white
 // space, which scan would have framed identically, so the Result and the stream state (line count,
 // NDJSON mode) are the same as on the scanner path.
-func (s *Stream) fastLine(ref string) (Result, bool) {
+func (s *Stream) fastLine(line0 int) (Result, bool) {
 	nl := bytes.IndexByte(s.buf[s.pos:s.end], '\n')
 	if nl < 0 {
 		nl = s.readLine()
@@ -474,7 +473,10 @@ func (s *Stream) fastLine(ref string) (Result, bool) {
 	if s.mode == 0 {
 		s.mode = 1
 	}
-	res := Result{Ref: ref, Events: s.fast.one(ev)}
+	res := Result{Events: s.fast.one(ev)}
+	if !s.opt.NoRef {
+		res.Ref = s.ref(line0)
+	}
 	if !s.opt.NoRaw {
 		res.Raw = s.fast.clone(line)
 	}
