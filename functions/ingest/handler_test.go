@@ -192,19 +192,23 @@ func TestSQSPartialBatch(t *testing.T) {
 		{name: "empty batch", payload: []byte(`{"Records":[]}`)},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			d, p := newDetector(t, tt.detectFail), &fakePublisher{fail: tt.publishFail}
-			resp, err := invoke(t, newHandler(d, p, nil), tt.payload)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := failures(t, resp); !slices.Equal(got, tt.wantFailures) {
-				t.Errorf("batchItemFailures = %v, want %v", got, tt.wantFailures)
-			}
-			if pub := p.names(); !slices.Equal(pub, tt.wantPublished) {
-				t.Errorf("published = %v, want %v", pub, tt.wantPublished)
-			}
-		})
+		for _, slow := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/slowSQS=%v", tt.name, slow), func(t *testing.T) {
+				d, p := newDetector(t, tt.detectFail), &fakePublisher{fail: tt.publishFail}
+				h := newHandler(d, p, nil)
+				h.slowSQS = slow
+				resp, err := invoke(t, h, tt.payload)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := failures(t, resp); !slices.Equal(got, tt.wantFailures) {
+					t.Errorf("batchItemFailures = %v, want %v", got, tt.wantFailures)
+				}
+				if pub := p.names(); !slices.Equal(pub, tt.wantPublished) {
+					t.Errorf("published = %v, want %v", pub, tt.wantPublished)
+				}
+			})
+		}
 	}
 }
 
