@@ -19,6 +19,9 @@ func Like(pattern, s string) bool {
 // '?' and at most one '*', and the part of s the '*' may cover is ASCII (every position in it is
 // then one likeGlob can try). ok is false otherwise. FuzzLikeMatchesGlob checks the equivalence.
 func likeSimple(pattern, s string) (match, ok bool) {
+	if pattern == "*" {
+		return true, true
+	}
 	if strings.IndexByte(pattern, '?') >= 0 {
 		return false, false
 	}
