@@ -40,10 +40,13 @@ func decodeParallel(head []byte, r io.Reader, name string, opt Options, yield fu
 	defer close(done)
 	order := make(chan *block, 2*opt.Workers)
 	jobs := make(chan *block, opt.Workers)
+	// Block buffers are reused once decoded (nothing a Result holds points into them), so the
+	// input is not copied into ever new, zeroed memory.
+	free := make(chan []byte, 3*opt.Workers+2)
 	go func() {
 		defer close(jobs)
 		defer close(order)
-		splitBlocks(head, r, name, bs, opt, func(b *block) bool {
+		splitBlocks(head, r, name, bs, opt, free, func(b *block) bool {
 			select {
 			case order <- b:
 			case <-done:
@@ -64,7 +67,12 @@ func decodeParallel(head []byte, r io.Reader, name string, opt Options, yield fu
 		go func() {
 			var w blockDecoder
 			for b := range jobs {
-				b.out <- w.decode(b, name, opt)
+				out := w.decode(b, name, opt)
+				select {
+				case free <- b.data[:0]:
+				default:
+				}
+				b.out <- out
 			}
 		}()
 	}
@@ -80,11 +88,21 @@ func decodeParallel(head []byte, r io.Reader, name string, opt Options, yield fu
 // splitBlocks cuts head+r into blocks of whole lines of about bs bytes and sends them in order.
 // A line longer than maxBlockLine ends the splitting: the rest of the input is decoded here,
 // sequentially, and sent as already decoded blocks. send returns false to stop.
-func splitBlocks(head []byte, r io.Reader, name string, bs int, opt Options, send func(*block) bool) {
+func splitBlocks(head []byte, r io.Reader, name string, bs int, opt Options, free chan []byte, send func(*block) bool) {
 	line := 1
-	// Blocks are allocated with room for a block and a line's tail: about 1.25x the input in all.
+	// Blocks have room for a block and a line's tail; decoded blocks come back through free.
 	room := bs + 64<<10
-	pending := make([]byte, len(head), max(room, len(head)+bs))
+	buffer := func(n int) []byte {
+		select {
+		case b := <-free:
+			if cap(b) >= n {
+				return b[:n]
+			}
+		default:
+		}
+		return make([]byte, n, max(room, n+bs))
+	}
+	pending := buffer(len(head))
 	copy(pending, head)
 	var rerr error
 	for empty := 0; ; {
@@ -124,7 +142,7 @@ func splitBlocks(head []byte, r io.Reader, name string, bs int, opt Options, sen
 			return
 		}
 		cut := bytes.LastIndexByte(pending, '\n') + 1
-		next := make([]byte, len(pending)-cut, max(room, len(pending)-cut+bs))
+		next := buffer(len(pending) - cut)
 		copy(next, pending[cut:])
 		b := &block{data: pending[:cut], line: line, out: make(chan []Result, 1)}
 		line += bytes.Count(b.data, []byte{'\n'})
@@ -175,15 +193,17 @@ func blockStream(r io.Reader, name string, line int, opt Options, buf []byte) *S
 // blockDecoder decodes blocks on one worker, keeping the fast path's state between them.
 type blockDecoder struct {
 	fast fastState
-	buf  []byte
 }
 
+// decode decodes b.data in place: the Stream's read buffer is the block itself, then what
+// follows it (b.rest).
 func (w *blockDecoder) decode(b *block, name string, opt Options) []Result {
-	var r io.Reader = bytes.NewReader(b.data)
+	var r io.Reader = eofReader{}
 	if b.rest != nil {
-		r = io.MultiReader(r, b.rest)
+		r = b.rest
 	}
-	s := blockStream(r, name, b.line, opt, w.buf)
+	s := blockStream(r, name, b.line, opt, b.data)
+	s.end = len(b.data)
 	s.fast = w.fast
 	s.fast.skipTags = opt.NoTags
 	out := make([]Result, 0, 256)
@@ -194,7 +214,7 @@ func (w *blockDecoder) decode(b *block, name string, opt Options) []Result {
 		}
 		out = append(out, res)
 	}
-	w.fast, w.buf = s.fast, s.buf
+	w.fast = s.fast
 	return out
 }
 
