@@ -22,6 +22,9 @@ const (
 	ctxSendDataEvents = "sesguardSendDataEvents"
 	// ctxReconcileMins: how often the coverage function reconciles CloudWatch's send counts.
 	ctxReconcileMins = "sesguardReconcileMinutes"
+	// envSendDataEvents tells ingest (functions/ingest/main.go) to join each Send event to its
+	// API call's data event (detect.WithAPISendJoin): set only with ctxSendDataEvents.
+	envSendDataEvents = "SESGUARD_SEND_DATA_EVENTS"
 )
 
 // trailConfig is the CloudTrail part of the context.
@@ -61,7 +64,7 @@ type cloudTrailInput struct {
 // send again (and bill it again), so only the identity type is selected.
 var sesDataResourceTypes = []string{"AWS::SES::EmailIdentity"}
 
-func newCloudTrailInput(scope constructs.Construct, id string, tc trailConfig, p *pipeline, logs awss3.IBucket) *cloudTrailInput {
+func newCloudTrailInput(scope constructs.Construct, id string, tc trailConfig, p *pipeline, f *functions, logs awss3.IBucket) *cloudTrailInput {
 	c := constructs.NewConstruct(scope, jsii.String(id))
 	in := &cloudTrailInput{}
 	// All SES API calls CloudTrail records (management events and, when selected, send data
@@ -82,6 +85,9 @@ func newCloudTrailInput(scope constructs.Construct, id string, tc trailConfig, p
 	}))
 	if !tc.CreateTrail && !tc.SendDataEvents {
 		return in
+	}
+	if tc.SendDataEvents {
+		f.Fn["ingest"].AddEnvironment(jsii.String(envSendDataEvents), jsii.String("true"), nil)
 	}
 	in.Bucket = awss3.NewBucket(c, jsii.String("TrailBucket"), &awss3.BucketProps{
 		Encryption:        awss3.BucketEncryption_S3_MANAGED,

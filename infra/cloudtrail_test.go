@@ -80,6 +80,13 @@ func TestTrailOptIn(t *testing.T) {
 	if !acl || !put || !tls {
 		t.Errorf("bucket policy: GetBucketAcl %v, PutObject %v, TLS-only %v: %s", acl, put, tls, canon(bp))
 	}
+	// Ingest joins Send events to data events only where data events are recorded.
+	for name, want := range map[string]any{"default": nil, "cloudtrail": "true"} {
+		ing := get(t, name).resources("AWS::Lambda::Function")[get(t, name).logicalID(t, "AWS::Lambda::Function", "FunctionsIngest")]
+		if got := props(ing)["Environment"].(map[string]any)["Variables"].(map[string]any)[envSendDataEvents]; got != want {
+			t.Errorf("%s: ingest %s = %v, want %v", name, envSendDataEvents, got, want)
+		}
+	}
 	// Data events only (the account's own trail records management events): no Management selector.
 	tc, err := loadTrailConfig(func(k string) any { return map[string]any{ctxSendDataEvents: "true"}[k] })
 	if err != nil || tc.CreateTrail || !tc.SendDataEvents {

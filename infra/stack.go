@@ -52,7 +52,7 @@ func NewSesguardStack(scope constructs.Construct, cfg *Config) (*Sesguard, error
 	if err != nil {
 		return nil, err
 	}
-	s.CloudTrail = newCloudTrailInput(stack, "CloudTrail", tc, s.Pipeline, s.Archive.LogBucket)
+	s.CloudTrail = newCloudTrailInput(stack, "CloudTrail", tc, s.Pipeline, s.Functions, s.Archive.LogBucket)
 	s.Reconcile = newReconciliation(stack, "Reconcile", tc, s.Functions, s.Table)
 	if len(cfg.Policy.Response.Approvers) > 0 {
 		s.Interact = newInteract(stack, "Interact", cfg, s.Topics, s.Table, s.Functions)

@@ -34,7 +34,7 @@ type SeverityOf func(rule string, def finding.Severity) finding.Severity
 // Reconciler compares SES's CloudWatch counts with what ingest saw (reconcile.Reconciler).
 type Reconciler interface {
 	Run(ctx context.Context, now time.Time) (*reconcile.Result, error)
-	Unalert(ctx context.Context, period time.Time) error
+	Unalert(ctx context.Context, f *finding.Finding) error
 }
 
 var _ Reconciler = (*reconcile.Reconciler)(nil)
@@ -157,7 +157,7 @@ func (h *Handler) reconcile(ctx context.Context, log *slog.Logger, account, regi
 			flog.Error("coverage: publish failed", "error", err.Error())
 			errs = append(errs, err)
 			if f.Rule == policy.RuleCoverageUnobservedSends {
-				if uerr := r.Unalert(ctx, f.WindowStart); uerr != nil {
+				if uerr := r.Unalert(ctx, f); uerr != nil {
 					flog.Error("coverage: period stays marked alerted; its finding is lost", "error", uerr.Error(), "finding", f.Evidence.Detail)
 				}
 			}
@@ -171,7 +171,12 @@ func (h *Handler) reconcile(ctx context.Context, log *slog.Logger, account, regi
 			log.Info("coverage: period", "start", p.Start, "cloudwatch_sends", p.CloudWatch, "seen_sends", p.Seen, "status", p.Status)
 		}
 	}
-	log.Info("coverage: reconciliation done", "periods", len(res.Periods), "findings", len(res.Findings))
+	for _, p := range res.APISends {
+		if p.Status != reconcile.StatusOK {
+			log.Info("coverage: API sends", "start", p.Start, "api_sends", p.APISends, "unobserved", p.Unobserved, "status", p.Status, "truncated", p.Truncated)
+		}
+	}
+	log.Info("coverage: reconciliation done", "periods", len(res.Periods), "api_send_periods", len(res.APISends), "findings", len(res.Findings))
 	return errors.Join(errs...)
 }
 

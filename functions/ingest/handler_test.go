@@ -429,3 +429,16 @@ func quote(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
 }
+
+func TestSendDataEventsEnv(t *testing.T) {
+	for _, c := range []struct {
+		v    string
+		want bool
+		err  string
+	}{{"", false, ""}, {"true", true, ""}, {"false", false, ""}, {"yes", false, `SESGUARD_SEND_DATA_EVENTS="yes": want true or false`}} {
+		got, err := sendDataEvents(func(string) string { return c.v })
+		if got != c.want || (err == nil) != (c.err == "") || (err != nil && err.Error() != c.err) {
+			t.Errorf("%q: %v %v", c.v, got, err)
+		}
+	}
+}

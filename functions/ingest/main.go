@@ -6,7 +6,9 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"strconv"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -37,8 +39,15 @@ func main() {
 	}
 	ddb := dynamodb.NewFromConfig(awsCfg)
 	attr := attribute.New(iam.NewFromConfig(awsCfg), attribute.WithLogger(log))
-	det, err := detect.New(cfg.Policy, detect.NewDynamoState(ddb, cfg.Table),
-		detect.WithAttributor(attr), detect.WithLogger(log))
+	opts := []detect.Option{detect.WithAttributor(attr), detect.WithLogger(log)}
+	join, err := sendDataEvents(os.Getenv)
+	if err != nil {
+		fnenv.Fatal(log, "ingest: cannot start", err)
+	}
+	if join {
+		opts = append(opts, detect.WithAPISendJoin())
+	}
+	det, err := detect.New(cfg.Policy, detect.NewDynamoState(ddb, cfg.Table), opts...)
 	if err != nil {
 		fnenv.Fatal(log, "ingest: cannot start", err)
 	}
@@ -53,4 +62,20 @@ func main() {
 	}
 	log.Info("ingest: ready", "policy", cfg.PolicySource, "mode", cfg.Mode, "table", cfg.Table)
 	lambda.Start(h.Handle)
+}
+
+// envSendDataEvents is set by the CDK app with -c sesguardSendDataEvents=true: Send events are
+// then joined to their API call's CloudTrail data event (exact key, VPC endpoint).
+const envSendDataEvents = "SESGUARD_SEND_DATA_EVENTS"
+
+func sendDataEvents(getenv func(string) string) (bool, error) {
+	v := getenv(envSendDataEvents)
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("%s=%q: want true or false", envSendDataEvents, v)
+	}
+	return b, nil
 }

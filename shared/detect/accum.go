@@ -82,6 +82,7 @@ type hitSpec struct {
 	detail    string
 	metric    float64
 	threshold float64
+	key, vpce string // API sends joined to their CloudTrail data event (apisend.go)
 }
 
 // group is one finding's share of a batch.
@@ -107,6 +108,7 @@ type group struct {
 	eventIDs      []string
 	eventNames    []string
 	vpce          string
+	key           string // a per-send finding's exact key, from joined data events
 }
 
 // FindingID is the deterministic id of the finding for (rule, account, dimension, window start):
@@ -121,7 +123,7 @@ func (a *accum) hit(d *Detector, h hitSpec, e *sesevent.Event, recipients []stri
 	g := a.groups[key]
 	if g == nil {
 		g = &group{id: FindingID(h.rule, h.account, h.dim, h.start), rule: h.rule, account: h.account, principal: h.principal,
-			identity: h.identity, start: h.start, end: h.end, detail: h.detail}
+			identity: h.identity, start: h.start, end: h.end, detail: h.detail, key: h.key}
 		a.groups[key] = g
 		a.groupOrder = append(a.groupOrder, key)
 	}
@@ -158,6 +160,9 @@ func (a *accum) hit(d *Detector, h hitSpec, e *sesevent.Event, recipients []stri
 	}
 	if g.configSet == "" {
 		g.configSet = e.ConfigurationSet
+	}
+	if g.vpce == "" {
+		g.vpce = h.vpce
 	}
 }
 

@@ -204,6 +204,11 @@ func (d *Detector) ProcessCalls(ctx context.Context, calls []cloudtrail.Event) (
 			}
 			marked = append(marked, key)
 		}
+		if c.IsSend() && !c.Failed() {
+			if err := d.markAPISend(ctx, a, c, &marked); err != nil {
+				return fail(err)
+			}
+		}
 		b.Events++
 		d.call(a, c)
 	}

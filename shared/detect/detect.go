@@ -59,6 +59,8 @@ type Detector struct {
 	bounce    bool
 	complaint bool
 	rateWins  []time.Duration // rateWindows(), computed once
+
+	joinAPISends bool // WithAPISendJoin
 }
 
 // Option configures a Detector.
@@ -160,7 +162,13 @@ func (d *Detector) Process(ctx context.Context, events []sesevent.Event) (Batch,
 		b.Events++
 		switch e.Type {
 		case sesevent.TypeSend:
-			d.send(a, e)
+			var js apiSend
+			if d.joinAPISends {
+				if js, err = d.joinAPISend(ctx, e); err != nil {
+					return fail(err)
+				}
+			}
+			d.send(a, e, js)
 			a.sendCounts[sendPeriod{e.Account, e.Region, d.when(e).UTC().Truncate(SendCountPeriod).Unix()}]++
 		case sesevent.TypeBounce:
 			if d.bounce && countsAsBounce(e) {
@@ -491,7 +499,7 @@ func (d *Detector) expiry(t time.Time) time.Time {
 func bucket(t time.Time, w time.Duration) time.Time { return t.Truncate(w).UTC() }
 
 // send applies the per-send rules and feeds the volume and rate counters.
-func (d *Detector) send(a *accum, e *sesevent.Event) {
+func (d *Detector) send(a *accum, e *sesevent.Event, js apiSend) {
 	t := d.when(e)
 	start := bucket(t, d.window)
 	for _, r := range d.perSend {
@@ -503,8 +511,12 @@ func (d *Detector) send(a *accum, e *sesevent.Event) {
 		if r.ID == policy.RuleRecipientDomainUnapproved {
 			rcpts = unapprovedRecipients(d.p, e.Recipients)
 		}
-		a.hit(d, hitSpec{rule: r.ID, account: e.Account, principal: e.CallerIdentity, dim: e.CallerIdentity,
-			start: start, end: start.Add(d.window), detail: detail}, e, rcpts)
+		h := hitSpec{rule: r.ID, account: e.Account, principal: e.CallerIdentity, dim: e.CallerIdentity,
+			start: start, end: start.Add(d.window), detail: detail, key: js.key, vpce: js.vpce}
+		if js.key != "" {
+			h.dim += "#" + js.key // one finding per key, as for API calls
+		}
+		a.hit(d, h, e, rcpts)
 	}
 	if d.volume {
 		w := d.p.Limits.PerPrincipal.Window
@@ -605,6 +617,9 @@ func (d *Detector) tally(ctx context.Context, a *accum) ([]Update, error) {
 		case !ok:
 			pr = d.principal(ctx, g.account, g.principal)
 			principals[pk] = pr
+		}
+		if g.key != "" && g.callPrincipal == nil {
+			pr.AccessKeyID = g.key // joined from the send's CloudTrail data event: exact, not guessed
 		}
 		out = append(out, Update{Finding: g.finding(d, pr, agg), New: prev <= 0, Publish: prev <= 0 || digits(prev) != digits(agg.Count)})
 	}

@@ -70,7 +70,8 @@ func epoch(t time.Time) types.AttributeValue {
 func (s *DynamoState) Mark(ctx context.Context, key string, info SendInfo, expires time.Time) (bool, error) {
 	item := s.key(key)
 	item[DynamoTTLAttr] = epoch(expires)
-	for name, v := range map[string]string{"account": info.Account, "principal": info.Principal, "identity": info.Identity} {
+	for name, v := range map[string]string{"account": info.Account, "principal": info.Principal, "identity": info.Identity,
+		"access_key_id": info.AccessKeyID, "vpc_endpoint_id": info.VPCEndpointID, "message_id": info.MessageID} {
 		if v != "" {
 			item[name] = &types.AttributeValueMemberS{Value: v}
 		}
@@ -108,7 +109,8 @@ func (s *DynamoState) SendInfo(ctx context.Context, key string) (SendInfo, bool,
 	if out.Item == nil {
 		return SendInfo{}, false, nil
 	}
-	return SendInfo{Account: str(out.Item["account"]), Principal: str(out.Item["principal"]), Identity: str(out.Item["identity"])}, true, nil
+	return SendInfo{Account: str(out.Item["account"]), Principal: str(out.Item["principal"]), Identity: str(out.Item["identity"]),
+		AccessKeyID: str(out.Item["access_key_id"]), VPCEndpointID: str(out.Item["vpc_endpoint_id"]), MessageID: str(out.Item["message_id"])}, true, nil
 }
 
 // Add implements State with an atomic ADD.

@@ -32,6 +32,11 @@ type SendInfo struct {
 	Account   string
 	Principal string
 	Identity  string
+	// API sends (CloudTrail data events, joined to their Send by message id): the exact key
+	// that signed the request, the VPC endpoint it came through and the message id.
+	AccessKeyID   string
+	VPCEndpointID string
+	MessageID     string
 }
 
 // Aggregate is a finding's running total across batches.

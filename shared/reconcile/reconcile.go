@@ -35,6 +35,7 @@ type State interface {
 	Get(ctx context.Context, key string) (int64, error)
 	Mark(ctx context.Context, key string, info detect.SendInfo, expires time.Time) (first bool, err error)
 	Unmark(ctx context.Context, key string) error
+	SendInfo(ctx context.Context, key string) (info detect.SendInfo, ok bool, err error)
 }
 
 var _ State = (detect.State)(nil)
@@ -83,7 +84,10 @@ type PeriodCheck struct {
 
 // Result is one run: the periods checked and the findings to publish.
 type Result struct {
-	Periods  []PeriodCheck     `json:"periods"`
+	Periods []PeriodCheck `json:"periods"`
+	// APISends are the periods with API sends (CloudTrail data events) checked message by
+	// message (apisends.go).
+	APISends []APISendCheck    `json:"api_sends,omitempty"`
 	Findings []finding.Finding `json:"-"`
 }
 
@@ -120,6 +124,16 @@ func (r *Reconciler) Run(ctx context.Context, now time.Time) (*Result, error) {
 		if f != nil {
 			res.Findings = append(res.Findings, *f)
 		}
+	}
+	for p := start; p.Before(end); p = p.Add(Period) {
+		pc, fs, err := r.apiSends(ctx, p)
+		if err != nil {
+			return res, err
+		}
+		if pc != nil {
+			res.APISends = append(res.APISends, *pc)
+		}
+		res.Findings = append(res.Findings, fs...)
 	}
 	for _, rep := range []struct {
 		metric        string
@@ -177,10 +191,15 @@ func (r *Reconciler) period(ctx context.Context, p time.Time, cw int64, lim poli
 	return pc, &f, nil
 }
 
-// Unalert forgets that period p was alerted, so the next run alerts it again: for a finding
-// that could not be published.
-func (r *Reconciler) Unalert(ctx context.Context, p time.Time) error {
-	return r.State.Unmark(ctx, r.key("alerted", p))
+// Unalert forgets that f (a coverage.unobserved_sends finding of Run) was alerted, so the next
+// run alerts it again: for a finding that could not be published.
+func (r *Reconciler) Unalert(ctx context.Context, f *finding.Finding) error {
+	if f.Principal.Name != "" || f.Principal.AccessKeyID != "" {
+		// The period was marked done when it was alerted: scan it again on the next run.
+		return errors.Join(r.State.Unmark(ctx, r.apiAlertKey(f.WindowStart, f.Principal.Name, f.Principal.AccessKeyID)),
+			r.State.Unmark(ctx, r.key("apisends-done", f.WindowStart)))
+	}
+	return r.State.Unmark(ctx, r.key("alerted", f.WindowStart))
 }
 
 func (r *Reconciler) unobservedFinding(p time.Time, cw, seen int64, lim policy.UnobservedLimit) finding.Finding {

@@ -75,7 +75,7 @@ func TestRunAgainstMoto(t *testing.T) {
 		t.Errorf("third run: %s %d %v", statuses(third), len(third.Findings), err)
 	}
 	// A publish failure is retried: Unalert makes the next run alert again.
-	if err := r.Unalert(ctx, gap); err != nil {
+	if err := r.Unalert(ctx, &f); err != nil {
 		t.Fatal(err)
 	}
 	if again, err := r.Run(ctx, now.Add(15*time.Minute)); err != nil || len(again.Findings) != 1 {

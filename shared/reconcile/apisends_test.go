@@ -1,0 +1,104 @@
+package reconcile
+
+import (
+	"context"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sesguard/sesguard/shared/cloudtrail"
+	"github.com/sesguard/sesguard/shared/detect"
+	"github.com/sesguard/sesguard/shared/finding"
+	"github.com/sesguard/sesguard/shared/policy"
+	"github.com/sesguard/sesguard/shared/sesevent"
+)
+
+// TestAPISendsMessageByMessage runs the real detector (ingest's half: data events and Send
+// events into the state) and the reconciler (coverage's half) on one state: of four API sends in
+// a period, one had its Send before the data event, one after, one only after the first check
+// (late), and one never. Only the last is coverage.unobserved_sends, at the second check, naming
+// the exact key; a second key of the same user is a second finding; a period is scanned until
+// settled and then skipped.
+func TestAPISendsMessageByMessage(t *testing.T) {
+	ctx := context.Background()
+	acct, region := "111122223333", "eu-west-1"
+	p0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	st := detect.NewMemoryState()
+	pol := examplePolicy(t)
+	det, err := detect.New(pol, st, detect.WithClock(func() time.Time { return p0 }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := func(id, key string, sec int) cloudtrail.Event {
+		return cloudtrail.Event{
+			EventID: "ev-" + id, EventTime: p0.Add(time.Duration(sec) * time.Second), EventName: "SendEmail",
+			Category: cloudtrail.CategoryData, Account: acct, Region: region, MessageIDs: []string{id},
+			Principal: cloudtrail.Principal{Type: cloudtrail.TypeIAMUser, Name: "leaked-user",
+				ARN: "arn:aws:iam::" + acct + ":user/leaked-user", AccessKeyID: key},
+			SourceIP: netip.MustParseAddr("203.0.113.9"), VPCEndpointID: "vpce-0a1b2c3d4e5f60718",
+		}
+	}
+	send := func(id string, sec int) sesevent.Event {
+		at := p0.Add(time.Duration(sec) * time.Second)
+		return sesevent.Event{Type: sesevent.TypeSend, MessageID: id, MailTime: at, EventTime: at, Account: acct, Region: region,
+			CallerIdentity: "leaked-user", Operation: "SendEmail", Recipients: []string{"x@example.org"}}
+	}
+	if _, err := det.Process(ctx, []sesevent.Event{send("m-before", 1)}); err != nil {
+		t.Fatal(err)
+	}
+	const k1, k2 = "AKIALEAKEDUSER000001", "AKIALEAKEDUSER000002"
+	if _, err := det.ProcessCalls(ctx, []cloudtrail.Event{call("m-before", k1, 1), call("m-after", k1, 2), call("m-late", k1, 3),
+		call("m-never", k1, 4), call("m-never-2", k2, 5)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := det.Process(ctx, []sesevent.Event{send("m-after", 2)}); err != nil {
+		t.Fatal(err)
+	}
+	r := &Reconciler{CW: fakeCW{}, State: st, Policy: pol, Account: acct, Region: region}
+	settled := p0.Add(Period + pol.Limits.UnobservedSends.Settle)
+
+	first, err := r.Run(ctx, settled)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(first.Findings) != 0 || len(first.APISends) != 1 || first.APISends[0].Status != StatusSuspect || first.APISends[0].Unobserved != 3 {
+		t.Fatalf("first check: %+v, %d findings", first.APISends, len(first.Findings))
+	}
+	if _, err := det.Process(ctx, []sesevent.Event{send("m-late", 3)}); err != nil {
+		t.Fatal(err)
+	}
+	second, err := r.Run(ctx, settled.Add(10*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(second.APISends) != 1 || second.APISends[0].Status != StatusUnobserved || second.APISends[0].Unobserved != 2 || len(second.Findings) != 2 {
+		t.Fatalf("second check: %+v, findings %+v", second.APISends, second.Findings)
+	}
+	byKey := map[string]finding.Finding{}
+	for _, f := range second.Findings {
+		byKey[f.Principal.AccessKeyID] = f
+	}
+	f := byKey[k1]
+	if f.Rule != policy.RuleCoverageUnobservedSends || f.Principal.Name != "leaked-user" || f.Principal.Kind != finding.KindUser ||
+		f.Principal.ARN != "arn:aws:iam::"+acct+":user/leaked-user" || strings.Join(f.Evidence.MessageIDs, ",") != "m-never" ||
+		f.Evidence.Count != 1 || f.Evidence.VPCEndpointID != "vpce-0a1b2c3d4e5f60718" || !f.WindowStart.Equal(p0) ||
+		!strings.Contains(f.Evidence.Detail, "CloudTrail") || !strings.Contains(f.Evidence.Detail, "with access key "+k1) {
+		t.Errorf("finding %+v", f)
+	}
+	if g := byKey[k2]; g.ID == f.ID || strings.Join(g.Evidence.MessageIDs, ",") != "m-never-2" {
+		t.Errorf("second key's finding %+v", g)
+	}
+	// Settled: later runs skip the period; a publish failure re-alerts only its own finding.
+	third, err := r.Run(ctx, settled.Add(20*time.Minute))
+	if err != nil || len(third.APISends) != 0 || len(third.Findings) != 0 {
+		t.Fatalf("third check: %+v %v", third, err)
+	}
+	if err := r.Unalert(ctx, &f); err != nil {
+		t.Fatal(err)
+	}
+	again, err := r.Run(ctx, settled.Add(30*time.Minute))
+	if err != nil || len(again.Findings) != 1 || again.Findings[0].ID != f.ID {
+		t.Fatalf("after Unalert: %+v %v", again, err)
+	}
+}
