@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/sesguard/sesguard/shared/cloudtrail"
 	"github.com/sesguard/sesguard/shared/policy"
@@ -137,5 +138,19 @@ func BenchmarkProcessJoinedSends(b *testing.B) {
 		if _, err := d.Process(ctx, events); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestStatesKeepEverySendInfoField: both States give back every SendInfo field (the join and
+// the per-message reconciliation read the key, endpoint and message id back).
+func TestStatesKeepEverySendInfoField(t *testing.T) {
+	want := SendInfo{Account: "a", Principal: "p", Identity: "i", AccessKeyID: "AKIAX", VPCEndpointID: "vpce-1", MessageID: "m"}
+	st := NewMemoryState()
+	ctx := context.Background()
+	if _, err := st.Mark(ctx, "k", want, t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok, err := st.SendInfo(ctx, "k"); err != nil || !ok || got != want {
+		t.Errorf("memory: %+v %v %v", got, ok, err)
 	}
 }

@@ -23,7 +23,8 @@ func TestDynamoStateAgainstMoto(t *testing.T) {
 	exp := t0.Add(time.Hour)
 
 	// Mark is conditional: the second mark of the same key reports a duplicate.
-	info := SendInfo{Account: "111122223333", Principal: "ses-smtp-user.x", Identity: "mail.example.com"}
+	info := SendInfo{Account: "111122223333", Principal: "ses-smtp-user.x", Identity: "mail.example.com",
+		AccessKeyID: "AKIAEXAMPLE000000001", VPCEndpointID: "vpce-0a1b2c3d4e5f60718", MessageID: "m1"}
 	if first, err := st.Mark(ctx, "evt#m1#Send", info, exp); err != nil || !first {
 		t.Fatalf("first mark = %v, %v", first, err)
 	}

@@ -91,7 +91,8 @@ func (s *MemoryState) markKey(k markKey, info SendInfo, expires time.Time) bool 
 	i, ok := s.infoIdx[info]
 	if !ok {
 		// Keep no reference into a decoder's buffers.
-		info = SendInfo{Account: strings.Clone(info.Account), Principal: strings.Clone(info.Principal), Identity: strings.Clone(info.Identity)}
+		info = SendInfo{Account: strings.Clone(info.Account), Principal: strings.Clone(info.Principal), Identity: strings.Clone(info.Identity),
+			AccessKeyID: strings.Clone(info.AccessKeyID), VPCEndpointID: strings.Clone(info.VPCEndpointID), MessageID: strings.Clone(info.MessageID)}
 		i = uint32(len(s.infos))
 		s.infos = append(s.infos, info)
 		s.infoIdx[info] = i
