@@ -2,6 +2,7 @@ package detect
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/sesguard/sesguard/shared/finding"
 )
@@ -27,11 +28,13 @@ func (c *Collector) Add(updates []Update) {
 func (c *Collector) merge(f finding.Finding) {
 	cur, ok := c.byID[f.ID]
 	if !ok {
-		f.Evidence.MessageIDs = slices.Clone(f.Evidence.MessageIDs)
-		f.Evidence.From = slices.Clone(f.Evidence.From)
-		f.Evidence.RecipientsSample = slices.Clone(f.Evidence.RecipientsSample)
-		f.Evidence.EventIDs = slices.Clone(f.Evidence.EventIDs)
-		f.Evidence.EventNames = slices.Clone(f.Evidence.EventNames)
+		// The samples are kept to the end of the stream: keep no reference into a decoder's
+		// buffers (a message id would hold on to a whole chunk of them).
+		f.Evidence.MessageIDs = cloneStrings(f.Evidence.MessageIDs)
+		f.Evidence.From = cloneStrings(f.Evidence.From)
+		f.Evidence.RecipientsSample = cloneStrings(f.Evidence.RecipientsSample)
+		f.Evidence.EventIDs = cloneStrings(f.Evidence.EventIDs)
+		f.Evidence.EventNames = cloneStrings(f.Evidence.EventNames)
 		c.byID[f.ID] = &f
 		c.order = append(c.order, f.ID)
 		return
@@ -45,19 +48,19 @@ func (c *Collector) merge(f finding.Finding) {
 		ev.LastSeen = in.LastSeen
 	}
 	for _, v := range in.MessageIDs {
-		addUnique(&ev.MessageIDs, v, finding.MaxMessageIDs)
+		addUniqueClone(&ev.MessageIDs, v, finding.MaxMessageIDs)
 	}
 	for _, v := range in.From {
-		addUnique(&ev.From, v, finding.MaxFrom)
+		addUniqueClone(&ev.From, v, finding.MaxFrom)
 	}
 	for _, v := range in.RecipientsSample {
-		addUnique(&ev.RecipientsSample, v, finding.MaxRecipients)
+		addUniqueClone(&ev.RecipientsSample, v, finding.MaxRecipients)
 	}
 	for _, v := range in.EventIDs {
-		addUnique(&ev.EventIDs, v, finding.MaxEventIDs)
+		addUniqueClone(&ev.EventIDs, v, finding.MaxEventIDs)
 	}
 	for _, v := range in.EventNames {
-		addUnique(&ev.EventNames, v, finding.MaxEventIDs)
+		addUniqueClone(&ev.EventNames, v, finding.MaxEventIDs)
 	}
 	if ev.VPCEndpointID == "" {
 		ev.VPCEndpointID = in.VPCEndpointID
@@ -89,4 +92,22 @@ func (c *Collector) Findings() []finding.Finding {
 	}
 	sortFindings(out)
 	return out
+}
+
+// cloneStrings copies s and its strings (nil stays nil).
+func cloneStrings(s []string) []string {
+	out := slices.Clone(s)
+	for i := range out {
+		out[i] = strings.Clone(out[i])
+	}
+	return out
+}
+
+// addUniqueClone is addUnique keeping a copy of v.
+func addUniqueClone(list *[]string, v string, max int) {
+	n := len(*list)
+	addUnique(list, v, max)
+	if len(*list) > n {
+		(*list)[n] = strings.Clone(v)
+	}
 }

@@ -213,6 +213,7 @@ func (a *Aggregator) group(k string) int32 {
 		a.sum.FoldedIntoOther++
 		return a.group(Other)
 	}
+	k = strings.Clone(k) // kept to the end: no reference into a decoder's buffers
 	i := int32(len(a.groups))
 	a.groups = append(a.groups, &Group{Key: k})
 	a.index[k] = i
