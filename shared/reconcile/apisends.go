@@ -30,6 +30,7 @@ type APISendCheck struct {
 	APISends   int64     `json:"api_sends"`
 	Unobserved int       `json:"unobserved"`
 	Status     string    `json:"status"`
+	Tolerated  int       `json:"tolerated,omitempty"` // confirmed missing, within the tolerance
 	Truncated  bool      `json:"truncated,omitempty"`
 }
 
@@ -41,10 +42,6 @@ type missingSend struct {
 // apiSends checks the API sends of period p. Periods are scanned until a check finds nothing
 // missing, or until their messages are alerted (then marked done): at most twice, normally once.
 func (r *Reconciler) apiSends(ctx context.Context, p time.Time) (*APISendCheck, []finding.Finding, error) {
-	done := r.key("apisends-done", p)
-	if ok, err := r.marked(ctx, done); err != nil || ok {
-		return nil, nil, err
-	}
 	n, err := r.State.Get(ctx, detect.APISendCountKey(r.Account, r.Region, p))
 	if err != nil {
 		return nil, nil, fmt.Errorf("reconcile: read API sends of %s: %w", p.Format(time.RFC3339), err)
@@ -52,11 +49,22 @@ func (r *Reconciler) apiSends(ctx context.Context, p time.Time) (*APISendCheck, 
 	if n <= 0 {
 		return nil, nil, nil
 	}
+	// done counts the slots a finished scan covered: a data event CloudTrail delivers after
+	// that (it can be late too) makes the period scanned again.
+	doneKey := r.key("apisends-done", p)
+	done, err := r.State.Get(ctx, doneKey)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reconcile: read %s: %w", doneKey, err)
+	}
+	if done >= n {
+		return nil, nil, nil
+	}
 	pc := &APISendCheck{Start: p, APISends: n, Status: StatusOK}
 	if n > maxSlotsPerPeriod {
 		n, pc.Truncated = maxSlotsPerPeriod, true
 	}
 	var suspect, confirmed []missingSend
+	totals := map[[2]string]int{} // API sends per principal and key in the period
 	for i := int64(1); i <= n; i++ {
 		info, ok, err := r.State.SendInfo(ctx, detect.APISendSlotKey(r.Account, r.Region, p, i))
 		if err != nil {
@@ -65,6 +73,7 @@ func (r *Reconciler) apiSends(ctx context.Context, p time.Time) (*APISendCheck, 
 		if !ok || info.MessageID == "" {
 			continue // a slot taken back by a failed ingest batch
 		}
+		totals[[2]string{info.Principal, info.AccessKeyID}]++
 		if _, seen, err := r.State.SendInfo(ctx, detect.SendSeenKey(info.MessageID)); err != nil {
 			return nil, nil, fmt.Errorf("reconcile: read Send of %s: %w", info.MessageID, err)
 		} else if seen {
@@ -82,37 +91,38 @@ func (r *Reconciler) apiSends(ctx context.Context, p time.Time) (*APISendCheck, 
 	}
 	pc.Unobserved = len(suspect) + len(confirmed)
 	var out []finding.Finding
+	lim := r.Policy.Limits.UnobservedSends
 	if len(confirmed) > 0 {
 		groups := groupMissing(confirmed)
 		for _, g := range groups {
+			// The period's tolerance applies per principal and key: a straggler whose Send event
+			// is later than two checks is not an alert; a principal sending past the monitored
+			// sets is. (api.* rules still judge every call on its own.)
+			missing, total := int64(len(g)), totals[[2]string{g[0].info.Principal, g[0].info.AccessKeyID}]
+			if missing <= lim.Absolute || float64(missing) <= lim.Relative*float64(total) {
+				pc.Tolerated += len(g)
+				continue
+			}
 			fresh, err := r.State.Mark(ctx, r.apiAlertKey(p, g[0].info.Principal, g[0].info.AccessKeyID), detect.SendInfo{Account: r.Account}, p.Add(markTTL))
 			if err != nil {
 				return nil, nil, fmt.Errorf("reconcile: mark API sends of %s: %w", p.Format(time.RFC3339), err)
 			}
 			if fresh {
-				out = append(out, r.apiSendFinding(p, g))
+				out = append(out, r.apiSendFinding(p, g, total))
 			}
+			pc.Status = StatusUnobserved
 		}
-		pc.Status = StatusUnobserved
-	} else if len(suspect) > 0 {
+	}
+	if pc.Status == StatusOK && len(suspect) > 0 {
 		pc.Status = StatusSuspect
 	}
 	if len(suspect) == 0 {
-		// Nothing left to learn from this period: later runs skip it.
-		if _, err := r.State.Mark(ctx, done, detect.SendInfo{Account: r.Account}, p.Add(markTTL)); err != nil {
+		// Nothing left to learn from these slots: later runs skip the period until it has more.
+		if _, err := r.State.Add(ctx, doneKey, n-done, p.Add(markTTL)); err != nil {
 			return nil, nil, fmt.Errorf("reconcile: mark period %s done: %w", p.Format(time.RFC3339), err)
 		}
 	}
 	return pc, out, nil
-}
-
-// marked reports whether key is marked (through SendInfo, which every mark answers).
-func (r *Reconciler) marked(ctx context.Context, key string) (bool, error) {
-	_, ok, err := r.State.SendInfo(ctx, key)
-	if err != nil {
-		return false, fmt.Errorf("reconcile: read %s: %w", key, err)
-	}
-	return ok, nil
 }
 
 func (r *Reconciler) apiAlertKey(p time.Time, principal, key string) string {
@@ -136,7 +146,7 @@ func groupMissing(ms []missingSend) [][]missingSend {
 }
 
 // apiSendFinding is coverage.unobserved_sends for API sends of one principal and key.
-func (r *Reconciler) apiSendFinding(p time.Time, g []missingSend) finding.Finding {
+func (r *Reconciler) apiSendFinding(p time.Time, g []missingSend, total int) finding.Finding {
 	rule := policy.RuleCoverageUnobservedSends
 	def, _ := detect.RuleByID(rule)
 	first := g[0].info
@@ -154,10 +164,12 @@ func (r *Reconciler) apiSendFinding(p time.Time, g []missingSend) finding.Findin
 	if first.AccessKeyID != "" {
 		who += " with access key " + first.AccessKeyID
 	}
-	detail := fmt.Sprintf("%d API send(s) by %s in %s..%s were logged by CloudTrail (send data events) but sesguard received no SES Send event "+
-		"for them (checked twice, %s or more after the period closed): the sends used a configuration set without the sesguard event "+
-		"destination, or none (an identity without a default set, a request naming another set, or an identity created outside the policy). "+
-		"Message ids: %s.", len(g), who, p.Format(time.RFC3339), end.Format(time.RFC3339), r.Policy.Limits.UnobservedSends.Settle, strings.Join(ids, ", "))
+	lim := r.Policy.Limits.UnobservedSends
+	detail := fmt.Sprintf("%d of %d API send(s) by %s in %s..%s were logged by CloudTrail (send data events) but sesguard received no SES Send event "+
+		"for them (checked twice, %s or more after the period closed; tolerance: more than %d and more than %.1f%%): the sends used a configuration "+
+		"set without the sesguard event destination, or none (an identity without a default set, a request naming another set, or an identity "+
+		"created outside the policy). Message ids: %s.", len(g), total, who, p.Format(time.RFC3339), end.Format(time.RFC3339), lim.Settle,
+		lim.Absolute, 100*lim.Relative, strings.Join(ids, ", "))
 	pr := finding.Principal{Name: first.Principal, AccessKeyID: first.AccessKeyID, Kind: principalKind(first)}
 	if pr.Kind == finding.KindUser && r.Account != "" {
 		pr.ARN = "arn:aws:iam::" + r.Account + ":user/" + first.Principal

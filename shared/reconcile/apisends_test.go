@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -26,6 +27,7 @@ func TestAPISendsMessageByMessage(t *testing.T) {
 	p0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	st := detect.NewMemoryState()
 	pol := examplePolicy(t)
+	pol.Limits.UnobservedSends.Absolute, pol.Limits.UnobservedSends.Relative = 0, 0 // every message counts
 	det, err := detect.New(pol, st, detect.WithClock(func() time.Time { return p0 }))
 	if err != nil {
 		t.Fatal(err)
@@ -83,7 +85,7 @@ func TestAPISendsMessageByMessage(t *testing.T) {
 	if f.Rule != policy.RuleCoverageUnobservedSends || f.Principal.Name != "leaked-user" || f.Principal.Kind != finding.KindUser ||
 		f.Principal.ARN != "arn:aws:iam::"+acct+":user/leaked-user" || strings.Join(f.Evidence.MessageIDs, ",") != "m-never" ||
 		f.Evidence.Count != 1 || f.Evidence.VPCEndpointID != "vpce-0a1b2c3d4e5f60718" || !f.WindowStart.Equal(p0) ||
-		!strings.Contains(f.Evidence.Detail, "CloudTrail") || !strings.Contains(f.Evidence.Detail, "with access key "+k1) {
+		!strings.Contains(f.Evidence.Detail, "1 of 4 API send(s) by leaked-user") || !strings.Contains(f.Evidence.Detail, "CloudTrail") || !strings.Contains(f.Evidence.Detail, "with access key "+k1) {
 		t.Errorf("finding %+v", f)
 	}
 	if g := byKey[k2]; g.ID == f.ID || strings.Join(g.Evidence.MessageIDs, ",") != "m-never-2" {
@@ -100,5 +102,71 @@ func TestAPISendsMessageByMessage(t *testing.T) {
 	again, err := r.Run(ctx, settled.Add(30*time.Minute))
 	if err != nil || len(again.Findings) != 1 || again.Findings[0].ID != f.ID {
 		t.Fatalf("after Unalert: %+v %v", again, err)
+	}
+	// A data event CloudTrail delivers after the period was settled reopens it.
+	const k3 = "AKIALEAKEDUSER000003"
+	if _, err := det.ProcessCalls(ctx, []cloudtrail.Event{call("m-ct-late", k3, 6)}); err != nil {
+		t.Fatal(err)
+	}
+	var late []finding.Finding
+	for i := range 2 {
+		res, err := r.Run(ctx, settled.Add(time.Duration(40+10*i)*time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		late = append(late, res.Findings...)
+	}
+	if len(late) != 1 || late[0].Principal.AccessKeyID != k3 {
+		t.Fatalf("late data event: %+v", late)
+	}
+}
+
+// TestAPISendsTolerance: with the example policy's tolerance (more than 5 and more than 2 %), a
+// principal's single straggler is tolerated (counted, not alerted); 6 missing sends of one key
+// are alerted; the tolerance is per principal and key, so another key's sends do not dilute it.
+func TestAPISendsTolerance(t *testing.T) {
+	ctx := context.Background()
+	acct, region := "111122223333", "eu-west-1"
+	p0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	st := detect.NewMemoryState()
+	pol := examplePolicy(t)
+	exp := p0.Add(72 * time.Hour)
+	slot := 0
+	add := func(id, principal, key string, seen bool) {
+		slot++
+		info := detect.SendInfo{Account: acct, Principal: principal, AccessKeyID: key, MessageID: id}
+		if _, err := st.Add(ctx, detect.APISendCountKey(acct, region, p0), 1, exp); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Mark(ctx, detect.APISendSlotKey(acct, region, p0, int64(slot)), info, exp); err != nil {
+			t.Fatal(err)
+		}
+		if seen {
+			if _, err := st.Mark(ctx, detect.SendSeenKey(id), detect.SendInfo{Account: acct}, exp); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for i := range 300 { // the application: approved, monitored; one straggler
+		add(fmt.Sprintf("app-%d", i), "mailer-task-role", "ASIAMAILER", i != 7)
+	}
+	for i := range 6 { // a key sending past the monitored sets
+		add(fmt.Sprintf("bypass-%d", i), "reports-user", "AKIAREPORTS", false)
+	}
+	r := &Reconciler{CW: fakeCW{}, State: st, Policy: pol, Account: acct, Region: region}
+	at := p0.Add(Period + pol.Limits.UnobservedSends.Settle)
+	if _, err := r.Run(ctx, at); err != nil {
+		t.Fatal(err)
+	}
+	res, err := r.Run(ctx, at.Add(10*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Findings) != 1 || res.Findings[0].Principal.AccessKeyID != "AKIAREPORTS" || res.Findings[0].Evidence.Count != 6 ||
+		len(res.APISends) != 1 || res.APISends[0].Tolerated != 1 || res.APISends[0].Unobserved != 7 {
+		t.Fatalf("checks %+v findings %+v", res.APISends, res.Findings)
+	}
+	if !strings.Contains(res.Findings[0].Evidence.Detail, "6 of 6 API send(s) by reports-user with access key AKIAREPORTS") {
+		t.Errorf("detail %s", res.Findings[0].Evidence.Detail)
 	}
 }

@@ -36,6 +36,7 @@ type State interface {
 	Mark(ctx context.Context, key string, info detect.SendInfo, expires time.Time) (first bool, err error)
 	Unmark(ctx context.Context, key string) error
 	SendInfo(ctx context.Context, key string) (info detect.SendInfo, ok bool, err error)
+	Add(ctx context.Context, key string, delta int64, expires time.Time) (int64, error)
 }
 
 var _ State = (detect.State)(nil)
@@ -196,8 +197,12 @@ func (r *Reconciler) period(ctx context.Context, p time.Time, cw int64, lim poli
 func (r *Reconciler) Unalert(ctx context.Context, f *finding.Finding) error {
 	if f.Principal.Name != "" || f.Principal.AccessKeyID != "" {
 		// The period was marked done when it was alerted: scan it again on the next run.
-		return errors.Join(r.State.Unmark(ctx, r.apiAlertKey(f.WindowStart, f.Principal.Name, f.Principal.AccessKeyID)),
-			r.State.Unmark(ctx, r.key("apisends-done", f.WindowStart)))
+		done := r.key("apisends-done", f.WindowStart)
+		n, err := r.State.Get(ctx, done)
+		if err == nil && n > 0 {
+			_, err = r.State.Add(ctx, done, -n, f.WindowStart.Add(markTTL))
+		}
+		return errors.Join(r.State.Unmark(ctx, r.apiAlertKey(f.WindowStart, f.Principal.Name, f.Principal.AccessKeyID)), err)
 	}
 	return r.State.Unmark(ctx, r.key("alerted", f.WindowStart))
 }
