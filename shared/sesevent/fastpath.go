@@ -434,38 +434,29 @@ func looseEqual(a []byte, b string) bool {
 // has escapes and whether it has non-ASCII bytes. Plain runs are skipped eight bytes at a time.
 func (d *fastDecoder) scanString() (raw []byte, esc, high, ok bool) {
 	data := d.data
-	i := d.pos + 1
+	start := d.pos + 1
+	i := start
 	for {
 		// Skip to the first byte that is '"', '\\', a control character or (until one has been
-		// seen) non-ASCII.
+		// seen) non-ASCII: eight bytes at a time, bytewise only in the last seven of data.
 		for i+8 <= len(data) {
-			m := plainMask(binary.LittleEndian.Uint64(data[i:]), high)
-			if m != 0 {
+			if m := plainMask(binary.LittleEndian.Uint64(data[i:]), high); m != 0 {
 				i += bits.TrailingZeros64(m) >> 3
-				break
+				goto special
 			}
 			i += 8
 		}
-		for i < len(data) {
-			c := data[i]
-			if c >= 0x20 && c != '"' && c != '\\' && (c < utf8.RuneSelf || high) {
-				i++
-				if i&7 == 0 {
-					break // back to the word loop
-				}
-				continue
+		for ; i < len(data); i++ {
+			if c := data[i]; c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf && !high {
+				goto special
 			}
-			break
 		}
-		if i >= len(data) {
-			return nil, false, false, false
-		}
-		c := data[i]
-		switch {
+		return nil, false, false, false
+	special:
+		switch c := data[i]; {
 		case c == '"':
-			raw = data[d.pos+1 : i]
 			d.pos = i + 1
-			return raw, esc, high, true
+			return data[start:i], esc, high, true
 		case c == '\\':
 			esc = true
 			if i+1 >= len(data) {
@@ -487,11 +478,9 @@ func (d *fastDecoder) scanString() (raw []byte, esc, high, ok bool) {
 			}
 		case c < 0x20:
 			return nil, false, false, false
-		case c >= utf8.RuneSelf:
+		default: // the first non-ASCII byte
 			high = true
 			i++
-		default:
-			i++ // a plain byte: the inner loop stopped at a word boundary
 		}
 	}
 }
