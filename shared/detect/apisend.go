@@ -2,8 +2,10 @@ package detect
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/sesguard/sesguard/shared/cloudtrail"
@@ -100,3 +102,44 @@ func (d *Detector) joinAPISend(ctx context.Context, e *sesevent.Event) (apiSend,
 
 // apiSend is what a Send event gains from its joined data event.
 type apiSend struct{ key, vpce string }
+
+// lookupAPISends joins every first-seen Send of the batch to its data event, concurrently for
+// States whose reads are network round trips (as markAll marks): one read per Send.
+func (d *Detector) lookupAPISends(ctx context.Context, events []sesevent.Event, process []bool) ([]apiSend, error) {
+	out := make([]apiSend, len(events))
+	var idx []int
+	for i := range events {
+		if process[i] && events[i].Type == sesevent.TypeSend && events[i].MessageID != "" {
+			idx = append(idx, i)
+		}
+	}
+	errs := make([]error, len(idx))
+	workers := 1
+	if cs, ok := d.st.(concurrentState); ok {
+		workers = min(cs.MarkConcurrency(), len(idx))
+	}
+	if workers <= 1 {
+		for k, i := range idx {
+			if out[i], errs[k] = d.joinAPISend(ctx, &events[i]); errs[k] != nil {
+				break
+			}
+		}
+	} else {
+		var wg sync.WaitGroup
+		next := make(chan int)
+		for range workers {
+			wg.Go(func() {
+				for k := range next {
+					i := idx[k]
+					out[i], errs[k] = d.joinAPISend(ctx, &events[i])
+				}
+			})
+		}
+		for k := range idx {
+			next <- k
+		}
+		close(next)
+		wg.Wait()
+	}
+	return out, errors.Join(errs...)
+}

@@ -126,18 +126,28 @@ func TestAPISendJoin(t *testing.T) {
 	}
 }
 
+// BenchmarkProcessJoinedSends: the cost of WithAPISendJoin on Process (one State read per Send),
+// against the same batches without it.
 func BenchmarkProcessJoinedSends(b *testing.B) {
-	ctx := context.Background()
-	d := newDetector(b, examplePolicy(b), NewMemoryState(), WithAPISendJoin())
-	events := make([]sesevent.Event, 100)
-	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		for j := range events {
-			events[j] = goodSend(i*len(events) + j)
-		}
-		if _, err := d.Process(ctx, events); err != nil {
-			b.Fatal(err)
-		}
+	for _, join := range []bool{false, true} {
+		b.Run(map[bool]string{false: "off", true: "join"}[join], func(b *testing.B) {
+			ctx := context.Background()
+			var opts []Option
+			if join {
+				opts = append(opts, WithAPISendJoin())
+			}
+			d := newDetector(b, examplePolicy(b), NewMemoryState(), opts...)
+			events := make([]sesevent.Event, 100)
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				for j := range events {
+					events[j] = goodSend(i*len(events) + j)
+				}
+				if _, err := d.Process(ctx, events); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 

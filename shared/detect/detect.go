@@ -150,6 +150,12 @@ func (d *Detector) Process(ctx context.Context, events []sesevent.Event) (Batch,
 		return fail(err)
 	}
 	b.Duplicates = dups
+	var joins []apiSend
+	if d.joinAPISends {
+		if joins, err = d.lookupAPISends(ctx, events, process); err != nil {
+			return fail(err)
+		}
+	}
 	for i := range events {
 		e := &events[i]
 		if !relevant(e) {
@@ -163,10 +169,8 @@ func (d *Detector) Process(ctx context.Context, events []sesevent.Event) (Batch,
 		switch e.Type {
 		case sesevent.TypeSend:
 			var js apiSend
-			if d.joinAPISends {
-				if js, err = d.joinAPISend(ctx, e); err != nil {
-					return fail(err)
-				}
+			if joins != nil {
+				js = joins[i]
 			}
 			d.send(a, e, js)
 			a.sendCounts[sendPeriod{e.Account, e.Region, d.when(e).UTC().Truncate(SendCountPeriod).Unix()}]++

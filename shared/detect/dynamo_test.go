@@ -2,6 +2,7 @@ package detect
 
 import (
 	"context"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/sesguard/sesguard/shared/awstest"
+	"github.com/sesguard/sesguard/shared/cloudtrail"
 	"github.com/sesguard/sesguard/shared/policy"
 	"github.com/sesguard/sesguard/shared/sesevent"
 )
@@ -167,5 +169,43 @@ func BenchmarkProcessDynamoLatency(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/batch")
 		})
+	}
+}
+
+// TestAPISendJoinAgainstMoto: the join's concurrent reads on DynamoDB: of 40 Sends by
+// leaked-user from outside the networks, the 4 whose data events came first are judged with
+// the exact key (one finding for that key), the rest without.
+func TestAPISendJoinAgainstMoto(t *testing.T) {
+	m := awstest.Start(t)
+	m.SeedStateTable(t, "state")
+	st := NewDynamoState(dynamodb.NewFromConfig(m.Config(t)), "state")
+	ctx := context.Background()
+	d := newDetector(t, examplePolicy(t), st, WithAPISendJoin())
+	var calls []cloudtrail.Event
+	var sends []sesevent.Event
+	for i := range 40 {
+		s := with(goodSend(i), func(e *sesevent.Event) {
+			e.CallerIdentity, e.SourceIP = "leaked-user", netip.MustParseAddr("203.0.113.9")
+		})
+		sends = append(sends, s)
+		if i%13 == 0 {
+			calls = append(calls, apiSendCall(i%20, s.MessageID))
+		}
+	}
+	if _, err := d.ProcessCalls(ctx, calls); err != nil {
+		t.Fatal(err)
+	}
+	b, err := d.Process(ctx, sends)
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]int64{}
+	for _, u := range b.Updates {
+		if u.Finding.Rule == policy.RuleNetworkOutsideApproved {
+			counts[u.Finding.Principal.AccessKeyID] += u.Finding.Evidence.Count
+		}
+	}
+	if len(calls) != 4 || counts["AKIALEAKEDUSER000001"] != 4 || counts[""] != 36 {
+		t.Errorf("network findings by key %v (calls %d)", counts, len(calls))
 	}
 }
