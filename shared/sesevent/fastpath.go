@@ -728,6 +728,24 @@ func (d *fastDecoder) tags(keep bool) (map[string][]string, bool) {
 			if keep {
 				k, ki = t.name, t.known
 			}
+			if raw, ok := d.oneTagValue(); ok {
+				// The usual `:["value"]`, read in one step.
+				v := ""
+				switch {
+				case keep && ki >= 0:
+					v = d.lastStr(ki, raw)
+				case build:
+					v = d.tagValue(raw)
+				}
+				if build {
+					vals = append(vals, v)
+					m[k] = vals[len(vals)-1 : len(vals) : len(vals)]
+				}
+				if ki >= 0 {
+					d.known[ki] = v
+				}
+				continue
+			}
 			if d.peek() != ':' {
 				return nil, false
 			}
@@ -799,6 +817,23 @@ func (d *fastDecoder) tags(keep bool) (map[string][]string, bool) {
 			d.known[ki] = first
 		}
 	}
+}
+
+// oneTagValue consumes `:["value"]` (no white space, one plain ASCII value without escapes)
+// and returns the value's bytes; ok is false, with nothing consumed, for anything else.
+func (d *fastDecoder) oneTagValue() (v []byte, ok bool) {
+	data, start := d.data, d.pos
+	if d.depth >= fastMaxDepth || len(data)-start < 3 || data[start] != ':' || data[start+1] != '[' || data[start+2] != '"' {
+		return nil, false
+	}
+	d.pos += 2
+	raw, esc, high, ok := d.scanString()
+	if !ok || esc || high || d.pos >= len(data) || data[d.pos] != ']' {
+		d.pos = start
+		return nil, false
+	}
+	d.pos++
+	return raw, true
 }
 
 // sesTags are the auto-tags in the order SES writes them.
