@@ -648,6 +648,25 @@ func (d *fastDecoder) strsLike(like []string) ([]string, bool) {
 
 // strsIntern is strs with the values interned when intern is set.
 func (d *fastDecoder) strsIntern(keep, intern bool) ([]string, bool) {
+	if raw, high, ok := d.oneString(); ok {
+		// The usual one-element array, read in one step.
+		switch {
+		case !keep:
+			return []string{}, true
+		case high && !utf8.Valid(raw):
+			return nil, false // as text declines
+		}
+		s := ""
+		if intern {
+			s = d.st.str(raw)
+		} else {
+			s = d.st.keep(raw)
+		}
+		if d.st == nil {
+			return []string{s}, true
+		}
+		return d.st.doneSlice(append(d.st.strSlice(), s)), true
+	}
 	if !d.open('[') {
 		return nil, false
 	}
@@ -834,6 +853,24 @@ func (d *fastDecoder) oneTagValue() (v []byte, ok bool) {
 	}
 	d.pos++
 	return raw, true
+}
+
+// oneString consumes `["value"]` (no white space, a value without escapes) and returns the
+// value's bytes and whether they have non-ASCII bytes; ok is false, with nothing consumed, for
+// anything else.
+func (d *fastDecoder) oneString() (v []byte, high, ok bool) {
+	data, start := d.data, d.pos
+	if d.depth >= fastMaxDepth || len(data)-start < 2 || data[start] != '[' || data[start+1] != '"' {
+		return nil, false, false
+	}
+	d.pos++
+	raw, esc, high, ok := d.scanString()
+	if !ok || esc || d.pos >= len(data) || data[d.pos] != ']' {
+		d.pos = start
+		return nil, false, false
+	}
+	d.pos++
+	return raw, high, true
 }
 
 // sesTags are the auto-tags in the order SES writes them.
