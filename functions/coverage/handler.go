@@ -69,6 +69,9 @@ type Summary struct {
 	Findings          []string `json:"findings"`
 	// Reconciled are the periods the reconciliation judged (nil when it did not run).
 	Reconciled []reconcile.PeriodCheck `json:"reconciled,omitempty"`
+	// ReconciledAPISends are the periods whose API sends (CloudTrail data events) were checked
+	// message by message.
+	ReconciledAPISends []reconcile.APISendCheck `json:"reconciled_api_sends,omitempty"`
 }
 
 // defaultSeverity: an identity whose sends go unseen is as bad as an unmonitored set; a set
@@ -146,6 +149,7 @@ func (h *Handler) reconcile(ctx context.Context, log *slog.Logger, account, regi
 		return fmt.Errorf("reconcile: %w", err)
 	}
 	sum.Reconciled = res.Periods
+	sum.ReconciledAPISends = res.APISends
 	if sum.Reconciled == nil {
 		sum.Reconciled = []reconcile.PeriodCheck{}
 	}
