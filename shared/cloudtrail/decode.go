@@ -62,6 +62,13 @@ type wire struct {
 	ErrorMessage        string          `json:"errorMessage"`
 	RequestParameters   *wireRequest    `json:"requestParameters"`
 	AdditionalEventData *wireAdditional `json:"additionalEventData"`
+	// Resources of a data event: the identity the send used (and its template or set).
+	Resources []wireResource `json:"resources"`
+}
+
+type wireResource struct {
+	Type string `json:"type"`
+	ARN  string `json:"ARN"`
 }
 
 type wireIdentity struct {
@@ -237,6 +244,19 @@ func normalize(w *wire, env Envelope) (Event, error) {
 		if r.ProductionAccessEnabled != nil {
 			v := bool(*r.ProductionAccessEnabled)
 			e.ProductionAccess = &v
+		}
+	}
+	// A send names its identity ARN in requestParameters only when the caller passed one; the
+	// data event's resources always list it (AWS::SES::EmailIdentity).
+	for _, r := range w.Resources {
+		switch r.Type {
+		case "AWS::SES::EmailIdentity":
+			e.Identity = firstOf(e.Identity, identityName(r.ARN))
+		case "AWS::SES::ConfigurationSet":
+			_, _, res := splitARN(r.ARN)
+			if name, ok := strings.CutPrefix(res, "configuration-set/"); ok {
+				e.ConfigurationSet = firstOf(e.ConfigurationSet, name)
+			}
 		}
 	}
 	if a := w.AdditionalEventData; a != nil {

@@ -175,6 +175,20 @@ func TestDecodeCases(t *testing.T) {
 				t.Errorf("ids %v", e.MessageIDs)
 			}
 		}},
+		{name: "identity and set from resources", in: with("resources", `[{"type":"AWS::SES::EmailIdentity","ARN":"arn:aws:ses:eu-west-1:111122223333:identity/mail.example.com"},`+
+			`{"type":"AWS::SES::ConfigurationSet","ARN":"arn:aws:ses:eu-west-1:111122223333:configuration-set/prod-outbound"},{"type":"AWS::SES::Template","ARN":"arn:aws:ses:eu-west-1:111122223333:template/t"}]`), field: "-",
+			check: func(t *testing.T, e Event) {
+				if e.Identity != "mail.example.com" || e.ConfigurationSet != "prod-outbound" {
+					t.Errorf("identity %q set %q", e.Identity, e.ConfigurationSet)
+				}
+			}},
+		{name: "resources of other types", in: with("resources", `[{"type":"AWS::SES::Template","ARN":"arn:aws:ses:eu-west-1:111122223333:template/t"},{"type":"AWS::SES::EmailIdentity","ARN":"not-an-arn"}]`), field: "-",
+			check: func(t *testing.T, e Event) {
+				if e.Identity != "" || e.ConfigurationSet != "" {
+					t.Errorf("identity %q set %q", e.Identity, e.ConfigurationSet)
+				}
+			}},
+		{name: "resources wrong type", in: with("resources", `{"type":"AWS::SES::EmailIdentity"}`), field: "resources", msg: "wrong JSON type"},
 		{name: "bad address", in: with("sourceIPAddress", `"10.0.0.256"`), field: "sourceIPAddress", msg: "not an IP address"},
 		{name: "address wrong type", in: with("sourceIPAddress", `12`), field: "sourceIPAddress", msg: "wrong JSON type"},
 		{name: "no eventSource", in: with("eventSource", ""), field: "eventSource", msg: "missing"},
