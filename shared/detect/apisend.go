@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/sesguard/sesguard/shared/cloudtrail"
@@ -113,33 +112,9 @@ func (d *Detector) lookupAPISends(ctx context.Context, events []sesevent.Event, 
 			idx = append(idx, i)
 		}
 	}
-	errs := make([]error, len(idx))
-	workers := 1
-	if cs, ok := d.st.(concurrentState); ok {
-		workers = min(cs.MarkConcurrency(), len(idx))
-	}
-	if workers <= 1 {
-		for k, i := range idx {
-			if out[i], errs[k] = d.joinAPISend(ctx, &events[i]); errs[k] != nil {
-				break
-			}
-		}
-	} else {
-		var wg sync.WaitGroup
-		next := make(chan int)
-		for range workers {
-			wg.Go(func() {
-				for k := range next {
-					i := idx[k]
-					out[i], errs[k] = d.joinAPISend(ctx, &events[i])
-				}
-			})
-		}
-		for k := range idx {
-			next <- k
-		}
-		close(next)
-		wg.Wait()
-	}
+	errs := d.eachStateCall(len(idx), true, func(k int) (err error) {
+		out[idx[k]], err = d.joinAPISend(ctx, &events[idx[k]])
+		return err
+	})
 	return out, errors.Join(errs...)
 }

@@ -288,33 +288,10 @@ func (d *Detector) markAll(ctx context.Context, events []sesevent.Event) (proces
 		return d.st.Mark(ctx, j.key, info, d.expiry(d.when(e).Add(MarkTTL)))
 	}
 	firsts := make([]bool, len(jobs))
-	errs := make([]error, len(jobs))
-	workers := 1
-	if cs, ok := d.st.(concurrentState); ok {
-		workers = min(cs.MarkConcurrency(), len(jobs))
-	}
-	if workers <= 1 {
-		for k, j := range jobs {
-			if firsts[k], errs[k] = mark(j); errs[k] != nil {
-				break
-			}
-		}
-	} else {
-		var wg sync.WaitGroup
-		next := make(chan int)
-		for range workers {
-			wg.Go(func() {
-				for k := range next {
-					firsts[k], errs[k] = mark(jobs[k])
-				}
-			})
-		}
-		for k := range jobs {
-			next <- k
-		}
-		close(next)
-		wg.Wait()
-	}
+	errs := d.eachStateCall(len(jobs), true, func(k int) (err error) {
+		firsts[k], err = mark(jobs[k])
+		return err
+	})
 	for k, j := range jobs {
 		switch {
 		case errs[k] != nil:
@@ -411,26 +388,41 @@ func (d *Detector) unmarkKeys(ctx context.Context, keys []string) error {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), unmarkTimeout)
 	defer cancel()
+	return errors.Join(d.eachStateCall(len(keys), false, func(k int) error { return d.st.Unmark(ctx, keys[k]) })...)
+}
+
+// eachStateCall runs call(0..n-1) and returns their errors by index: one at a time for a local
+// State (stopping at the first error when stop is set), up to MarkConcurrency at once for a
+// State whose calls are network round trips (concurrentState).
+func (d *Detector) eachStateCall(n int, stop bool, call func(k int) error) []error {
+	errs := make([]error, n)
 	workers := 1
 	if cs, ok := d.st.(concurrentState); ok {
-		workers = max(1, min(cs.MarkConcurrency(), len(keys)))
+		workers = min(cs.MarkConcurrency(), n)
 	}
-	errs := make([]error, len(keys))
+	if workers <= 1 {
+		for k := range n {
+			if errs[k] = call(k); errs[k] != nil && stop {
+				break
+			}
+		}
+		return errs
+	}
 	var wg sync.WaitGroup
 	next := make(chan int)
 	for range workers {
 		wg.Go(func() {
 			for k := range next {
-				errs[k] = d.st.Unmark(ctx, keys[k])
+				errs[k] = call(k)
 			}
 		})
 	}
-	for k := range keys {
+	for k := range n {
 		next <- k
 	}
 	close(next)
 	wg.Wait()
-	return errors.Join(errs...)
+	return errs
 }
 
 // relevant reports whether an event can change detection (others are counted and ignored).
