@@ -116,18 +116,7 @@ func decodeAll(t testing.TB, ev events.SQSEvent) ([]*finding.Finding, []*finding
 	return fs, rs
 }
 
-func (w *world) keyStatus() map[string]iamtypes.StatusType {
-	w.t.Helper()
-	out, err := iam.NewFromConfig(w.cfg).ListAccessKeys(context.Background(), &iam.ListAccessKeysInput{UserName: aws.String(smtpUserName)})
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	m := map[string]iamtypes.StatusType{}
-	for _, k := range out.AccessKeyMetadata {
-		m[aws.ToString(k.AccessKeyId)] = k.Status
-	}
-	return m
-}
+func (w *world) keyStatus() map[string]iamtypes.StatusType { return w.userKeys(smtpUserName) }
 
 func (w *world) denyPolicyExists() bool {
 	w.t.Helper()

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -14,8 +13,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 
 	"github.com/sesguard/sesguard/shared/awstest"
@@ -58,40 +55,12 @@ func apiSendPolicy(t testing.TB) string {
 	return p
 }
 
-// reportsKeys is reports-user in moto with two active keys: key signs the API sends; other was
-// the one last used for SES, so a last-used guess would name it instead.
-type reportsKeys struct{ arn, userID, key, other string }
-
-func seedReportsUser(t testing.TB, w *world) reportsKeys {
-	t.Helper()
-	ctx := context.Background()
-	c := iam.NewFromConfig(w.cfg)
-	u, err := c.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String(reportsUser)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := reportsKeys{arn: aws.ToString(u.User.Arn), userID: aws.ToString(u.User.UserId)}
-	var ids []string
-	for range 2 {
-		k, err := c.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String(reportsUser)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, aws.ToString(k.AccessKey.AccessKeyId))
-	}
-	r.key, r.other = ids[0], ids[1]
-	if !strings.HasPrefix(r.key, "AKIA") {
-		t.Fatalf("moto gave key %q, want a long-term AKIA key", r.key)
-	}
-	w.m.SeedKeyLastUsed(r.other, "ses", awstest.Region, time.Now().Add(-time.Minute))
-	w.calls.reset()
-	return r
-}
+func seedReportsUser(t testing.TB, w *world) twoKeyUser { return seedTwoKeyUser(t, w, reportsUser) }
 
 // dataEventBody is the data-events fixture's CloudTrail record re-made as SendEmail of msgID
 // by key of reports-user from ip at t, in the EventBridge envelope ("AWS API Call via
 // CloudTrail") the SQS target delivers.
-func dataEventBody(t testing.TB, r reportsKeys, msgID, ip string, at time.Time) string {
+func dataEventBody(t testing.TB, r twoKeyUser, msgID, ip string, at time.Time) string {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join("..", "..", "events", "cloudtrail", "data-events.ndjson"))
 	if err != nil {
@@ -363,10 +332,10 @@ func TestEndToEndAPISendJoin(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		env     map[string]string
-		wantKey func(reportsKeys) string
+		wantKey func(twoKeyUser) string
 	}{
-		{"joined", map[string]string{envSendData: "true"}, func(r reportsKeys) string { return r.key }},
-		{"unset", nil, func(r reportsKeys) string { return r.other }},
+		{"joined", map[string]string{envSendData: "true"}, func(r twoKeyUser) string { return r.key }},
+		{"unset", nil, func(r twoKeyUser) string { return r.other }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld(t)

@@ -256,41 +256,46 @@ func reconPolicy(t testing.TB) string {
 	return p
 }
 
-// leaked is an IAM user with two active keys, seeded in moto.
-type leaked struct {
+// twoKeyUser is an IAM user with two active keys, seeded in moto: key is the one the CloudTrail
+// records carry; other was the one last used for SES, so without the record's exact key the
+// last-used heuristic would pick it instead.
+type twoKeyUser struct {
 	userID     string
 	arn        string
-	key, other string // the key in the CloudTrail record, and the user's second key
+	key, other string
 }
 
-func seedLeakedUser(t testing.TB, w *world) leaked {
+func seedTwoKeyUser(t testing.TB, w *world, name string) twoKeyUser {
 	t.Helper()
 	ctx := context.Background()
 	c := iam.NewFromConfig(w.cfg)
-	u, err := c.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String(leakedUser)})
+	u, err := c.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String(name)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := leaked{userID: aws.ToString(u.User.UserId), arn: aws.ToString(u.User.Arn)}
+	l := twoKeyUser{userID: aws.ToString(u.User.UserId), arn: aws.ToString(u.User.Arn)}
 	var ids []string
 	for range 2 {
-		k, err := c.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String(leakedUser)})
+		k, err := c.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String(name)})
 		if err != nil {
 			t.Fatal(err)
 		}
 		ids = append(ids, aws.ToString(k.AccessKey.AccessKeyId))
 	}
 	l.key, l.other = ids[0], ids[1]
-	// The second key was the last one used for SES: without the record's exact key, the
-	// last-used heuristic would pick it instead.
+	if !strings.HasPrefix(l.key, "AKIA") {
+		t.Fatalf("moto gave key %q, want a long-term AKIA key", l.key)
+	}
 	w.m.SeedKeyLastUsed(l.other, "ses", awstest.Region, time.Now().Add(-time.Minute))
 	w.calls.reset()
 	return l
 }
 
+func seedLeakedUser(t testing.TB, w *world) twoKeyUser { return seedTwoKeyUser(t, w, leakedUser) }
+
 // reconBody is the replay fixture's EventBridge "AWS API Call via CloudTrail" record of
 // GetSendQuota, re-pointed at the world's account and Region and at the seeded user and key.
-func reconBody(t testing.TB, l leaked, tag string) string {
+func reconBody(t testing.TB, l twoKeyUser, tag string) string {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join("..", "..", "events", "cloudtrail", "eventbridge-get-send-quota.json"))
 	if err != nil {
@@ -349,7 +354,7 @@ func (w *world) userHasPolicy(user, name string) bool {
 
 // runRecon delivers the recon record through ingest and its finding through respond, and
 // returns the finding and respond's result.
-func runRecon(t *testing.T, w *world, mode string, l leaked) (*finding.Finding, *finding.Result, events.SQSEvent) {
+func runRecon(t *testing.T, w *world, mode string, l twoKeyUser) (*finding.Finding, *finding.Result, events.SQSEvent) {
 	t.Helper()
 	ingest := w.function("ingest", mode)
 	respond := w.function("respond", mode)
