@@ -9,7 +9,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsglue"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskinesisfirehose"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -98,67 +97,12 @@ func newArchive(scope constructs.Construct, id string, cfg *Config) *archive {
 		},
 	})
 
-	logGroup := awslogs.NewLogGroup(c, jsii.String("FirehoseLogs"), &awslogs.LogGroupProps{
-		Retention:     awslogs.RetentionDays_ONE_YEAR,
-		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	a.Stream, a.FirehosePolicy = newS3Delivery(c, s3Delivery{
+		LogGroupID: "FirehoseLogs", LogStreamID: "FirehoseS3Delivery", RoleID: "FirehoseRole", PolicyID: "FirehosePolicy", StreamID: "Stream",
+		ObjectsSid: "ArchiveObjects", Description: "sesguard: Firehose delivery into the SES event archive",
+		Bucket: a.Bucket, ObjectPrefixes: []string{archiveEventsPrefix, archiveErrorsPrefix},
+		Prefix: firehosePrefix, ErrorPrefix: firehoseErrorsPrefix,
 	})
-	logStream := awslogs.NewLogStream(c, jsii.String("FirehoseS3Delivery"), &awslogs.LogStreamProps{
-		LogGroup:      logGroup,
-		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
-	})
-	role := awsiam.NewRole(c, jsii.String("FirehoseRole"), &awsiam.RoleProps{
-		AssumedBy: awsiam.NewServicePrincipal(jsii.String("firehose.amazonaws.com"), &awsiam.ServicePrincipalOpts{
-			Conditions: &map[string]any{"StringEquals": map[string]any{"sts:ExternalId": awscdk.Aws_ACCOUNT_ID()}},
-		}),
-		Description: jsii.String("sesguard: Firehose delivery into the SES event archive"),
-	})
-	a.FirehosePolicy = awsiam.NewPolicy(c, jsii.String("FirehosePolicy"), &awsiam.PolicyProps{
-		Roles: &[]awsiam.IRole{role},
-		Statements: &[]awsiam.PolicyStatement{
-			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Sid:       jsii.String("ArchiveBucket"),
-				Actions:   jsii.Strings("s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"),
-				Resources: &[]*string{a.Bucket.BucketArn()},
-			}),
-			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Sid:     jsii.String("ArchiveObjects"),
-				Actions: jsii.Strings("s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"),
-				Resources: &[]*string{
-					a.Bucket.ArnForObjects(jsii.String(archiveEventsPrefix + "*")),
-					a.Bucket.ArnForObjects(jsii.String(archiveErrorsPrefix + "*")),
-				},
-			}),
-			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Sid:       jsii.String("DeliveryLogs"),
-				Actions:   jsii.Strings("logs:PutLogEvents"),
-				Resources: &[]*string{logGroup.LogGroupArn()},
-			}),
-		},
-	})
-	a.Stream = awskinesisfirehose.NewCfnDeliveryStream(c, jsii.String("Stream"), &awskinesisfirehose.CfnDeliveryStreamProps{
-		DeliveryStreamType: jsii.String("DirectPut"),
-		DeliveryStreamEncryptionConfigurationInput: &awskinesisfirehose.CfnDeliveryStream_DeliveryStreamEncryptionConfigurationInputProperty{
-			KeyType: jsii.String("AWS_OWNED_CMK"),
-		},
-		ExtendedS3DestinationConfiguration: &awskinesisfirehose.CfnDeliveryStream_ExtendedS3DestinationConfigurationProperty{
-			BucketArn:         a.Bucket.BucketArn(),
-			RoleArn:           role.RoleArn(),
-			Prefix:            jsii.String(firehosePrefix),
-			ErrorOutputPrefix: jsii.String(firehoseErrorsPrefix),
-			CompressionFormat: jsii.String("GZIP"),
-			BufferingHints: &awskinesisfirehose.CfnDeliveryStream_BufferingHintsProperty{
-				IntervalInSeconds: jsii.Number(300),
-				SizeInMBs:         jsii.Number(64),
-			},
-			CloudWatchLoggingOptions: &awskinesisfirehose.CfnDeliveryStream_CloudWatchLoggingOptionsProperty{
-				Enabled:       jsii.Bool(true),
-				LogGroupName:  logGroup.LogGroupName(),
-				LogStreamName: logStream.LogStreamName(),
-			},
-		},
-	})
-	// The role's policy must exist before Firehose validates access to the bucket.
-	a.Stream.Node().AddDependency(a.FirehosePolicy)
 
 	a.Database = awsglue.NewCfnDatabase(c, jsii.String("Database"), &awsglue.CfnDatabaseProps{
 		CatalogId: awscdk.Aws_ACCOUNT_ID(),

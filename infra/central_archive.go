@@ -6,7 +6,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsglue"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskinesisfirehose"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
@@ -32,54 +31,17 @@ type centralArchive struct {
 // newCentralArchive builds the stream and table and returns the rule target that feeds it.
 func newCentralArchive(c constructs.Construct, ar *archive) (*centralArchive, *awsevents.CfnRule_TargetProperty) {
 	x := &centralArchive{}
-	logGroup := awslogs.NewLogGroup(c, jsii.String("ArchiveLogs"), &awslogs.LogGroupProps{
-		Retention: awslogs.RetentionDays_ONE_YEAR, RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
-	})
-	logStream := awslogs.NewLogStream(c, jsii.String("ArchiveS3Delivery"), &awslogs.LogStreamProps{
-		LogGroup: logGroup, RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
-	})
-	role := awsiam.NewRole(c, jsii.String("ArchiveFirehoseRole"), &awsiam.RoleProps{
-		AssumedBy: awsiam.NewServicePrincipal(jsii.String("firehose.amazonaws.com"), &awsiam.ServicePrincipalOpts{
-			Conditions: &map[string]any{"StringEquals": map[string]any{"sts:ExternalId": awscdk.Aws_ACCOUNT_ID()}},
-		}),
-		Description: jsii.String("sesguard: Firehose delivery of member findings into the archive"),
-	})
-	x.Policy = awsiam.NewPolicy(c, jsii.String("ArchiveFirehosePolicy"), &awsiam.PolicyProps{
-		Roles: &[]awsiam.IRole{role},
-		Statements: &[]awsiam.PolicyStatement{
-			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{Sid: jsii.String("ArchiveBucket"),
-				Actions: jsii.Strings("s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"), Resources: &[]*string{ar.Bucket.BucketArn()}}),
-			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{Sid: jsii.String("FindingObjects"),
-				Actions:   jsii.Strings("s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"),
-				Resources: &[]*string{ar.Bucket.ArnForObjects(jsii.String(centralFindingsPrefix + "*")), ar.Bucket.ArnForObjects(jsii.String(centralFindingsErrorsPrefix + "*"))}}),
-			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{Sid: jsii.String("DeliveryLogs"),
-				Actions: jsii.Strings("logs:PutLogEvents"), Resources: &[]*string{logGroup.LogGroupArn()}}),
-		},
+	x.Stream, x.Policy = newS3Delivery(c, s3Delivery{
+		LogGroupID: "ArchiveLogs", LogStreamID: "ArchiveS3Delivery", RoleID: "ArchiveFirehoseRole", PolicyID: "ArchiveFirehosePolicy", StreamID: "ArchiveStream",
+		ObjectsSid: "FindingObjects", Description: "sesguard: Firehose delivery of member findings into the archive",
+		Bucket: ar.Bucket, ObjectPrefixes: []string{centralFindingsPrefix, centralFindingsErrorsPrefix},
+		Prefix:      centralFindingsPrefix + "!{timestamp:yyyy}/!{timestamp:MM}/!{timestamp:dd}/!{timestamp:HH}/",
+		ErrorPrefix: centralFindingsErrorsPrefix + "!{firehose:error-output-type}/!{timestamp:yyyy}/!{timestamp:MM}/!{timestamp:dd}/",
 	})
 	applies := []any{cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::<ArchiveBucket[0-9A-F]+\.Arn>\/(findings|errors\/findings)\/\*$/g`)}}
 	cdknag.NagSuppressions_AddResourceSuppressions(x.Policy, &[]*cdknag.NagPackSuppression{{Id: jsii.String("AwsSolutions-IAM5"),
 		Reason:    jsii.String("Firehose writes objects with generated names under its own two prefixes only (findings/ and errors/findings/); object ARNs need the wildcard."),
 		AppliesTo: &applies}}, jsii.Bool(true))
-	x.Stream = awskinesisfirehose.NewCfnDeliveryStream(c, jsii.String("ArchiveStream"), &awskinesisfirehose.CfnDeliveryStreamProps{
-		DeliveryStreamType: jsii.String("DirectPut"),
-		DeliveryStreamEncryptionConfigurationInput: &awskinesisfirehose.CfnDeliveryStream_DeliveryStreamEncryptionConfigurationInputProperty{
-			KeyType: jsii.String("AWS_OWNED_CMK"),
-		},
-		ExtendedS3DestinationConfiguration: &awskinesisfirehose.CfnDeliveryStream_ExtendedS3DestinationConfigurationProperty{
-			BucketArn:         ar.Bucket.BucketArn(),
-			RoleArn:           role.RoleArn(),
-			Prefix:            jsii.String(centralFindingsPrefix + "!{timestamp:yyyy}/!{timestamp:MM}/!{timestamp:dd}/!{timestamp:HH}/"),
-			ErrorOutputPrefix: jsii.String(centralFindingsErrorsPrefix + "!{firehose:error-output-type}/!{timestamp:yyyy}/!{timestamp:MM}/!{timestamp:dd}/"),
-			CompressionFormat: jsii.String("GZIP"),
-			BufferingHints: &awskinesisfirehose.CfnDeliveryStream_BufferingHintsProperty{
-				IntervalInSeconds: jsii.Number(300), SizeInMBs: jsii.Number(64),
-			},
-			CloudWatchLoggingOptions: &awskinesisfirehose.CfnDeliveryStream_CloudWatchLoggingOptionsProperty{
-				Enabled: jsii.Bool(true), LogGroupName: logGroup.LogGroupName(), LogStreamName: logStream.LogStreamName(),
-			},
-		},
-	})
-	x.Stream.Node().AddDependency(x.Policy)
 
 	// EventBridge puts into the stream through a role it assumes (EventBridge targets: "Amazon
 	// Data Firehose" needs an IAM role with firehose:PutRecord/PutRecordBatch).
