@@ -170,3 +170,63 @@ func TestAPISendsTolerance(t *testing.T) {
 		t.Errorf("detail %s", res.Findings[0].Evidence.Detail)
 	}
 }
+
+// failingState fails every call on a key with the given prefix.
+type failingState struct {
+	State
+	prefix string
+}
+
+func (f failingState) fail(key string) error {
+	if strings.HasPrefix(key, f.prefix) {
+		return fmt.Errorf("throttled on %s", key)
+	}
+	return nil
+}
+
+func (f failingState) SendInfo(ctx context.Context, key string) (detect.SendInfo, bool, error) {
+	if err := f.fail(key); err != nil {
+		return detect.SendInfo{}, false, err
+	}
+	return f.State.SendInfo(ctx, key)
+}
+
+func (f failingState) Mark(ctx context.Context, key string, info detect.SendInfo, exp time.Time) (bool, error) {
+	if err := f.fail(key); err != nil {
+		return false, err
+	}
+	return f.State.Mark(ctx, key, info, exp)
+}
+
+// TestAPISendsStateErrors: a State failure while checking API sends stops the run with an error
+// naming what was being read or marked (the coverage function then fails the invocation, and
+// the schedule retries), and nothing is alerted.
+func TestAPISendsStateErrors(t *testing.T) {
+	ctx := context.Background()
+	acct, region := "111122223333", "eu-west-1"
+	p0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	mem := detect.NewMemoryState()
+	exp := p0.Add(72 * time.Hour)
+	if _, err := mem.Add(ctx, detect.APISendCountKey(acct, region, p0), 1, exp); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mem.Mark(ctx, detect.APISendSlotKey(acct, region, p0, 1), detect.SendInfo{Principal: "p", AccessKeyID: "AKIAX", MessageID: "m-1"}, exp); err != nil {
+		t.Fatal(err)
+	}
+	pol := examplePolicy(t)
+	at := p0.Add(Period + pol.Limits.UnobservedSends.Settle)
+	for _, c := range []struct{ prefix, want string }{
+		{detect.APISendSlotKey(acct, region, p0, 1), "read API send 1 of 2026-12-01T10:00:00Z"},
+		{detect.SendSeenKey("m-1"), "read Send of m-1"},
+		{"recon#suspect-msg", "mark message m-1"},
+	} {
+		r := &Reconciler{CW: fakeCW{}, State: failingState{State: mem, prefix: c.prefix}, Policy: pol, Account: acct, Region: region}
+		res, err := r.Run(ctx, at)
+		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "throttled") {
+			t.Errorf("%s: err %v, want %q", c.prefix, err, c.want)
+		}
+		if res != nil && len(res.Findings) != 0 {
+			t.Errorf("%s: findings %+v", c.prefix, res.Findings)
+		}
+	}
+}
