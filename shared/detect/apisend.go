@@ -79,12 +79,9 @@ func (d *Detector) markAPISend(ctx context.Context, a *accum, c *cloudtrail.Even
 	return nil
 }
 
-// joinAPISend gives a Send event the exact key and VPC endpoint of its API call, when the
-// CloudTrail data event was seen first. It reports whether it joined.
+// joinAPISend gives a Send event (with a message id) the exact key and VPC endpoint of its API
+// call, when the CloudTrail data event was seen first; the zero apiSend when it was not.
 func (d *Detector) joinAPISend(ctx context.Context, e *sesevent.Event) (apiSend, error) {
-	if e.MessageID == "" {
-		return apiSend{}, nil
-	}
 	info, ok, err := d.st.SendInfo(ctx, APISendKey(e.MessageID))
 	if err != nil || !ok {
 		return apiSend{}, err
