@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"flag"
 	"fmt"
 	"maps"
 	"os"
@@ -80,6 +81,11 @@ var configurations = map[string]map[string]any{
 var synths map[string]*synthed
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		fmt.Println("short: skipping the CDK tests (synthesis, cdk-nag, cfn-lint)")
+		os.Exit(0)
+	}
 	code := func() int {
 		defer jsii.Close()
 		root, err := repoRoot()

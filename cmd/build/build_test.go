@@ -70,6 +70,9 @@ func TestRunRejectsBadArch(t *testing.T) {
 // flags are the production ones), checks the artifacts and runs the bootstrap through the
 // Runtime API harness.
 func TestRunBuildsRunnableBootstrap(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: skipping the build of every Lambda binary")
+	}
 	if runtime.GOOS != "linux" || (runtime.GOARCH != "amd64" && runtime.GOARCH != "arm64") {
 		t.Skipf("host %s/%s cannot run a linux Lambda binary", runtime.GOOS, runtime.GOARCH)
 	}

@@ -42,6 +42,10 @@ var (
 
 func TestMain(m *testing.M) {
 	flag.Parse()
+	if testing.Short() {
+		fmt.Println("short: skipping the end-to-end tests (real binaries against moto)")
+		os.Exit(0)
+	}
 	dir, err := os.MkdirTemp("", "sesguard-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

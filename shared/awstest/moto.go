@@ -58,9 +58,13 @@ type Moto struct {
 type Handler func(w http.ResponseWriter, r *http.Request) bool
 
 // Start launches moto_server for the test (or benchmark) and stops it at cleanup. When moto_server
-// is not installed the test fails under CI=true and is skipped loudly otherwise.
+// is not installed the test fails under CI=true and is skipped loudly otherwise. Under
+// `go test -short` every moto test is skipped: the short tier is the seconds-long inner loop.
 func Start(tb testing.TB) *Moto {
 	tb.Helper()
+	if testing.Short() {
+		tb.Skip("short: skipping a moto test (run without -short for the integration tier)")
+	}
 	bin, err := exec.LookPath("moto_server")
 	if err != nil {
 		msg := "moto_server not found on PATH: install it with `pip install \"moto[server]\"` (see README prerequisites)"

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 
+	"github.com/sesguard/sesguard/shared/cputime"
 	"github.com/sesguard/sesguard/shared/detect"
 	"github.com/sesguard/sesguard/shared/policy"
 )
@@ -142,7 +143,7 @@ func simulateDay(t *testing.T, seed uint64, gap bool) simOutcome {
 			out.apiSends++
 		}
 	}
-	startCPU := cpuTime()
+	startCPU := cputime.Self()
 	seenPeriods := map[int64]bool{}
 	for run := day.Add(30 * time.Second); run.Before(day.Add(26 * time.Hour)); run = run.Add(5 * time.Minute) {
 		*cw.now = run
@@ -222,7 +223,7 @@ func simulateDay(t *testing.T, seed uint64, gap bool) simOutcome {
 			}
 		}
 	}
-	out.cpu = cpuTime() - startCPU
+	out.cpu = cputime.Self() - startCPU
 	out.periodsWithSends = len(seenPeriods)
 	return out
 }
