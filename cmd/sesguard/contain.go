@@ -18,6 +18,7 @@ import (
 
 	"github.com/sesguard/sesguard/shared/contain"
 	"github.com/sesguard/sesguard/shared/finding"
+	"github.com/sesguard/sesguard/shared/policy"
 )
 
 // envTable names the ledger table (the sesguard state table) when --table is not given.
@@ -124,6 +125,14 @@ func runContain(ctx context.Context, e env, args []string) int {
 	cfg.Mode = contain.ModeDryRun
 	if *enforce {
 		cfg.Mode = contain.ModeEnforce
+	}
+	// The flag follows the policy file's rule: a pattern it rejects (an IAM path such as
+	// /team/break-glass-ops) matches no principal, so accepting it would protect nobody.
+	for _, p := range protected.vals {
+		if err := policy.CheckPrincipalPattern(p); err != nil {
+			fmt.Fprintf(e.stderr, "contain: --protected %q: %v\n", p, err)
+			return exitUsage
+		}
 	}
 	// Protection only ever grows here: a flag meant to add one principal must not silently drop
 	// the policy's break-glass patterns.

@@ -180,6 +180,16 @@ response:
 			t.Fatalf("flag protection: code %d\n%s\n%s", code, out, errOut)
 		}
 	})
+	t.Run("--protected takes only what the policy file takes", func(t *testing.T) {
+		// An IAM path is no principal pattern: it would match nobody, so the run would plan
+		// against the very principal the operator meant to protect.
+		for _, bad := range []string{"/team/break-glass-ops", "arn:aws:iam::123456789012:user/x", "a b"} {
+			code, out, errOut := runCmd(t, "", "contain", "--finding", path, "--protected", bad)
+			if code != exitUsage || !strings.Contains(errOut, "--protected") || !strings.Contains(errOut, bad) || out != "" {
+				t.Errorf("--protected %q: code %d\nout %s\nerr %s", bad, code, out, errOut)
+			}
+		}
+	})
 	t.Run("AccessDenied: exit 2 and the error is printed", func(t *testing.T) {
 		m.Fault(awstest.Fault{Service: "iam", Operation: "UpdateAccessKey", Kind: awstest.FaultAccessDenied})
 		defer m.ClearFaults()
