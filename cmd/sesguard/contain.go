@@ -18,6 +18,7 @@ import (
 
 	"github.com/sesguard/sesguard/shared/contain"
 	"github.com/sesguard/sesguard/shared/finding"
+	"github.com/sesguard/sesguard/shared/policy"
 )
 
 // envTable names the ledger table (the sesguard state table) when --table is not given.
@@ -44,11 +45,16 @@ Exit status: 0 when no action failed, 2 when one failed (or an input was bad), 1
 flags:
 `
 
-const restoreUsage = `usage: sesguard restore ACTION_ID [--table T] [--actor A] [--format text|json] [--findings-topic ARN]
+const restoreUsage = `usage: sesguard restore ACTION_ID [--table T] [--actor A] [--force] [--format text|json] [--findings-topic ARN]
 
 Roll back one containment action recorded in the ledger (--table or $SESGUARD_TABLE): reactivate
 exactly the keys it deactivated, put back or remove its inline policy, remove only its statement
 from the identity policy, resume only what it paused. Restoring twice changes nothing.
+A change made after containment (an operator edited sesguard's statement or policy) is never
+overwritten: the restore refuses, unless --force, which the ledger records with the actor.
+While another finding still holds the same containment, the change is left in place (and said
+so); the last holder's restore puts the prior state back. A target that no longer exists makes
+the action "unrestorable", a final state: rerunning reports it and changes nothing.
 With --findings-topic (or $SESGUARD_FINDINGS_TOPIC_ARN) the restore is announced there as a
 containment result: the alert channel hears of it and Security Hub resolves the finding.
 
@@ -125,6 +131,14 @@ func runContain(ctx context.Context, e env, args []string) int {
 	if *enforce {
 		cfg.Mode = contain.ModeEnforce
 	}
+	// The flag follows the policy file's rule: a pattern it rejects (an IAM path such as
+	// /team/break-glass-ops) matches no principal, so accepting it would protect nobody.
+	for _, p := range protected.vals {
+		if err := policy.CheckPrincipalPattern(p); err != nil {
+			fmt.Fprintf(e.stderr, "contain: --protected %q: %v\n", p, err)
+			return exitUsage
+		}
+	}
 	// Protection only ever grows here: a flag meant to add one principal must not silently drop
 	// the policy's break-glass patterns.
 	cfg.Protected = append(cfg.Protected, protected.vals...)
@@ -197,6 +211,7 @@ func runRestore(ctx context.Context, e env, args []string) int {
 	table := fs.String("table", "", "ledger (state) table (default $"+envTable+")")
 	actor := fs.String("actor", "", "who is restoring, recorded in the ledger (default cli:$USER)")
 	format := fs.String("format", "text", "output format: text or json")
+	force := fs.Bool("force", false, "put the prior state back even over a change made after containment (recorded in the ledger)")
 	announce := fs.String("findings-topic", "", "announce the restore on this findings topic, so alerts and Security Hub follow (default $"+envFindingsTopic+"; none when unset)")
 	rest, code, ok := opParse(fs, args)
 	if !ok {
@@ -227,7 +242,7 @@ func runRestore(ctx context.Context, e env, args []string) int {
 		fmt.Fprintf(e.stderr, "restore: %v\n", err)
 		return exitUsage
 	}
-	ar, rerr := ex.Restore(ctx, rest[0], who)
+	ar, rerr := ex.RestoreWithOptions(ctx, rest[0], who, contain.RestoreOptions{Force: *force})
 	if *format == "json" {
 		if err := json.NewEncoder(e.stdout).Encode(ar); err != nil {
 			fmt.Fprintf(e.stderr, "restore: write output: %v\n", err)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	"github.com/sesguard/sesguard/shared/awstest"
@@ -180,6 +181,16 @@ response:
 			t.Fatalf("flag protection: code %d\n%s\n%s", code, out, errOut)
 		}
 	})
+	t.Run("--protected takes only what the policy file takes", func(t *testing.T) {
+		// An IAM path is no principal pattern: it would match nobody, so the run would plan
+		// against the very principal the operator meant to protect.
+		for _, bad := range []string{"/team/break-glass-ops", "arn:aws:iam::123456789012:user/x", "a b"} {
+			code, out, errOut := runCmd(t, "", "contain", "--finding", path, "--protected", bad)
+			if code != exitUsage || !strings.Contains(errOut, "--protected") || !strings.Contains(errOut, bad) || out != "" {
+				t.Errorf("--protected %q: code %d\nout %s\nerr %s", bad, code, out, errOut)
+			}
+		}
+	})
 	t.Run("AccessDenied: exit 2 and the error is printed", func(t *testing.T) {
 		m.Fault(awstest.Fault{Service: "iam", Operation: "UpdateAccessKey", Kind: awstest.FaultAccessDenied})
 		defer m.ClearFaults()
@@ -218,4 +229,52 @@ response:
 			}
 		}
 	})
+}
+
+// TestRestoreDriftForceAndTerminal: restore refuses over an operator's edit (exit 2, says how to
+// force), --force restores and is recorded; a deleted key makes the action unrestorable, shown
+// as such on every rerun.
+func TestRestoreDriftForceAndTerminal(t *testing.T) {
+	m := awstest.Start(t)
+	m.Setenv(t)
+	t.Setenv(envTable, "sesguard-state")
+	t.Setenv("USER", "alice")
+	m.SeedStateTable(t, "sesguard-state")
+	ctx := context.Background()
+	c := iam.NewFromConfig(m.Config(t))
+	u := m.SeedSMTPUser(t, "ses-smtp-user.drift")
+	code, out, errOut := runCmd(t, "", "contain", "--finding", writeFinding(t, cliFinding(u, "f-drift")), "--enforce", "--format", "json")
+	var res finding.Result
+	if code != exitOK || json.Unmarshal([]byte(strings.SplitN(out, "\n", 2)[0]), &res) != nil || len(res.Actions) != 2 {
+		t.Fatalf("contain: code %d\n%s\n%s", code, out, errOut)
+	}
+	ids := map[string]string{}
+	for _, a := range res.Actions {
+		ids[a.Action] = a.ActionID
+	}
+	edited := `{"Version":"2012-10-17","Statement":[{"Sid":"SesguardDenySend","Effect":"Deny","Action":"ses:*","Resource":"*"}]}`
+	if _, err := c.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String(u.UserName), PolicyName: aws.String(contain.DenySendPolicyName), PolicyDocument: aws.String(edited)}); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut = runCmd(t, "", "restore", ids[contain.ActionDenySendPolicy])
+	if code != exitInput || !strings.Contains(errOut, "changed after containment") || !strings.Contains(errOut, "--force") {
+		t.Fatalf("restore over an edit: code %d\n%s", code, errOut)
+	}
+	if code, out, errOut = runCmd(t, "", "restore", ids[contain.ActionDenySendPolicy], "--force"); code != exitOK || !strings.Contains(out, "restored") {
+		t.Fatalf("restore --force: code %d\n%s\n%s", code, out, errOut)
+	}
+	rec, err := contain.NewLedger(dynamodb.NewFromConfig(m.Config(t)), "sesguard-state").Get(ctx, ids[contain.ActionDenySendPolicy])
+	if err != nil || rec.ForcedBy != "cli:alice" {
+		t.Fatalf("row = %+v %v", rec, err)
+	}
+
+	if _, err := c.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{UserName: aws.String(u.UserName), AccessKeyId: aws.String(u.KeyIDs[0])}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		code, out, errOut = runCmd(t, "", "restore", ids[contain.ActionDeactivateKeys])
+		if code != exitInput || !strings.Contains(out, "unrestorable") || !strings.Contains(out, "cannot be restored") || !strings.Contains(out, u.KeyIDs[0]) {
+			t.Fatalf("restore after the key was deleted: code %d\n%s\n%s", code, out, errOut)
+		}
+	}
 }

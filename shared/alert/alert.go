@@ -206,6 +206,8 @@ func outcomeLabel(o finding.Outcome) string {
 		return "FAILED"
 	case finding.OutcomeRestored:
 		return "restored"
+	case finding.OutcomeUnrestorable:
+		return "CANNOT BE RESTORED (target gone)"
 	case finding.OutcomeSkipped:
 		return "skipped (does not apply)"
 	}

@@ -174,11 +174,22 @@ type Step struct {
 	// Skip: the action does not apply (e.g. the identity has no default configuration set).
 	Skip  bool            `json:"skip,omitempty"`
 	State json.RawMessage `json:"state,omitempty"`
+	// Unconfirmed: the apply of this step failed, so its change may never have been made; a
+	// restore that finds someone else's value in its place leaves it there (it is not ours).
+	Unconfirmed bool `json:"unconfirmed,omitempty"`
+	// Force (never stored) makes Restore put the prior state back over a change made after
+	// containment instead of refusing (restore --force; the ledger row records who forced).
+	Force bool `json:"-"`
 }
 
 // ErrRefused is wrapped by errors for a change the action will not make (policy over the SES
 // size limit, too many identity policies, ...): the target needs a human.
 var ErrRefused = errors.New("refused")
+
+// ErrGone is wrapped by Restore errors for a target that no longer exists (the user, key,
+// identity or configuration set was deleted): no rerun can restore it, so the ledger row becomes
+// unrestorable, a terminal state.
+var ErrGone = errors.New("cannot be restored")
 
 func encodeState(action string, v any) (json.RawMessage, error) {
 	b, err := json.Marshal(v)

@@ -118,10 +118,21 @@ func (a *DenySend) Restore(ctx context.Context, s Step) ([]string, error) {
 		return nil, err
 	}
 	if cur != nil && !sameJSON(*cur, st.Document) && (st.Prior == nil || !sameJSON(*cur, *st.Prior)) {
-		return nil, fmt.Errorf("restore %s on %s %s: the policy was changed after containment: %w (restore it by hand)", DenySendPolicyName, st.Kind, st.Name, ErrRefused)
+		switch {
+		case s.Unconfirmed:
+			// The apply failed, and what is there is neither ours nor the prior: someone else's
+			// policy of the same name, which restore must not touch. Nothing of ours to undo.
+			return []string{fmt.Sprintf("%s %s: inline policy %s is not sesguard's (the failed attempt did not leave it): left in place", st.Kind, st.Name, DenySendPolicyName)}, nil
+		case !s.Force:
+			return nil, fmt.Errorf("restore %s on %s %s: the policy was changed after containment: %w (restore it by hand, or restore with --force to put the prior state back)", DenySendPolicyName, st.Kind, st.Name, ErrRefused)
+		}
 	}
 	if st.Prior != nil {
 		if err := a.put(ctx, st.Kind, st.Name, *st.Prior); err != nil {
+			var nse *iamtypes.NoSuchEntityException
+			if errors.As(err, &nse) {
+				return nil, fmt.Errorf("%s %s no longer exists: %w: %w", st.Kind, st.Name, ErrGone, err)
+			}
 			return nil, err
 		}
 		return []string{fmt.Sprintf("%s %s: previous inline policy %s put back", st.Kind, st.Name, DenySendPolicyName)}, nil

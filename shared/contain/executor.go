@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/sesguard/sesguard/shared/finding"
@@ -197,8 +198,17 @@ func (e *Executor) dryRun(ctx context.Context, in Intent, ar finding.ActionResul
 // enforce runs one action: ledger check, plan, claim (pending row with the prior state), rate
 // slot, apply, final status. It reports capped=true when the hourly cap stopped it.
 func (e *Executor) enforce(ctx context.Context, f *finding.Finding, in Intent, ar finding.ActionResult, now time.Time, actor string, approver *Approver) (finding.ActionResult, bool) {
+	// Everything below, from reading the ledger row to recording the outcome, runs under the
+	// target's lease: another finding's containment or restore of the same target waits.
+	key := targetKey(in.Target.Action, in.Target.Name())
+	release, err := e.Ledger.Lease(ctx, key, actor)
+	if err != nil {
+		return failed(ar, err), false
+	}
+	defer release()
 	rec, err := e.Ledger.Get(ctx, ar.ActionID)
-	var earlier []Step
+	var earlier, inherited []Step
+	var rev int64
 	switch {
 	case errors.Is(err, ErrNotFound):
 		rec = nil
@@ -208,7 +218,7 @@ func (e *Executor) enforce(ctx context.Context, f *finding.Finding, in Intent, a
 		if r, done := existingOutcome(ar, rec, now); done {
 			return r, false
 		}
-		earlier = rec.Earlier
+		earlier, inherited, rev = rec.Earlier, rec.Inherited, rec.Rev
 		if rec.Status == StatusFailed {
 			earlier = append(append([]Step(nil), rec.Earlier...), rec.Step)
 		}
@@ -220,6 +230,20 @@ func (e *Executor) enforce(ctx context.Context, f *finding.Finding, in Intent, a
 	step, err := a.Plan(ctx, in.Target)
 	if err != nil {
 		return failed(ar, err), false
+	}
+	// The plan resolved the target (an identity's default configuration set): lease that too,
+	// since restores and other findings name it directly, and plan again under it.
+	hkey := targetKey(step.Action, step.Target)
+	if !step.Skip && hkey != key {
+		rel2, err := e.Ledger.Lease(ctx, hkey, actor)
+		if err != nil {
+			return failed(ar, err), false
+		}
+		defer rel2()
+		if step, err = a.Plan(ctx, in.Target); err != nil {
+			return failed(ar, err), false
+		}
+		hkey = targetKey(step.Action, step.Target)
 	}
 	ar.Target, ar.Reason = step.Target, step.Reason
 	switch {
@@ -235,13 +259,23 @@ func (e *Executor) enforce(ctx context.Context, f *finding.Finding, in Intent, a
 			ar.Reason = joinReason(ar.Reason, "earlier attempt recorded as failed: "+rec.Error)
 			return ar, false
 		}
+		if sharedTarget(step.Action) {
+			holders, _, err := e.Ledger.Holders(ctx, hkey)
+			if err != nil {
+				return failed(ar, err), false
+			}
+			if len(holders) > 0 {
+				return e.join(ctx, f, ar, step, hkey, holders, rev, now, actor, approver), false
+			}
+		}
 		// Contained by someone or something else: nothing to record, nothing to restore.
 		ar.ActionID = ""
 		return ar, false
 	}
 	r := &Record{
 		ActionID: ar.ActionID, FindingID: f.ID, Rule: f.Rule, Action: step.Action, Target: step.Target,
-		Actor: actor, Status: StatusPending, Created: now, Updated: now, Step: step, Earlier: earlier, ApprovedBy: approver,
+		Actor: actor, Status: StatusPending, Created: now, Updated: now, Step: step, Earlier: earlier, Inherited: inherited,
+		Rev: rev, ApprovedBy: approver,
 	}
 	claimed, other, err := e.Ledger.Claim(ctx, r)
 	if err != nil {
@@ -282,8 +316,13 @@ func (e *Executor) enforce(ctx context.Context, f *finding.Finding, in Intent, a
 		if errors.As(applyErr, &pa) {
 			next.Step = pa.Step
 		}
+		next.Step.Unconfirmed = true
 	}
 	terr := e.record(ctx, StatusPending, &next)
+	if terr == nil && sharedTarget(step.Action) {
+		// Applied or failed part-way: either way this row may hold a change on the target.
+		terr = e.hold(ctx, hkey, ar.ActionID, true)
+	}
 	ar.Changes = step.Changes
 	switch {
 	case applyErr != nil:
@@ -326,6 +365,45 @@ func (e *Executor) record(ctx context.Context, from Status, r *Record) error {
 	return e.Ledger.Transition(rctx, from, r)
 }
 
+// sharedTarget reports whether findings share the action's change on a target: a second finding
+// finds the user's keys, deny policy, set or account already contained and changes nothing.
+// Identity policies are not shared: every finding adds and removes its own statement.
+func sharedTarget(action string) bool { return action != ActionTightenIdentityPolicy }
+
+// hold adds (or removes) id to the target's holders on a context detached from ctx, like record.
+func (e *Executor) hold(ctx context.Context, key, id string, add bool) error {
+	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
+	if add {
+		return e.Ledger.AddHolder(hctx, key, id)
+	}
+	return e.Ledger.RemoveHolder(hctx, key, id)
+}
+
+// join records a finding whose target another finding's row already contains: a row that
+// changed nothing (its step is the no-op plan) but holds the containment, so restoring the
+// other finding leaves it in place.
+func (e *Executor) join(ctx context.Context, f *finding.Finding, ar finding.ActionResult, step Step, key string, holders []string, rev int64, now time.Time, actor string, approver *Approver) finding.ActionResult {
+	r := &Record{
+		ActionID: ar.ActionID, FindingID: f.ID, Rule: f.Rule, Action: step.Action, Target: step.Target,
+		Actor: actor, Status: StatusApplied, Created: now, Updated: now, Step: step, Rev: rev, ApprovedBy: approver,
+	}
+	claimed, other, err := e.Ledger.Claim(ctx, r)
+	if err != nil {
+		return failed(ar, err)
+	}
+	if !claimed {
+		ar.Outcome, ar.Reason = finding.OutcomeAlreadyContained, "concurrent duplicate: "+ledgerReason(other)
+		return ar
+	}
+	if err := e.hold(ctx, key, ar.ActionID, true); err != nil {
+		return failed(ar, fmt.Errorf("recorded, but not as a holder of %s: %w", step.Target, err))
+	}
+	ar.Restore = RestoreCommand(ar.ActionID)
+	ar.Reason = joinReason(ar.Reason, fmt.Sprintf("already contained by %s; this finding now holds it too (restoring one holder leaves it in place)", strings.Join(holders, ", ")))
+	return ar
+}
+
 // existingOutcome turns an existing ledger row into an outcome; done=false means run again
 // (a failed or rate-capped earlier attempt).
 func existingOutcome(ar finding.ActionResult, rec *Record, now time.Time) (finding.ActionResult, bool) {
@@ -351,6 +429,8 @@ func ledgerReason(rec *Record) string {
 		return fmt.Sprintf("restored by %s at %s; not re-applied for the same finding", rec.RestoredBy, rec.RestoredAt.Format(time.RFC3339))
 	case StatusPending:
 		return fmt.Sprintf("being applied by %s since %s", rec.Actor, rec.Updated.Format(time.RFC3339))
+	case StatusUnrestorable:
+		return rec.Unrestorable
 	}
 	return fmt.Sprintf("%s by %s at %s (action %s)", rec.Status, rec.Actor, rec.Updated.Format(time.RFC3339), rec.ActionID)
 }
@@ -383,17 +463,44 @@ func rateCappedFinding(f *finding.Finding, t Target, actionID string, max int, n
 // Restore undoes one ledger action: it returns the target to the recorded prior state and marks
 // the row restored. Restoring a restored action changes nothing and says so.
 func (e *Executor) Restore(ctx context.Context, actionID, actor string) (finding.ActionResult, error) {
-	return e.RestoreWith(ctx, actionID, actor, nil)
+	return e.RestoreWithOptions(ctx, actionID, actor, RestoreOptions{})
 }
 
 // RestoreWith is Restore recording the human who approved the undo (nil: none) in the row.
 func (e *Executor) RestoreWith(ctx context.Context, actionID, actor string, approver *Approver) (finding.ActionResult, error) {
+	return e.RestoreWithOptions(ctx, actionID, actor, RestoreOptions{Approver: approver})
+}
+
+// RestoreOptions attribute and widen one restore.
+type RestoreOptions struct {
+	// Approver is the human who approved the undo (a Slack click), nil for none.
+	Approver *Approver
+	// Force puts the prior state back even over a change made after containment (an operator
+	// edited sesguard's statement or policy); the row records the actor in ForcedBy.
+	Force bool
+}
+
+// RestoreWithOptions is Restore with options. It runs under the target's lease, so it never
+// interleaves with another finding's containment or restore of the same target. When other
+// findings still hold the target's containment it leaves the change in place, hands its steps to
+// the newest holder (whose restore undoes them) and says so. A target that is gone makes the row
+// unrestorable, a terminal state.
+func (e *Executor) RestoreWithOptions(ctx context.Context, actionID, actor string, opts RestoreOptions) (finding.ActionResult, error) {
 	ar := finding.ActionResult{ActionID: actionID}
 	if e.Ledger == nil {
 		return failed(ar, errors.New("restore needs a ledger table")), errors.New("restore needs a ledger table")
 	}
 	rec, err := e.Ledger.Get(ctx, actionID)
 	if err != nil {
+		return failed(ar, err), err
+	}
+	key := targetKey(rec.Action, rec.Target)
+	release, err := e.Ledger.Lease(ctx, key, actor)
+	if err != nil {
+		return failed(ar, err), err
+	}
+	defer release()
+	if rec, err = e.Ledger.Get(ctx, actionID); err != nil { // as it is now, under the lease
 		return failed(ar, err), err
 	}
 	ar.Action, ar.Target = rec.Action, rec.Target
@@ -403,6 +510,9 @@ func (e *Executor) RestoreWith(ctx context.Context, actionID, actor string, appr
 		ar.Reason = fmt.Sprintf("already restored by %s at %s", rec.RestoredBy, rec.RestoredAt.Format(time.RFC3339))
 		ar.Changes = rec.RestoreChanges
 		return ar, nil
+	case StatusUnrestorable:
+		ar.Outcome, ar.Error, ar.Changes = finding.OutcomeUnrestorable, rec.Unrestorable, rec.RestoreChanges
+		return ar, fmt.Errorf("action %s (%s on %s): %s (recorded by %s at %s)", actionID, rec.Action, rec.Target, rec.Unrestorable, rec.RestoredBy, rec.RestoredAt.Format(time.RFC3339))
 	case StatusRateCapped:
 		err := fmt.Errorf("action %s was rate capped: nothing was applied, nothing to restore", actionID)
 		return failed(ar, err), err
@@ -420,13 +530,22 @@ func (e *Executor) RestoreWith(ctx context.Context, actionID, actor string, appr
 	if err != nil {
 		return failed(ar, err), err
 	}
-	var changes []string
-	steps := []Step{rec.Step}
-	for i := len(rec.Earlier) - 1; i >= 0; i-- {
-		steps = append(steps, rec.Earlier[i])
+	now := e.now()
+	next := *rec
+	next.Updated, next.RestoredBy, next.RestoredAt, next.RestoreApprovedBy = now, actor, now, opts.Approver
+	if sharedTarget(rec.Action) {
+		heir, err := e.heir(ctx, key, rec)
+		if err != nil {
+			return failed(ar, err), err
+		}
+		if heir != nil {
+			return e.handOver(ctx, ar, rec, &next, heir, key)
+		}
 	}
-	for _, s := range steps {
+	var changes []string
+	for _, s := range undoOrder(rec) {
 		var c []string
+		s.Force = opts.Force
 		c, err = a.Restore(ctx, s)
 		changes = append(changes, c...)
 		if err != nil {
@@ -434,20 +553,99 @@ func (e *Executor) RestoreWith(ctx context.Context, actionID, actor string, appr
 		}
 	}
 	ar.Changes = changes
+	if errors.Is(err, ErrGone) {
+		next.Status, next.Unrestorable, next.RestoreChanges = StatusUnrestorable, err.Error(), changes
+		if terr := e.record(ctx, rec.Status, &next); terr != nil {
+			err = errors.Join(err, fmt.Errorf("recording it as unrestorable failed: %w", terr))
+		} else if sharedTarget(rec.Action) {
+			err = errors.Join(err, e.hold(ctx, key, actionID, false))
+		}
+		ar.Outcome, ar.Error = finding.OutcomeUnrestorable, err.Error()
+		return ar, fmt.Errorf("restore %s (%s on %s): %w", actionID, rec.Action, rec.Target, err)
+	}
 	if err != nil {
 		err = fmt.Errorf("restore %s (%s on %s): %w", actionID, rec.Action, rec.Target, err)
 		return failed(ar, err), err
 	}
-	next := *rec
-	now := e.now()
-	next.Status, next.Updated, next.RestoredBy, next.RestoredAt, next.RestoreChanges = StatusRestored, now, actor, now, changes
-	next.RestoreApprovedBy = approver
+	next.Status, next.RestoreChanges = StatusRestored, changes
+	if opts.Force {
+		next.ForcedBy = actor
+	}
 	if err := e.record(ctx, rec.Status, &next); err != nil {
 		err = fmt.Errorf("restored %s, but recording it failed: %w", actionID, err)
 		return failed(ar, err), err
 	}
+	if sharedTarget(rec.Action) {
+		if err := e.hold(ctx, key, actionID, false); err != nil {
+			err = fmt.Errorf("restored %s, but removing it from the holders of %s failed: %w", actionID, rec.Target, err)
+			return failed(ar, err), err
+		}
+	}
 	ar.Outcome = finding.OutcomeRestored
 	ar.Reason = fmt.Sprintf("prior state of %s (%s) put back", rec.FindingID, rec.Status)
-	e.log().Info("containment restored", "action_id", actionID, "action", rec.Action, "target", rec.Target, "actor", actor)
+	e.log().Info("containment restored", "action_id", actionID, "action", rec.Action, "target", rec.Target, "actor", actor, "forced", opts.Force)
+	return ar, nil
+}
+
+// undoOrder lists a row's steps newest first: its own, its earlier attempts', then those it
+// inherited from other holders. No-op steps (a row that joined a containment) change nothing.
+func undoOrder(rec *Record) []Step {
+	all := append(append(slices.Clone(rec.Inherited), rec.Earlier...), rec.Step)
+	var out []Step
+	for i := len(all) - 1; i >= 0; i-- {
+		if !all[i].Noop {
+			out = append(out, all[i])
+		}
+	}
+	return out
+}
+
+// heir returns the newest other row that still holds the target (nil: none), dropping holders
+// whose rows no longer hold anything (restored, unrestorable, rate capped, missing).
+func (e *Executor) heir(ctx context.Context, key string, rec *Record) (*Record, error) {
+	holders, _, err := e.Ledger.Holders(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	for i := len(holders) - 1; i >= 0; i-- {
+		id := holders[i]
+		if id == rec.ActionID {
+			continue
+		}
+		h, err := e.Ledger.Get(ctx, id)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, err
+		}
+		if err == nil && (h.Status == StatusApplied || h.Status == StatusFailed || h.Status == StatusPending) {
+			return h, nil
+		}
+		if err := e.Ledger.RemoveHolder(ctx, key, id); err != nil {
+			return nil, err
+		}
+	}
+	return nil, nil
+}
+
+// handOver restores rec without touching the target: heir still holds its containment, so rec's
+// steps move to heir (whose restore undoes them) and rec is marked restored, saying so.
+func (e *Executor) handOver(ctx context.Context, ar finding.ActionResult, rec, next, heir *Record, key string) (finding.ActionResult, error) {
+	h := *heir
+	h.Inherited = append(append(append(slices.Clone(heir.Inherited), rec.Inherited...), rec.Earlier...), rec.Step)
+	if err := e.record(ctx, heir.Status, &h); err != nil {
+		err = fmt.Errorf("restore %s: hand its steps to holder %s: %w", rec.ActionID, heir.ActionID, err)
+		return failed(ar, err), err
+	}
+	left := fmt.Sprintf("%s left in place: still held by action %s (finding %s); restoring that one puts the prior state back", rec.Target, heir.ActionID, heir.FindingID)
+	next.Status, next.RestoreChanges = StatusRestored, []string{left}
+	if err := e.record(ctx, rec.Status, next); err != nil {
+		err = fmt.Errorf("restore %s: steps handed to %s, but recording it failed: %w", rec.ActionID, heir.ActionID, err)
+		return failed(ar, err), err
+	}
+	if err := e.hold(ctx, key, rec.ActionID, false); err != nil {
+		err = fmt.Errorf("restore %s: removing it from the holders of %s failed: %w", rec.ActionID, rec.Target, err)
+		return failed(ar, err), err
+	}
+	ar.Outcome, ar.Reason, ar.Changes = finding.OutcomeRestored, "containment "+left, next.RestoreChanges
+	e.log().Info("containment restore left in place", "action_id", rec.ActionID, "held_by", heir.ActionID, "target", rec.Target)
 	return ar, nil
 }

@@ -323,6 +323,9 @@ func (a *TightenIdentityPolicy) Restore(ctx context.Context, s Step) ([]string, 
 	if !ok {
 		return []string{fmt.Sprintf("identity %s: policy %s already absent", st.Identity, IdentityPolicyName)}, nil
 	}
+	if err := checkStatementDrift(cur, st, s.Force); err != nil {
+		return nil, err
+	}
 	rest, found, err := RemoveStatement(cur, st.Sid)
 	if err != nil {
 		return nil, fmt.Errorf("restore policy %s of identity %s: %w", IdentityPolicyName, st.Identity, err)
@@ -354,11 +357,32 @@ func (a *TightenIdentityPolicy) Restore(ctx context.Context, s Step) ([]string, 
 	return []string{change}, nil
 }
 
+// checkStatementDrift refuses (ErrRefused) to remove statement st.Sid from doc when it is no
+// longer the statement sesguard wrote (an operator widened or narrowed it), unless forced:
+// removing it by Sid would silently drop their edit.
+func checkStatementDrift(doc string, st identityState, force bool) error {
+	_, stmts, err := splitPolicy(doc)
+	if err != nil || force {
+		return nil // RemoveStatement reports a bad document
+	}
+	for _, s := range stmts {
+		if m, ok := s.(map[string]any); ok && m["Sid"] == st.Sid {
+			b, err := json.Marshal(m)
+			if err == nil && sameJSON(string(b), string(st.Statement)) {
+				return nil
+			}
+			return fmt.Errorf("restore policy %s of identity %s: statement %s was changed after containment: %w (restore with --force to remove it anyway)",
+				IdentityPolicyName, st.Identity, st.Sid, ErrRefused)
+		}
+	}
+	return nil
+}
+
 func (a *TightenIdentityPolicy) policies(ctx context.Context, identity string) (map[string]string, error) {
 	out, err := a.SES.GetEmailIdentityPolicies(ctx, &sesv2.GetEmailIdentityPoliciesInput{EmailIdentity: aws.String(identity)})
 	var nf *sestypes.NotFoundException
 	if errors.As(err, &nf) {
-		return nil, fmt.Errorf("identity %s does not exist: %w", identity, err)
+		return nil, fmt.Errorf("identity %s does not exist: %w: %w", identity, ErrGone, err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("get policies of identity %s: %w", identity, err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -150,7 +151,7 @@ func (a *DeactivateKeys) Restore(ctx context.Context, s Step) ([]string, error) 
 	if err := decodeState(s, &st); err != nil {
 		return nil, err
 	}
-	var changes []string
+	var changes, gone []string
 	for _, id := range st.Keys {
 		_, err := a.IAM.UpdateAccessKey(ctx, &iam.UpdateAccessKeyInput{
 			UserName: aws.String(st.User), AccessKeyId: aws.String(id), Status: iamtypes.StatusTypeActive,
@@ -159,11 +160,16 @@ func (a *DeactivateKeys) Restore(ctx context.Context, s Step) ([]string, error) 
 		switch {
 		case errors.As(err, &nse):
 			changes = append(changes, id+": no longer exists, not restored")
+			gone = append(gone, id)
 		case err != nil:
 			return changes, fmt.Errorf("reactivate key %s of %s: %w", id, st.User, err)
 		default:
 			changes = append(changes, id+": Inactive -> Active")
 		}
+	}
+	if len(gone) > 0 {
+		// The other keys are back; these never can be (the key or the user was deleted).
+		return changes, fmt.Errorf("%w: key(s) %s of %s no longer exist", ErrGone, strings.Join(gone, ", "), st.User)
 	}
 	return changes, nil
 }

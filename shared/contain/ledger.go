@@ -19,13 +19,15 @@ import (
 type Status string
 
 // Ledger statuses. A row is written "pending" with the prior state before anything changes, then
-// moves to exactly one of applied, failed or rate_capped; restored after a restore.
+// moves to exactly one of applied, failed or rate_capped; restored after a restore, or
+// unrestorable when the target is gone (a terminal state: no rerun can restore it).
 const (
-	StatusPending    Status = "pending"
-	StatusApplied    Status = "applied"
-	StatusFailed     Status = "failed"
-	StatusRateCapped Status = "rate_capped"
-	StatusRestored   Status = "restored"
+	StatusPending      Status = "pending"
+	StatusApplied      Status = "applied"
+	StatusFailed       Status = "failed"
+	StatusRateCapped   Status = "rate_capped"
+	StatusRestored     Status = "restored"
+	StatusUnrestorable Status = "unrestorable"
 )
 
 // Ledger table layout (the shared state table: string keys pk and sk).
@@ -33,6 +35,10 @@ const (
 	ledgerHashKey  = "pk"
 	ledgerRangeKey = "sk"
 	actionPrefix   = "contain#action#"
+	lockPrefix     = "contain#lock#"
+	holdersPrefix  = "contain#holders#"
+	lockSortKey    = "lock"
+	holdersSortKey = "holders"
 	ratePrefix     = "contain#rate#"
 	ledgerSortKey  = "ledger"
 	rateSortKey    = "count"
@@ -57,7 +63,17 @@ type Record struct {
 	// Earlier are the steps of failed earlier attempts this row replaced; a failed apply may
 	// have changed part of its target, so Restore undoes them too (newest first).
 	Earlier []Step `json:"earlier,omitempty"`
-	Error   string `json:"error,omitempty"`
+	// Inherited are the steps of other findings' rows on the same target that were restored
+	// while this row still held the containment: the last holder's restore undoes them too.
+	Inherited []Step `json:"inherited,omitempty"`
+	// Rev is the row's revision: every write is conditional on the revision read, so two runs
+	// working from the same read cannot both write (the loser re-reads).
+	Rev   int64  `json:"rev"`
+	Error string `json:"error,omitempty"`
+	// Unrestorable says why the row cannot be restored (Status unrestorable).
+	Unrestorable string `json:"unrestorable,omitempty"`
+	// ForcedBy is who restored over a change made after containment (restore --force).
+	ForcedBy string `json:"forced_by,omitempty"`
 	// Restore details, set when Status is restored.
 	RestoredBy     string    `json:"restored_by,omitempty"`
 	RestoredAt     time.Time `json:"restored_at,omitzero"`
@@ -135,27 +151,49 @@ func (l *Ledger) item(r *Record) (map[string]ddbtypes.AttributeValue, error) {
 	item["finding_id"] = &ddbtypes.AttributeValueMemberS{Value: r.FindingID}
 	item["action"] = &ddbtypes.AttributeValueMemberS{Value: r.Action}
 	item["updated"] = &ddbtypes.AttributeValueMemberS{Value: r.Updated.UTC().Format(time.RFC3339Nano)}
+	item["rev"] = &ddbtypes.AttributeValueMemberN{Value: strconv.FormatInt(r.Rev, 10)}
 	return item, nil
 }
 
-// Claim writes r (status pending) unless a row for the action exists that is not failed or
-// rate_capped: the conditional write that resolves concurrent duplicates. When another row wins,
-// it returns claimed=false and that row.
+// revCondition is the condition "the stored row is at revision rev" (rows written before
+// revisions existed have none: revision 0).
+func revCondition(rev int64, names map[string]string, values map[string]ddbtypes.AttributeValue) string {
+	names["#rev"] = "rev"
+	if rev == 0 {
+		return "attribute_not_exists(#rev)"
+	}
+	values[":rev"] = &ddbtypes.AttributeValueMemberN{Value: strconv.FormatInt(rev, 10)}
+	return "#rev = :rev"
+}
+
+// Claim writes r unless a row for the action exists that is not failed or rate_capped, or that
+// is not at revision r.Rev (the revision the caller read; 0 for a new row): the conditional write
+// that resolves concurrent duplicates and retries. When another row wins, it returns
+// claimed=false and that row. On success r.Rev is the new revision.
 func (l *Ledger) Claim(ctx context.Context, r *Record) (claimed bool, existing *Record, err error) {
+	read := r.Rev
+	r.Rev = read + 1
 	item, err := l.item(r)
 	if err != nil {
+		r.Rev = read
 		return false, nil, err
 	}
+	names := map[string]string{"#pk": ledgerHashKey, "#st": "status"}
+	values := map[string]ddbtypes.AttributeValue{
+		":failed": &ddbtypes.AttributeValueMemberS{Value: string(StatusFailed)},
+		":capped": &ddbtypes.AttributeValueMemberS{Value: string(StatusRateCapped)},
+	}
+	cond := "attribute_not_exists(#pk) OR (#st IN (:failed, :capped) AND " + revCondition(read, names, values) + ")"
 	_, err = l.db.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                aws.String(l.table),
-		Item:                     item,
-		ConditionExpression:      aws.String("attribute_not_exists(#pk) OR #st IN (:failed, :capped)"),
-		ExpressionAttributeNames: map[string]string{"#pk": ledgerHashKey, "#st": "status"},
-		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{
-			":failed": &ddbtypes.AttributeValueMemberS{Value: string(StatusFailed)},
-			":capped": &ddbtypes.AttributeValueMemberS{Value: string(StatusRateCapped)},
-		},
+		TableName:                 aws.String(l.table),
+		Item:                      item,
+		ConditionExpression:       aws.String(cond),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
 	})
+	if err != nil {
+		r.Rev = read
+	}
 	var ccf *ddbtypes.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
 		cur, gerr := l.Get(ctx, r.ActionID)
@@ -170,22 +208,31 @@ func (l *Ledger) Claim(ctx context.Context, r *Record) (claimed bool, existing *
 	return true, nil, nil
 }
 
-// Transition replaces the row with r if its status is still from (optimistic concurrency).
+// Transition replaces the row with r if its status is still from and its revision still r.Rev
+// (optimistic concurrency); on success r.Rev is the new revision.
 func (l *Ledger) Transition(ctx context.Context, from Status, r *Record) error {
+	read := r.Rev
+	r.Rev = read + 1
 	item, err := l.item(r)
 	if err != nil {
+		r.Rev = read
 		return err
 	}
+	names := map[string]string{"#st": "status"}
+	values := map[string]ddbtypes.AttributeValue{":from": &ddbtypes.AttributeValueMemberS{Value: string(from)}}
 	_, err = l.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                 aws.String(l.table),
 		Item:                      item,
-		ConditionExpression:       aws.String("#st = :from"),
-		ExpressionAttributeNames:  map[string]string{"#st": "status"},
-		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":from": &ddbtypes.AttributeValueMemberS{Value: string(from)}},
+		ConditionExpression:       aws.String("#st = :from AND " + revCondition(read, names, values)),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
 	})
+	if err != nil {
+		r.Rev = read
+	}
 	var ccf *ddbtypes.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
-		return fmt.Errorf("ledger: %s is no longer %s (changed by another run)", r.ActionID, from)
+		return fmt.Errorf("ledger: %s is no longer %s at revision %d (changed by another run)", r.ActionID, from, read)
 	}
 	if err != nil {
 		return fmt.Errorf("ledger: set %s %s -> %s: %w", r.ActionID, from, r.Status, err)

@@ -2,10 +2,12 @@ package contain
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	sestypes "github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 )
 
 // PauseConfigurationSet stops sending through the finding's configuration set (or the identity's
@@ -102,6 +104,10 @@ func (a *PauseConfigurationSet) Restore(ctx context.Context, s Step) ([]string, 
 	if _, err := a.SES.PutConfigurationSetSendingOptions(ctx, &sesv2.PutConfigurationSetSendingOptionsInput{
 		ConfigurationSetName: aws.String(st.Set), SendingEnabled: true,
 	}); err != nil {
+		var nf *sestypes.NotFoundException
+		if errors.As(err, &nf) {
+			return nil, fmt.Errorf("configuration set %s no longer exists: %w: %w", st.Set, ErrGone, err)
+		}
 		return nil, fmt.Errorf("resume configuration set %s: %w", st.Set, err)
 	}
 	if err := a.readBack(ctx, st.Set, true); err != nil {

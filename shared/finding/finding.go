@@ -139,6 +139,9 @@ const (
 	OutcomeRateCapped       Outcome = "rate_capped"       // over max_actions_per_hour
 	OutcomeFailed           Outcome = "failed"            // error after retries; Error says why
 	OutcomeRestored         Outcome = "restored"          // rolled back by restore
+	// OutcomeUnrestorable: restore found the target gone (deleted user, key, identity or
+	// configuration set); the ledger row is terminal and Error says why.
+	OutcomeUnrestorable Outcome = "unrestorable"
 	// OutcomeSkipped: the action does not apply to this finding (e.g. a role has no access keys,
 	// the finding names no identity or configuration set); Reason says why.
 	OutcomeSkipped Outcome = "skipped"

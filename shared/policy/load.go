@@ -674,6 +674,10 @@ func checkSlackUserID(s string) error {
 	return nil
 }
 
+// CheckPrincipalPattern reports why s is not a protected-principal pattern the policy file would
+// accept (response.protected_principals), so other inputs (the CLI's --protected) get the same rule.
+func CheckPrincipalPattern(s string) error { return checkPrincipalPattern(s) }
+
 func checkPrincipalPattern(s string) error {
 	if !principalRe.MatchString(s) {
 		return errors.New("not an IAM user/role name pattern (letters, digits, +=,.@_- and the wildcards * ?)")
