@@ -54,7 +54,8 @@ func loadTrailConfig(get func(string) any) (trailConfig, error) {
 // cloudTrailInput routes SES's CloudTrail API-call events to the ingest queue and, on request,
 // creates the trail that produces them.
 type cloudTrailInput struct {
-	Rule   awsevents.Rule
+	Rule   awsevents.Rule      // the SES API-call rule
+	Rules  []awsevents.Rule    // every rule to ingest (watchRules)
 	Trail  awscloudtrail.Trail // nil unless ctxCreateTrail or ctxSendDataEvents
 	Bucket awss3.Bucket
 }
@@ -64,25 +65,33 @@ type cloudTrailInput struct {
 // send again (and bill it again), so only the identity type is selected.
 var sesDataResourceTypes = []string{"AWS::SES::EmailIdentity"}
 
-func newCloudTrailInput(scope constructs.Construct, id string, tc trailConfig, p *pipeline, f *functions, logs awss3.IBucket) *cloudTrailInput {
+func newCloudTrailInput(scope constructs.Construct, id string, tc trailConfig, rc regionConfig, p *pipeline, f *functions, logs awss3.IBucket) *cloudTrailInput {
 	c := constructs.NewConstruct(scope, jsii.String(id))
 	in := &cloudTrailInput{}
-	// All SES API calls CloudTrail records (management events and, when selected, send data
-	// events) on the default bus → the ingest queue. The SqsQueue target writes the queue policy
-	// statement for events.amazonaws.com with aws:SourceArn = this rule.
-	in.Rule = awsevents.NewRule(c, jsii.String("SesApiCallsRule"), &awsevents.RuleProps{
-		Description: jsii.String("sesguard: SES API calls recorded by CloudTrail → ingest queue (needs a trail that is logging)"),
-		EventPattern: &awsevents.EventPattern{
-			Source:     jsii.Strings("aws.ses"),
-			DetailType: jsii.Strings("AWS API Call via CloudTrail"),
-			Detail:     &map[string]any{"eventSource": []string{"ses.amazonaws.com"}},
-		},
-	})
-	in.Rule.AddTarget(awseventstargets.NewSqsQueue(p.Ingest.Queue, &awseventstargets.SqsQueueProps{
-		DeadLetterQueue: p.Ingest.DLQ,
-		RetryAttempts:   jsii.Number(20),
-		MaxEventAge:     awscdk.Duration_Hours(jsii.Number(24)),
-	}))
+	// All SES API calls CloudTrail records (management events, read-only ones included, and,
+	// when selected, send data events), SES's own sending-status events and, for us-east-1, the
+	// global services' calls and AWS Health's credential warnings, on the default bus → the
+	// ingest queue. The home stack does not know its Region at synth, so it always has the
+	// us-east-1 rules: elsewhere they match nothing and cost nothing. Sentinels in other Regions
+	// forward the same events here (infra/sentinel.go), keeping their source and Region. The
+	// SqsQueue target writes the queue policy statement for events.amazonaws.com with
+	// aws:SourceArn = each rule.
+	for _, w := range watchRules("") {
+		rule := awsevents.NewRule(c, jsii.String(w.id), &awsevents.RuleProps{
+			Description:  jsii.String("sesguard: " + w.what + " → ingest queue (CloudTrail calls need a trail that is logging)"),
+			EventPattern: w.pattern,
+		})
+		rule.AddTarget(awseventstargets.NewSqsQueue(p.Ingest.Queue, &awseventstargets.SqsQueueProps{
+			DeadLetterQueue: p.Ingest.DLQ,
+			RetryAttempts:   jsii.Number(20),
+			MaxEventAge:     awscdk.Duration_Hours(jsii.Number(24)),
+		}))
+		if w.cloudTrail {
+			withReadOnlyEvents(rule)
+		}
+		in.Rules = append(in.Rules, rule)
+	}
+	in.Rule = in.Rules[0]
 	if !tc.CreateTrail && !tc.SendDataEvents {
 		return in
 	}
@@ -105,9 +114,11 @@ func newCloudTrailInput(scope constructs.Construct, id string, tc trailConfig, p
 		}},
 	})
 	in.Trail = awscloudtrail.NewTrail(c, jsii.String("SesTrail"), &awscloudtrail.TrailProps{
-		Bucket:                     in.Bucket,
-		IsMultiRegionTrail:         jsii.Bool(false), // sesguard is deployed per Region
-		IncludeGlobalServiceEvents: jsii.Bool(false),
+		Bucket: in.Bucket,
+		// With sentinels the trail records every Region (and the global services, recorded in
+		// us-east-1): EventBridge receives CloudTrail events only where a trail logs them.
+		IsMultiRegionTrail:         jsii.Bool(len(rc.Sentinels) > 0),
+		IncludeGlobalServiceEvents: jsii.Bool(len(rc.Sentinels) > 0),
 		EnableFileValidation:       jsii.Bool(true),
 		SendToCloudWatchLogs:       jsii.Bool(false),
 	})

@@ -210,7 +210,8 @@ func newFunctions(scope constructs.Construct, id string, cfg *Config, tp *topics
 		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(float64(cfg.CoverageEveryMins)))),
 		Targets:     &[]awsevents.IRuleTarget{target},
 	})
-	awsevents.NewRule(c, jsii.String("CoverageOnSesChange"), &awsevents.RuleProps{
+	// Write calls only, but every CloudTrail rule gets the read-only state (one test, one rule).
+	withReadOnlyEvents(awsevents.NewRule(c, jsii.String("CoverageOnSesChange"), &awsevents.RuleProps{
 		Description: jsii.String("sesguard: coverage check after SES identity or configuration-set changes (needs a CloudTrail trail)"),
 		EventPattern: &awsevents.EventPattern{
 			Source:     jsii.Strings("aws.ses"),
@@ -221,7 +222,7 @@ func newFunctions(scope constructs.Construct, id string, cfg *Config, tp *topics
 			},
 		},
 		Targets: &[]awsevents.IRuleTarget{target},
-	})
+	}))
 
 	grantLeastPrivilege(c, cfg, f, tp, table)
 	return f

@@ -26,6 +26,14 @@ type synthed struct {
 	errors   []string       // error annotations (cdk-nag and ours)
 	warnings []string
 	err      error
+	// sentinels are the Region sentinel stacks' templates by Region (-c sesguardRegions).
+	sentinels map[string]*sentinelSynth
+}
+
+// sentinelSynth is one sentinel stack's template and its annotations.
+type sentinelSynth struct {
+	json             map[string]any
+	errors, warnings []string
 }
 
 // configurations are the deployments the tests cover: the default (embedded example policy, no
@@ -66,6 +74,13 @@ var configurations = map[string]map[string]any{
 		ctxCreateTrail:    "true",
 		ctxSendDataEvents: true,
 		ctxReconcileMins:  "5",
+	},
+	// regions: Region sentinels in us-east-1 and eu-central-1 for a home stack in eu-west-1,
+	// with sesguard's (then multi-Region) trail (infra/sentinel.go).
+	"regions": {
+		ctxRegions:     "us-east-1,eu-central-1",
+		ctxHomeRegion:  "eu-west-1",
+		ctxCreateTrail: true,
 	},
 	"central": {
 		ctxEndpointMode:     "central",
@@ -160,14 +175,36 @@ func synthConfig(root, name string, extra map[string]any) *synthed {
 		res.err = err
 		return res
 	}
-	ann := assertions.Annotations_FromStack(res.s.Stack)
-	for _, msg := range *ann.FindError(jsii.String("*"), assertions.Match_AnyValue()) {
-		res.errors = append(res.errors, fmt.Sprintf("%s: %v", *msg.Id, msg.Entry.Data))
-	}
-	for _, msg := range *ann.FindWarning(jsii.String("*"), assertions.Match_AnyValue()) {
-		res.warnings = append(res.warnings, fmt.Sprintf("%s: %v", *msg.Id, msg.Entry.Data))
+	res.errors, res.warnings = annotations(res.s.Stack)
+	for _, sn := range res.s.Sentinels {
+		ss := &sentinelSynth{}
+		b, err := json.Marshal(assertions.Template_FromStack(sn.Stack, nil).ToJSON())
+		if err == nil {
+			err = json.Unmarshal(b, &ss.json)
+		}
+		if err != nil {
+			res.err = fmt.Errorf("sentinel %s: %w", sn.Region, err)
+			return res
+		}
+		ss.errors, ss.warnings = annotations(sn.Stack)
+		if res.sentinels == nil {
+			res.sentinels = map[string]*sentinelSynth{}
+		}
+		res.sentinels[sn.Region] = ss
 	}
 	return res
+}
+
+// annotations are a stack's error and warning annotations (cdk-nag's among them).
+func annotations(stack awscdk.Stack) (errs, warns []string) {
+	ann := assertions.Annotations_FromStack(stack)
+	for _, msg := range *ann.FindError(jsii.String("*"), assertions.Match_AnyValue()) {
+		errs = append(errs, fmt.Sprintf("%s: %v", *msg.Id, msg.Entry.Data))
+	}
+	for _, msg := range *ann.FindWarning(jsii.String("*"), assertions.Match_AnyValue()) {
+		warns = append(warns, fmt.Sprintf("%s: %v", *msg.Id, msg.Entry.Data))
+	}
+	return errs, warns
 }
 
 // get returns the synthesized configuration or stops the test.

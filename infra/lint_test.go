@@ -54,6 +54,19 @@ func TestNag(t *testing.T) {
 		if suppressions < 6 {
 			t.Errorf("%s: only %d suppressions in the template metadata; is cdk-nag applied?", name, suppressions)
 		}
+		for region, sn := range s.sentinels {
+			if len(sn.errors) > 0 {
+				t.Errorf("%s sentinel %s: %d unsuppressed errors:\n%s", name, region, len(sn.errors), strings.Join(sn.errors, "\n"))
+			}
+			for _, w := range sn.warnings {
+				if strings.Contains(w, "AwsSolutions-") {
+					t.Errorf("%s sentinel %s: unsuppressed cdk-nag warning: %s", name, region, w)
+				}
+			}
+		}
+	}
+	if n := len(get(t, "regions").sentinels); n != 2 {
+		t.Errorf("regions: %d sentinel stacks, want 2 (cdk-nag must have seen them)", n)
 	}
 }
 
@@ -74,6 +87,17 @@ func TestCfnLint(t *testing.T) {
 			t.Fatal(err)
 		}
 		files = append(files, f)
+		for _, region := range sortedKeys(get(t, name).sentinels) {
+			b, err := json.MarshalIndent(get(t, name).sentinels[region].json, "", " ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := filepath.Join(dir, name+"-sentinel-"+region+".template.json")
+			if err := os.WriteFile(f, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			files = append(files, f)
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()

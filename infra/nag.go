@@ -64,6 +64,10 @@ func applyNag(scope constructs.Construct, s *Sesguard) {
 			"Seed shape 000/003: ses:SendEmail/SendRawEmail on any identity but only with aws:SourceVpc in the approved VPCs (or aws:SourceIp in approved public ranges); the identity policies restrict the identity side.",
 			nagAny)
 	}
+	for _, sn := range s.Sentinels {
+		suppress(sn.DLQ, "AwsSolutions-SQS3",
+			"This queue is itself a dead-letter queue: of the sentinel rules' cross-Region event bus targets, which cdk-nag does not recognise as a redrive source.")
+	}
 	if provider := s.Stack.Node().TryFindChild(jsii.String(customResourceProviderID)); provider != nil {
 		suppress(provider, "AwsSolutions-IAM4",
 			"The AwsCustomResource provider (CDK-managed singleton) uses AWSLambdaBasicExecutionRole for its own logs only; its SDK calls are granted per resource by explicit statements.",

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -27,7 +28,8 @@ type Sesguard struct {
 	Reconcile  *reconciliation  // coverage's CloudWatch reconciliation (infra/reconcile.go)
 	Interact   *interact        // nil unless the policy names Slack approvers
 	Dashboard  *dashboard
-	Central    *central // nil unless -c sesguardRole=central (infra/central.go)
+	Central    *central    // nil unless -c sesguardRole=central (infra/central.go)
+	Sentinels  []*sentinel // one per extra Region of -c sesguardRegions (infra/sentinel.go)
 }
 
 // NewSesguardStack builds the stack. It is environment-agnostic (no account/region), so synth
@@ -52,7 +54,11 @@ func NewSesguardStack(scope constructs.Construct, cfg *Config) (*Sesguard, error
 	if err != nil {
 		return nil, err
 	}
-	s.CloudTrail = newCloudTrailInput(stack, "CloudTrail", tc, s.Pipeline, s.Functions, s.Archive.LogBucket)
+	rc, err := loadRegionConfig(func(k string) any { return scope.Node().TryGetContext(&k) }, os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	s.CloudTrail = newCloudTrailInput(stack, "CloudTrail", tc, rc, s.Pipeline, s.Functions, s.Archive.LogBucket)
 	s.Reconcile = newReconciliation(stack, "Reconcile", tc, s.Functions, s.Table)
 	if len(cfg.Policy.Response.Approvers) > 0 {
 		s.Interact = newInteract(stack, "Interact", cfg, s.Topics, s.Table, s.Functions)
@@ -97,6 +103,13 @@ func NewSesguardStack(scope constructs.Construct, cfg *Config) (*Sesguard, error
 		out("SlackSigningSecretArn", "Put the Slack app's Signing Secret here: aws secretsmanager put-secret-value --secret-id <this> --secret-string …", s.Interact.SigningSecret.Ref())
 	}
 	out("MonitoredConfigurationSets", "Configuration sets publishing to sesguard", jsii.String(strings.Join(cfg.MonitoredConfigSets(), ",")))
+
+	for _, region := range rc.Sentinels {
+		s.Sentinels = append(s.Sentinels, newSentinel(scope, cfg, rc.Home, region))
+	}
+	if len(rc.Sentinels) > 0 {
+		out("SentinelRegions", "Regions with a sesguard sentinel stack forwarding here", jsii.String(strings.Join(rc.Sentinels, ",")))
+	}
 
 	applyNag(scope, s)
 	return s, nil
