@@ -28,7 +28,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/sesguard/sesguard/shared/awstest"
+	"github.com/sesguard/sesguard/shared/testsupport/awstest"
 )
 
 // deployContext is the reduced deployment: no AwsCustomResource (identity policies and default

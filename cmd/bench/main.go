@@ -1,5 +1,5 @@
 // Command bench is the side-by-side throughput benchmark of README's "Benchmarks" section. In one
-// run it generates the realistic corpus (shared/sescorpus), builds sesguard, and runs
+// run it generates the realistic corpus (shared/testsupport/sescorpus), builds sesguard, and runs
 // `sesguard replay --format json`, the Python json.loads peer and — when libsimdjson-dev and g++
 // are installed — the simdjson On-Demand peer on it, best of -runs, measured in CPU seconds
 // (user+sys from the child's rusage) because the machine is shared; then `sesguard investigate
@@ -22,7 +22,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sesguard/sesguard/shared/sescorpus"
+	"github.com/sesguard/sesguard/shared/testsupport/sescorpus"
 )
 
 //go:embed peers/peer.py

@@ -11,8 +11,8 @@ import (
 	"testing"
 
 	"github.com/sesguard/sesguard/shared/policy"
-	"github.com/sesguard/sesguard/shared/sescorpus"
 	"github.com/sesguard/sesguard/shared/sesevent"
+	"github.com/sesguard/sesguard/shared/testsupport/sescorpus"
 )
 
 // TestPythonPeerCountsLikeSesguard runs the Python peer on a small corpus and compares its counts

@@ -1,4 +1,4 @@
-// Command benchcorpus writes the realistic benchmark corpus of shared/sescorpus: SES
+// Command benchcorpus writes the realistic benchmark corpus of shared/testsupport/sescorpus: SES
 // event-publishing records as NDJSON (Send + Delivery per message, some Bounces and Complaints,
 // mail.headers, commonHeaders and the SES tags, 1–10 KB a record), the same bytes for the same
 // seed. With -policy it also writes the policy the corpus is shaped for.
@@ -12,7 +12,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/sesguard/sesguard/shared/sescorpus"
+	"github.com/sesguard/sesguard/shared/testsupport/sescorpus"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sesguard/sesguard/shared/sescorpus"
+	"github.com/sesguard/sesguard/shared/testsupport/sescorpus"
 )
 
 func TestRun(t *testing.T) {

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sesguard/sesguard/shared/lambdatest"
+	"github.com/sesguard/sesguard/shared/testsupport/lambdatest"
 )
 
 func TestDiscover(t *testing.T) {

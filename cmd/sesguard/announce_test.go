@@ -10,8 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/sesguard/sesguard/shared/awstest"
 	"github.com/sesguard/sesguard/shared/finding"
+	"github.com/sesguard/sesguard/shared/testsupport/awstest"
 )
 
 // TestRestoreAnnounces: a restore with a findings topic publishes the restored action as a

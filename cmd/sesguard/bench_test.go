@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/sesguard/sesguard/shared/cputime"
-	"github.com/sesguard/sesguard/shared/sescorpus"
+	"github.com/sesguard/sesguard/shared/testsupport/cputime"
+	"github.com/sesguard/sesguard/shared/testsupport/sescorpus"
 )
 
 // benchCorpus writes n records of the realistic corpus and its policy to a temporary folder.
@@ -35,7 +35,7 @@ func benchCorpus(b *testing.B, n int) (corpus, pol string, size int64) {
 }
 
 // BenchmarkReplayRealistic is `sesguard replay --format json` in-process on 20,000 records of the
-// realistic corpus (shared/sescorpus). Profile with
+// realistic corpus (shared/testsupport/sescorpus). Profile with
 // go test ./cmd/sesguard -run '^$' -bench ReplayRealistic -benchtime 5x -cpu 1 -cpuprofile /tmp/replay.prof
 func BenchmarkReplayRealistic(b *testing.B) {
 	const n = 20000

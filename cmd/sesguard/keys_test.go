@@ -12,8 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
-	"github.com/sesguard/sesguard/shared/awstest"
 	"github.com/sesguard/sesguard/shared/keyaudit"
+	"github.com/sesguard/sesguard/shared/testsupport/awstest"
 )
 
 func TestKeysCommand(t *testing.T) {

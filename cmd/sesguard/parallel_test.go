@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sesguard/sesguard/shared/sescorpus"
+	"github.com/sesguard/sesguard/shared/testsupport/sescorpus"
 )
 
 // TestParallelDecodeSameOutput: replay and investigate print exactly the same thing whether

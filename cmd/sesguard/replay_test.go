@@ -11,9 +11,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sesguard/sesguard/shared/awstest"
 	"github.com/sesguard/sesguard/shared/finding"
 	"github.com/sesguard/sesguard/shared/policy"
+	"github.com/sesguard/sesguard/shared/testsupport/awstest"
 )
 
 var updateReplay = flag.Bool("update-replay", false, "rewrite the replay goldens under testdata/replay")

@@ -8,11 +8,11 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 
-	"github.com/sesguard/sesguard/shared/awstest"
 	"github.com/sesguard/sesguard/shared/coverage"
 	"github.com/sesguard/sesguard/shared/detect"
 	"github.com/sesguard/sesguard/shared/policy"
 	"github.com/sesguard/sesguard/shared/reconcile"
+	"github.com/sesguard/sesguard/shared/testsupport/awstest"
 )
 
 // TestReconcileTick: the reconciliation schedule's event only reconciles (no SES listing); the

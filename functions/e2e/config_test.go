@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sesguard/sesguard/shared/lambdatest"
+	"github.com/sesguard/sesguard/shared/testsupport/lambdatest"
 )
 
 // TestMisconfigurationFailsInit checks that each function refuses to start on bad configuration,

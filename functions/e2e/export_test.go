@@ -21,9 +21,9 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/sesguard/sesguard/shared/asff"
-	"github.com/sesguard/sesguard/shared/awstest"
 	"github.com/sesguard/sesguard/shared/export"
-	"github.com/sesguard/sesguard/shared/lambdatest"
+	"github.com/sesguard/sesguard/shared/testsupport/awstest"
+	"github.com/sesguard/sesguard/shared/testsupport/lambdatest"
 )
 
 // The export binary is built once, beside the others (the shared binaries() list is left alone).

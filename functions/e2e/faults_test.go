@@ -8,8 +8,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 
-	"github.com/sesguard/sesguard/shared/awstest"
 	"github.com/sesguard/sesguard/shared/finding"
+	"github.com/sesguard/sesguard/shared/testsupport/awstest"
 )
 
 // TestFaultsFailOnlyTheirRecordsAndRecover injects AWS and Slack failures into the pipeline:

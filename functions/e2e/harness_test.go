@@ -26,8 +26,8 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/sesguard/sesguard/functions/internal/fnenv"
-	"github.com/sesguard/sesguard/shared/awstest"
-	"github.com/sesguard/sesguard/shared/lambdatest"
+	"github.com/sesguard/sesguard/shared/testsupport/awstest"
+	"github.com/sesguard/sesguard/shared/testsupport/lambdatest"
 )
 
 // The binaries are built once per test run (the first test that gets past awstest.Start builds

@@ -15,12 +15,12 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 
-	"github.com/sesguard/sesguard/shared/awstest"
 	"github.com/sesguard/sesguard/shared/contain"
 	"github.com/sesguard/sesguard/shared/finding"
-	"github.com/sesguard/sesguard/shared/lambdatest"
 	"github.com/sesguard/sesguard/shared/policy"
 	"github.com/sesguard/sesguard/shared/reconcile"
+	"github.com/sesguard/sesguard/shared/testsupport/awstest"
+	"github.com/sesguard/sesguard/shared/testsupport/lambdatest"
 )
 
 // Part C of issue 11 end to end with the real binaries against moto: CloudTrail send data events

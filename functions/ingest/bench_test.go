@@ -9,10 +9,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sesguard/sesguard/shared/cputime"
 	"github.com/sesguard/sesguard/shared/detect"
 	"github.com/sesguard/sesguard/shared/policy"
-	"github.com/sesguard/sesguard/shared/sescorpus"
+	"github.com/sesguard/sesguard/shared/testsupport/cputime"
+	"github.com/sesguard/sesguard/shared/testsupport/sescorpus"
 )
 
 // BenchmarkHandleSQS is the in-process cost of one SQS batch of ten Send records (EventBridge
@@ -54,7 +54,7 @@ func BenchmarkHandleSQS(b *testing.B) {
 }
 
 // BenchmarkHandleSQSRealistic is BenchmarkHandleSQS on records of the realistic corpus
-// (shared/sescorpus: mail.headers, commonHeaders, 7+ tags, 1–10 KB, Send + Delivery), ten per
+// (shared/testsupport/sescorpus: mail.headers, commonHeaders, 7+ tags, 1–10 KB, Send + Delivery), ten per
 // batch in EventBridge bodies, under the corpus's policy; it reports CPU per record.
 func BenchmarkHandleSQSRealistic(b *testing.B) {
 	p, err := policy.Load([]byte(sescorpus.Policy), "corpus.yaml")

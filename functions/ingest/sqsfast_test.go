@@ -12,8 +12,8 @@ import (
 
 	"github.com/sesguard/sesguard/shared/detect"
 	"github.com/sesguard/sesguard/shared/policy"
-	"github.com/sesguard/sesguard/shared/sescorpus"
 	"github.com/sesguard/sesguard/shared/sesevent"
+	"github.com/sesguard/sesguard/shared/testsupport/sescorpus"
 )
 
 // The SQS batches the fast reader (sesevent.ParseSQSEvent) takes give the same response, the

@@ -13,8 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/sesguard/sesguard/shared/awstest"
 	"github.com/sesguard/sesguard/shared/finding"
+	"github.com/sesguard/sesguard/shared/testsupport/awstest"
 )
 
 // topicWithQueue creates an SNS topic with an SQS subscription and returns the topic ARN and

@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/sesguard/sesguard/shared/awstest"
+	"github.com/sesguard/sesguard/shared/testsupport/awstest"
 )
 
 // clock is a settable test clock.

@@ -3,7 +3,7 @@ package cloudtrail
 import (
 	"testing"
 
-	"github.com/sesguard/sesguard/shared/cputime"
+	"github.com/sesguard/sesguard/shared/testsupport/cputime"
 )
 
 // BenchmarkDecode decodes the GetSendQuota record (a typical management event, ~1.2 KB) and

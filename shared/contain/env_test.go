@@ -14,8 +14,8 @@ import (
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
-	"github.com/sesguard/sesguard/shared/awstest"
 	"github.com/sesguard/sesguard/shared/finding"
+	"github.com/sesguard/sesguard/shared/testsupport/awstest"
 )
 
 const testTable = "sesguard-state"

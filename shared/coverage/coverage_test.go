@@ -9,7 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 
-	"github.com/sesguard/sesguard/shared/awstest"
+	"github.com/sesguard/sesguard/shared/testsupport/awstest"
 )
 
 var allTypes = []types.EventType{types.EventTypeSend, types.EventTypeReject, types.EventTypeBounce,

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sesguard/sesguard/shared/cputime"
 	"github.com/sesguard/sesguard/shared/sesevent"
+	"github.com/sesguard/sesguard/shared/testsupport/cputime"
 )
 
 // benchRecords builds n distinct Send records (NDJSON) from the SMTP-via-VPC fixture; every

@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sesguard/sesguard/shared/cputime"
-	"github.com/sesguard/sesguard/shared/sescorpus"
 	"github.com/sesguard/sesguard/shared/sesevent"
+	"github.com/sesguard/sesguard/shared/testsupport/cputime"
+	"github.com/sesguard/sesguard/shared/testsupport/sescorpus"
 )
 
 // BenchmarkAggregate measures Add alone (the join and the group update) on decoded events.
@@ -34,7 +34,7 @@ func BenchmarkAggregate(b *testing.B) {
 }
 
 // BenchmarkRun measures decode + aggregate through Run (MB/s via SetBytes) on 20,000 records of
-// the realistic corpus (shared/sescorpus), with decoding on -cpu goroutines:
+// the realistic corpus (shared/testsupport/sescorpus), with decoding on -cpu goroutines:
 // go test ./shared/forensics -run '^$' -bench BenchmarkRun -benchtime 10x -cpu 1,2
 func BenchmarkRun(b *testing.B) {
 	var buf bytes.Buffer

@@ -8,9 +8,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 
-	"github.com/sesguard/sesguard/shared/awstest"
 	"github.com/sesguard/sesguard/shared/detect"
 	"github.com/sesguard/sesguard/shared/policy"
+	"github.com/sesguard/sesguard/shared/testsupport/awstest"
 )
 
 func examplePolicy(t testing.TB) *policy.Policy {

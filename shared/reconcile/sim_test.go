@@ -12,9 +12,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 
-	"github.com/sesguard/sesguard/shared/cputime"
 	"github.com/sesguard/sesguard/shared/detect"
 	"github.com/sesguard/sesguard/shared/policy"
+	"github.com/sesguard/sesguard/shared/testsupport/cputime"
 )
 
 // simCW is CloudWatch for the simulation: the Send sum per period of the sends whose datapoint

@@ -11,8 +11,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/sesguard/sesguard/shared/cputime"
-	"github.com/sesguard/sesguard/shared/sescorpus"
+	"github.com/sesguard/sesguard/shared/testsupport/cputime"
+	"github.com/sesguard/sesguard/shared/testsupport/sescorpus"
 )
 
 // benchEnvelopes groups the fixture corpus by envelope.
@@ -140,7 +140,7 @@ func reportRates(b *testing.B, records int, cpu time.Duration) {
 	}
 }
 
-// BenchmarkDecodeRealistic streams 20,000 records of the realistic corpus (shared/sescorpus:
+// BenchmarkDecodeRealistic streams 20,000 records of the realistic corpus (shared/testsupport/sescorpus:
 // mail.headers, commonHeaders, 7+ tags, 1–10 KB) through DecodeReaderWith as replay and
 // investigate do:
 // go test ./shared/sesevent -run '^$' -bench DecodeRealistic -benchtime 20x -cpu 1 -count 3

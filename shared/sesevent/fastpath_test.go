@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"github.com/sesguard/sesguard/shared/sescorpus"
+	"github.com/sesguard/sesguard/shared/testsupport/sescorpus"
 	"io"
 	"net/mail"
 	"os"

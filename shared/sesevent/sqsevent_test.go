@@ -11,7 +11,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/sesguard/sesguard/shared/sescorpus"
+	"github.com/sesguard/sesguard/shared/testsupport/sescorpus"
 )
 
 // checkParseSQSEvent fails t when ParseSQSEvent accepts data but encoding/json reads it

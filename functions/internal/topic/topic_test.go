@@ -10,8 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/sesguard/sesguard/shared/awstest"
 	"github.com/sesguard/sesguard/shared/finding"
+	"github.com/sesguard/sesguard/shared/testsupport/awstest"
 )
 
 // TestPublishAgainstMoto publishes a finding and a result and reads them back from an SQS queue

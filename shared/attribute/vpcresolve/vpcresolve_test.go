@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/sesguard/sesguard/shared/attribute/vpcresolve"
-	"github.com/sesguard/sesguard/shared/awstest"
+	"github.com/sesguard/sesguard/shared/testsupport/awstest"
 )
 
 func TestResolveAgainstMoto(t *testing.T) {
