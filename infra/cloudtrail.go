@@ -12,7 +12,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 )
 
-// Context keys of the CloudTrail input (shared/cloudtrail → ingest).
+// Context keys of the CloudTrail input (shared/decode/cloudtrail → ingest).
 const (
 	// ctxCreateTrail: true creates a trail recording management events, for accounts without
 	// one (EventBridge receives CloudTrail API-call events only while a trail is logging).

@@ -10,13 +10,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sesguard/sesguard/shared/decode/sesevent"
 	"github.com/sesguard/sesguard/shared/policy"
-	"github.com/sesguard/sesguard/shared/sesevent"
 	"github.com/sesguard/sesguard/shared/testsupport/sescorpus"
 )
 
 // TestPythonPeerCountsLikeSesguard runs the Python peer on a small corpus and compares its counts
-// with the same checks done by shared/policy on shared/sesevent's events: the peer must do the
+// with the same checks done by shared/policy on shared/decode/sesevent's events: the peer must do the
 // work it is credited with.
 func TestPythonPeerCountsLikeSesguard(t *testing.T) {
 	if _, err := exec.LookPath("python3"); err != nil {

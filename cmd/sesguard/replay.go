@@ -18,12 +18,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	"github.com/sesguard/sesguard/shared/attribute"
-	"github.com/sesguard/sesguard/shared/cloudtrail"
 	"github.com/sesguard/sesguard/shared/contain"
+	"github.com/sesguard/sesguard/shared/decode/cloudtrail"
+	"github.com/sesguard/sesguard/shared/decode/sesevent"
 	"github.com/sesguard/sesguard/shared/detect"
 	"github.com/sesguard/sesguard/shared/finding"
 	"github.com/sesguard/sesguard/shared/policy"
-	"github.com/sesguard/sesguard/shared/sesevent"
 )
 
 const replayUsage = `usage: sesguard replay [--policy FILE] [--format text|json] [--vpc-cidrs SPEC] [--attribute] PATH...|-

@@ -4,9 +4,9 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/sesguard/sesguard/shared/decode/sesevent"
 	"github.com/sesguard/sesguard/shared/detect"
 	"github.com/sesguard/sesguard/shared/emf"
-	"github.com/sesguard/sesguard/shared/sesevent"
 )
 
 // principalClass is the metric's view of who sent: the caller name is attacker-influenced and

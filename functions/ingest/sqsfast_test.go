@@ -10,9 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sesguard/sesguard/shared/decode/sesevent"
 	"github.com/sesguard/sesguard/shared/detect"
 	"github.com/sesguard/sesguard/shared/policy"
-	"github.com/sesguard/sesguard/shared/sesevent"
 	"github.com/sesguard/sesguard/shared/testsupport/sescorpus"
 )
 

@@ -7,8 +7,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/sesguard/sesguard/shared/cloudtrail"
-	"github.com/sesguard/sesguard/shared/sesevent"
+	"github.com/sesguard/sesguard/shared/decode/cloudtrail"
+	"github.com/sesguard/sesguard/shared/decode/sesevent"
 )
 
 // CloudTrail send data events (SendEmail, SendRawEmail, ... with additionalEventData.sesMessageId)

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sesguard/sesguard/shared/sesevent"
+	"github.com/sesguard/sesguard/shared/decode/sesevent"
 	"github.com/sesguard/sesguard/shared/testsupport/cputime"
 )
 

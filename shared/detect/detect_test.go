@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sesguard/sesguard/shared/decode/sesevent"
 	"github.com/sesguard/sesguard/shared/finding"
 	"github.com/sesguard/sesguard/shared/policy"
-	"github.com/sesguard/sesguard/shared/sesevent"
 )
 
 func newDetector(t testing.TB, p *policy.Policy, st State, opts ...Option) *Detector {

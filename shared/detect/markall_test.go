@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sesguard/sesguard/shared/decode/sesevent"
 	"github.com/sesguard/sesguard/shared/policy"
-	"github.com/sesguard/sesguard/shared/sesevent"
 )
 
 // concurrentMemory is a MemoryState that asks Process for concurrent marks, as DynamoState does,

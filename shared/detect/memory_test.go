@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sesguard/sesguard/shared/sesevent"
+	"github.com/sesguard/sesguard/shared/decode/sesevent"
 )
 
 // Keys given as strings (the State interface) and as bytes (the Detector's in-process path) name

@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/sesguard/sesguard/shared/decode/sesevent"
 	"github.com/sesguard/sesguard/shared/finding"
 	"github.com/sesguard/sesguard/shared/policy"
-	"github.com/sesguard/sesguard/shared/sesevent"
 )
 
 func reputationBounceSpike() Rule {

@@ -1,10 +1,10 @@
 package detect
 
 import (
-	"github.com/sesguard/sesguard/shared/cloudtrail"
+	"github.com/sesguard/sesguard/shared/decode/cloudtrail"
+	"github.com/sesguard/sesguard/shared/decode/sesevent"
 	"github.com/sesguard/sesguard/shared/finding"
 	"github.com/sesguard/sesguard/shared/policy"
-	"github.com/sesguard/sesguard/shared/sesevent"
 )
 
 // Rule is one registered detection rule.

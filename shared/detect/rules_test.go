@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sesguard/sesguard/shared/decode/sesevent"
 	"github.com/sesguard/sesguard/shared/policy"
-	"github.com/sesguard/sesguard/shared/sesevent"
 )
 
 func TestRegistryMatchesPolicyNames(t *testing.T) {

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sesguard/sesguard/shared/sesevent"
+	"github.com/sesguard/sesguard/shared/decode/sesevent"
 )
 
 // TestSendCounters: first-seen Send events are counted per account, Region and 5-minute period

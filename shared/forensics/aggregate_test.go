@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sesguard/sesguard/shared/decode/sesevent"
 	"github.com/sesguard/sesguard/shared/policy"
-	"github.com/sesguard/sesguard/shared/sesevent"
 )
 
 var t0 = time.Date(2026, 5, 4, 9, 15, 0, 0, time.UTC)

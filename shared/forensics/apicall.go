@@ -3,7 +3,7 @@ package forensics
 import (
 	"time"
 
-	"github.com/sesguard/sesguard/shared/cloudtrail"
+	"github.com/sesguard/sesguard/shared/decode/cloudtrail"
 	"github.com/sesguard/sesguard/shared/policy"
 )
 

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sesguard/sesguard/shared/cloudtrail"
+	"github.com/sesguard/sesguard/shared/decode/cloudtrail"
 )
 
 func TestAddCallByAccessKey(t *testing.T) {

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sesguard/sesguard/shared/sesevent"
+	"github.com/sesguard/sesguard/shared/decode/sesevent"
 )
 
 // Dimension is what events are grouped by.

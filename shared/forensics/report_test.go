@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sesguard/sesguard/shared/sesevent"
+	"github.com/sesguard/sesguard/shared/decode/sesevent"
 )
 
 func TestReportFormats(t *testing.T) {

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sesguard/sesguard/shared/sesevent"
+	"github.com/sesguard/sesguard/shared/decode/sesevent"
 )
 
 const fixtureDir = "../../events/archive"

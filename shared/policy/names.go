@@ -14,7 +14,7 @@ const (
 	RuleVolumePrincipalSpike             = "volume.principal_spike"
 	RuleReputationBounceSpike            = "reputation.bounce_spike"
 	RuleReputationComplaintSpike         = "reputation.complaint_spike"
-	// CloudTrail SES API calls (shared/cloudtrail).
+	// CloudTrail SES API calls (shared/decode/cloudtrail).
 	RuleAPIOutsideApproved        = "api.outside_approved"
 	RuleAPIPrincipalUnapproved    = "api.principal_unapproved"
 	RuleAPISendDenied             = "api.send_denied"

@@ -58,7 +58,7 @@ func benchCorpus(b *testing.B, match func(string) bool) (files []benchFile, size
 }
 
 // BenchmarkDecode decodes each envelope's fixtures from their bytes (envelope JSON included), the
-// way the CLI reads files: go test -run='^$' -bench=BenchmarkDecode -benchtime=2000x ./shared/sesevent/
+// way the CLI reads files: go test -run='^$' -bench=BenchmarkDecode -benchtime=2000x ./shared/decode/sesevent/
 func BenchmarkDecode(b *testing.B) {
 	for _, env := range benchEnvelopes {
 		b.Run(env.name, func(b *testing.B) {
@@ -143,7 +143,7 @@ func reportRates(b *testing.B, records int, cpu time.Duration) {
 // BenchmarkDecodeRealistic streams 20,000 records of the realistic corpus (shared/testsupport/sescorpus:
 // mail.headers, commonHeaders, 7+ tags, 1–10 KB) through DecodeReaderWith as replay and
 // investigate do:
-// go test ./shared/sesevent -run '^$' -bench DecodeRealistic -benchtime 20x -cpu 1 -count 3
+// go test ./shared/decode/sesevent -run '^$' -bench DecodeRealistic -benchtime 20x -cpu 1 -count 3
 func BenchmarkDecodeRealistic(b *testing.B) {
 	var buf bytes.Buffer
 	st, err := sescorpus.Write(&buf, sescorpus.Options{Seed: 1, Records: 20000})

@@ -23,11 +23,11 @@ import (
 // The bare records in events/record/ are authored by hand from the reference document; every
 // other envelope fixture is generated from them by this file so the corpus stays consistent:
 //
-//	go test ./shared/sesevent -run TestFixturesUpToDate -update-fixtures
+//	go test ./shared/decode/sesevent -run TestFixturesUpToDate -update-fixtures
 var updateFixtures = flag.Bool("update-fixtures", false, "regenerate the envelope fixtures under events/ from events/record/")
 
 const (
-	eventsDir = "../../events"
+	eventsDir = "../../../events"
 	fxAccount = "111122223333"
 	fxRegion  = "eu-west-1"
 )
@@ -439,7 +439,7 @@ func TestFixturesUpToDate(t *testing.T) {
 			continue
 		}
 		if !bytes.Equal(fixtureContent(have), fixtureContent(files[rel])) {
-			t.Errorf("%s is stale: regenerate with go test ./shared/sesevent -run TestFixturesUpToDate -update-fixtures", rel)
+			t.Errorf("%s is stale: regenerate with go test ./shared/decode/sesevent -run TestFixturesUpToDate -update-fixtures", rel)
 		}
 	}
 }

@@ -263,7 +263,7 @@ func TestFastPathCases(t *testing.T) {
 // FuzzFastPathMatchesSlow: whatever the fast path accepts, encoding/json accepts too and decodes
 // to the identical Event. Run with
 //
-//	go test -run='^$' -fuzz='^FuzzFastPathMatchesSlow$' -fuzztime=120s -parallel=1 ./shared/sesevent/
+//	go test -run='^$' -fuzz='^FuzzFastPathMatchesSlow$' -fuzztime=120s -parallel=1 ./shared/decode/sesevent/
 func FuzzFastPathMatchesSlow(f *testing.F) {
 	seedFiles(f)
 	for _, raw := range goodRecords(f) {

@@ -18,7 +18,7 @@ func TestGlobalServiceCallsSkippedByName(t *testing.T) {
 		{"eventbridge-support-create-case.json", "support.amazonaws.com"},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
-			b, err := os.ReadFile(filepath.Join("..", "..", "events", "global", tc.file))
+			b, err := os.ReadFile(filepath.Join("..", "..", "..", "events", "global", tc.file))
 			if err != nil {
 				t.Fatal(err)
 			}

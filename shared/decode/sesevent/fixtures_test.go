@@ -18,7 +18,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/sesguard/sesguard/shared/cloudtrail"
+	"github.com/sesguard/sesguard/shared/decode/cloudtrail"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/golden from the current decoder output")
@@ -109,7 +109,7 @@ func TestGolden(t *testing.T) {
 			}
 			want, err := os.ReadFile(golden)
 			if err != nil {
-				t.Fatalf("%v (run go test ./shared/sesevent -run TestGolden -update)", err)
+				t.Fatalf("%v (run go test ./shared/decode/sesevent -run TestGolden -update)", err)
 			}
 			if !bytes.Equal(have, want) {
 				t.Errorf("decoded events differ from %s (run with -update after checking the diff):\n%s", golden, firstDiff(have, want))

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/sesguard/sesguard/shared/cloudtrail"
+	"github.com/sesguard/sesguard/shared/decode/cloudtrail"
 )
 
 // Size limits. SES records are small (headers are truncated above 10 KB), so anything bigger is

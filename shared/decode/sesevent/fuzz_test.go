@@ -17,7 +17,7 @@ import (
 // Ref, and each Result has exactly one of Err, Skip, Events. Seeds are the fixtures under events/
 // (the seed corpus runs with every `go test`); run one at a time, e.g.
 //
-//	go test -run='^$' -fuzz='^FuzzDecodeSQS$' -fuzztime=60s -parallel=1 ./shared/sesevent/
+//	go test -run='^$' -fuzz='^FuzzDecodeSQS$' -fuzztime=60s -parallel=1 ./shared/decode/sesevent/
 
 // seedFiles adds every fixture whose relative path has one of the prefixes (all when none).
 func seedFiles(f *testing.F, prefixes ...string) {

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"errors"
 
-	"github.com/sesguard/sesguard/shared/cloudtrail"
+	"github.com/sesguard/sesguard/shared/decode/cloudtrail"
 )
 
 // bareCloudTrail reports whether data is a bare CloudTrail record rather than an SES record or
@@ -17,7 +17,7 @@ func bareCloudTrail(data []byte) bool {
 		!bytes.Contains(data, []byte(`"detail-type"`))
 }
 
-// decodeCloudTrail decodes a CloudTrail record found in carrier with shared/cloudtrail. Records
+// decodeCloudTrail decodes a CloudTrail record found in carrier with shared/decode/cloudtrail. Records
 // of other services (CloudTrail log files hold every service) are skipped, not failed.
 func decodeCloudTrail(data []byte, carrier, ref string, env Envelope) Result {
 	ev, err := cloudtrail.Decode(data, cloudtrail.Envelope{Account: env.Account, Region: env.Region})

@@ -1,7 +1,7 @@
 // Package cloudtrail decodes CloudTrail records of SES API calls — management events
 // (GetSendQuota, PutAccountDetails, CreateEmailIdentity, ...) and the optional data events of API
 // sends (SendEmail, SendRawEmail, ...) — into one normalised Event. It decodes a single record;
-// shared/sesevent finds the record inside its envelopes (EventBridge "AWS API Call via
+// shared/decode/sesevent finds the record inside its envelopes (EventBridge "AWS API Call via
 // CloudTrail", SQS bodies, NDJSON, CloudTrail's own {"Records":[...]} log files) and hands it
 // here, so every transport sesguard reads carries both kinds of input.
 package cloudtrail

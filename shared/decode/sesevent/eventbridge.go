@@ -8,11 +8,11 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/sesguard/sesguard/shared/cloudtrail"
+	"github.com/sesguard/sesguard/shared/decode/cloudtrail"
 )
 
 // EventBridge detail-types of SES sending events (source aws.ses). CloudTrail API calls go to
-// shared/cloudtrail; other SES detail-types on the bus (advisor recommendations, tenant sending
+// shared/decode/cloudtrail; other SES detail-types on the bus (advisor recommendations, tenant sending
 // status) are skipped.
 func sendingDetailType(dt string) bool {
 	switch dt {

@@ -14,7 +14,7 @@ import (
 // fixture returns the CloudTrail record inside an EventBridge fixture of events/cloudtrail.
 func fixture(t testing.TB, name string) []byte {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "..", "events", "cloudtrail", name))
+	data, err := os.ReadFile(filepath.Join("..", "..", "..", "events", "cloudtrail", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func TestDecodeFixtures(t *testing.T) {
 }
 
 func TestDecodeDataEventAndVPCEndpoint(t *testing.T) {
-	data, err := os.ReadFile("../../events/cloudtrail/trail-log.json")
+	data, err := os.ReadFile("../../../events/cloudtrail/trail-log.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +227,7 @@ func TestDecodeCases(t *testing.T) {
 // FuzzDecode: no input panics; an error is always a *FieldError; a decoded record has an event
 // name and time, and a valid SourceIP is never also a host.
 //
-//	go test -run='^$' -fuzz='^FuzzDecode$' -fuzztime=60s -parallel=1 ./shared/cloudtrail/
+//	go test -run='^$' -fuzz='^FuzzDecode$' -fuzztime=60s -parallel=1 ./shared/decode/cloudtrail/
 func FuzzDecode(f *testing.F) {
 	f.Add([]byte(base))
 	for _, v := range []string{`"10.0.0.256"`, `"::1"`, `"AWS Internal"`, `null`, `{}`} {
@@ -235,7 +235,7 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Add([]byte(with("additionalEventData", `{"sesMessageId":["a",1]}`)))
 	f.Add([]byte(with("requestParameters", `{"enabled":"true","sendingEnabled":false}`)))
-	files, _ := filepath.Glob("../../events/cloudtrail/eventbridge-*.json")
+	files, _ := filepath.Glob("../../../events/cloudtrail/eventbridge-*.json")
 	for _, p := range files {
 		f.Add(fixture(f, filepath.Base(p)))
 	}
