@@ -13,7 +13,7 @@ import (
 	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 
 	"github.com/sesguard/sesguard/shared/contain"
-	"github.com/sesguard/sesguard/shared/finding"
+	"github.com/sesguard/sesguard/shared/core/finding"
 )
 
 // envFindingsTopic is the findings topic restore announces on when --findings-topic is not given.

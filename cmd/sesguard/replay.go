@@ -19,10 +19,10 @@ import (
 
 	"github.com/sesguard/sesguard/shared/attribute"
 	"github.com/sesguard/sesguard/shared/contain"
+	"github.com/sesguard/sesguard/shared/core/finding"
 	"github.com/sesguard/sesguard/shared/decode/cloudtrail"
 	"github.com/sesguard/sesguard/shared/decode/sesevent"
 	"github.com/sesguard/sesguard/shared/detect"
-	"github.com/sesguard/sesguard/shared/finding"
 	"github.com/sesguard/sesguard/shared/policy"
 )
 

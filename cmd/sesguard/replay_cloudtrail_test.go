@@ -9,7 +9,7 @@ import (
 
 	"github.com/sesguard/sesguard/shared/attribute"
 	"github.com/sesguard/sesguard/shared/contain"
-	"github.com/sesguard/sesguard/shared/finding"
+	"github.com/sesguard/sesguard/shared/core/finding"
 	"github.com/sesguard/sesguard/shared/policy"
 )
 

@@ -8,7 +8,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 
-	"github.com/sesguard/sesguard/shared/finding"
+	"github.com/sesguard/sesguard/shared/core/finding"
 	"github.com/sesguard/sesguard/shared/testsupport/awstest"
 )
 

@@ -10,8 +10,8 @@ import (
 
 	"github.com/sesguard/sesguard/functions/internal/fnenv"
 	"github.com/sesguard/sesguard/functions/internal/topic"
+	"github.com/sesguard/sesguard/shared/core/finding"
 	"github.com/sesguard/sesguard/shared/export"
-	"github.com/sesguard/sesguard/shared/finding"
 )
 
 // Destination is one place findings go (export.Hub, export.Bus).

@@ -13,8 +13,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/sesguard/sesguard/shared/core/finding"
 	"github.com/sesguard/sesguard/shared/export"
-	"github.com/sesguard/sesguard/shared/finding"
 )
 
 // recorder is a destination that records what it got and fails the keys it is told to.

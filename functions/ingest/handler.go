@@ -14,11 +14,11 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/sesguard/sesguard/functions/internal/fnenv"
+	"github.com/sesguard/sesguard/shared/core/finding"
 	"github.com/sesguard/sesguard/shared/decode/cloudtrail"
 	"github.com/sesguard/sesguard/shared/decode/sesevent"
 	"github.com/sesguard/sesguard/shared/detect"
 	"github.com/sesguard/sesguard/shared/emf"
-	"github.com/sesguard/sesguard/shared/finding"
 )
 
 // Detector runs a batch of normalised events through the rules (detect.Detector with DynamoDB

@@ -11,8 +11,8 @@ import (
 	"github.com/sesguard/sesguard/functions/internal/fnenv"
 	"github.com/sesguard/sesguard/functions/internal/topic"
 	"github.com/sesguard/sesguard/shared/alert"
+	"github.com/sesguard/sesguard/shared/core/finding"
 	"github.com/sesguard/sesguard/shared/emf"
-	"github.com/sesguard/sesguard/shared/finding"
 )
 
 // Notifier sends alerts for findings and containment results (alert.Notifier: Slack, SNS, with

@@ -10,8 +10,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/sesguard/sesguard/shared/core/finding"
 	"github.com/sesguard/sesguard/shared/emf"
-	"github.com/sesguard/sesguard/shared/finding"
 )
 
 // TestMetrics: notify emits exactly its emf.Catalog metric: the alerts sent in the batch.

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/sesguard/sesguard/shared/approval"
-	"github.com/sesguard/sesguard/shared/finding"
+	"github.com/sesguard/sesguard/shared/core/finding"
 )
 
 // Block ids of the button blocks (budget keeps them; functions/interact ignores block ids).

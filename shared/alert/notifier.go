@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/sesguard/sesguard/shared/finding"
+	"github.com/sesguard/sesguard/shared/core/finding"
 )
 
 // Destination renders and delivers an alert. SlackWebhook and SNSPublisher implement it.

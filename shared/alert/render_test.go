@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sesguard/sesguard/shared/finding"
+	"github.com/sesguard/sesguard/shared/core/finding"
 	"github.com/sesguard/sesguard/shared/policy"
 )
 

@@ -16,7 +16,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/sesguard/sesguard/shared/finding"
+	"github.com/sesguard/sesguard/shared/core/finding"
 )
 
 // Kinds of approval, also the Slack action_id suffixes.

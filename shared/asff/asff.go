@@ -16,7 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/securityhub/types"
 
 	"github.com/sesguard/sesguard/shared/alert"
-	"github.com/sesguard/sesguard/shared/finding"
+	"github.com/sesguard/sesguard/shared/core/finding"
 )
 
 // ASFF constants and the limits Security Hub enforces (ASFF syntax reference).

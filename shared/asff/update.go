@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/securityhub/types"
 
 	"github.com/sesguard/sesguard/shared/alert"
-	"github.com/sesguard/sesguard/shared/finding"
+	"github.com/sesguard/sesguard/shared/core/finding"
 )
 
 // Update is what a containment result changes on its Security Hub finding, through

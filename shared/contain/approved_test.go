@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sesguard/sesguard/shared/finding"
+	"github.com/sesguard/sesguard/shared/core/finding"
 )
 
 // TestContainWithApproval: an approved run applies only the approved action ids (a planned action

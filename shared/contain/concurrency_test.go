@@ -19,7 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
-	"github.com/sesguard/sesguard/shared/finding"
+	"github.com/sesguard/sesguard/shared/core/finding"
 )
 
 // The interleavings below are forced by client wrappers: one run blocks at a chosen call until

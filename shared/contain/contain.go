@@ -16,7 +16,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/sesguard/sesguard/shared/finding"
+	"github.com/sesguard/sesguard/shared/core/finding"
 )
 
 // Action names (the values of `response.on` in the policy file).

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sesguard/sesguard/shared/finding"
+	"github.com/sesguard/sesguard/shared/core/finding"
 )
 
 // staleAfter is how long a pending ledger row may stay pending before a rerun reports it as a

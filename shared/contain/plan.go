@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/sesguard/sesguard/shared/finding"
+	"github.com/sesguard/sesguard/shared/core/finding"
 	"github.com/sesguard/sesguard/shared/policy"
 )
 

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/sesguard/sesguard/shared/attribute"
-	"github.com/sesguard/sesguard/shared/finding"
+	"github.com/sesguard/sesguard/shared/core/finding"
 )
 
 func testFinding() *finding.Finding {

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sesguard/sesguard/shared/core/finding"
 	"github.com/sesguard/sesguard/shared/decode/cloudtrail"
 	"github.com/sesguard/sesguard/shared/decode/sesevent"
-	"github.com/sesguard/sesguard/shared/finding"
 )
 
 // maxIPs bounds the distinct source IPs named in a finding's detail.

@@ -4,7 +4,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/sesguard/sesguard/shared/finding"
+	"github.com/sesguard/sesguard/shared/core/finding"
 )
 
 // Collector merges the updates of successive batches into one finding per id, as a stream

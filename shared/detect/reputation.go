@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/sesguard/sesguard/shared/core/finding"
 	"github.com/sesguard/sesguard/shared/decode/sesevent"
-	"github.com/sesguard/sesguard/shared/finding"
 	"github.com/sesguard/sesguard/shared/policy"
 )
 

@@ -5,7 +5,7 @@
 package export
 
 import (
-	"github.com/sesguard/sesguard/shared/finding"
+	"github.com/sesguard/sesguard/shared/core/finding"
 )
 
 // Item is one findings-topic message: exactly one of Finding and Result is set, Raw is the v1 JSON

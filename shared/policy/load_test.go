@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sesguard/sesguard/shared/finding"
+	"github.com/sesguard/sesguard/shared/core/finding"
 )
 
 func TestLoadExample(t *testing.T) {

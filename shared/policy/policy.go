@@ -6,7 +6,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/sesguard/sesguard/shared/finding"
+	"github.com/sesguard/sesguard/shared/core/finding"
 )
 
 // Policy is a loaded, validated sesguard.yaml. Build it with Load; the zero value approves nothing.

@@ -17,8 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 
+	"github.com/sesguard/sesguard/shared/core/finding"
 	"github.com/sesguard/sesguard/shared/detect"
-	"github.com/sesguard/sesguard/shared/finding"
 	"github.com/sesguard/sesguard/shared/policy"
 )
 
