@@ -130,12 +130,12 @@ func (h *hooksStandIn) messages() []alert.SlackMessage {
 	return out
 }
 
-// buttonValue returns the value of the first button with actionID in the messages.
+// buttonValue returns the value of the first button with the action_id prefix actionID.
 func buttonValue(msgs []alert.SlackMessage, actionID, label string) string {
 	for _, m := range msgs {
 		for _, b := range m.Blocks {
 			for _, e := range b.Buttons {
-				if e.ActionID == actionID && strings.Contains(e.Text.Text, label) {
+				if e.ActionID == approval.ButtonID(actionID, e.Value) && strings.Contains(e.Text.Text, label) {
 					return e.Value
 				}
 			}
@@ -373,7 +373,7 @@ func TestSlackButtonsEndToEnd(t *testing.T) {
 	}
 
 	// Undo: the key is Active again.
-	if resp := invoke[events.LambdaFunctionURLResponse](t, interact, slackClick(t, approval.ActionUndo, undoRef, e2eApprover, time.Now(), true)); resp.StatusCode != 200 {
+	if resp := invoke[events.LambdaFunctionURLResponse](t, interact, slackClick(t, approval.ButtonID(approval.ActionUndo, undoRef), undoRef, e2eApprover, time.Now(), true)); resp.StatusCode != 200 {
 		t.Fatalf("undo click: status %d", resp.StatusCode)
 	}
 	if got := failureIDs(invoke[events.SQSEventResponse](t, respond, w.drain(interactQ))); len(got) != 0 {

@@ -149,7 +149,7 @@ func (h *Handler) Handle(ctx context.Context, req events.LambdaFunctionURLReques
 	}
 	// From here the request is Slack's: answer 200 (Slack shows an error for anything else) and
 	// tell the user in Slack why nothing happens.
-	kind := approval.KindOfAction(a.ActionID)
+	kind, kindErr := approval.ParseAction(a.ActionID, a.Value)
 	if kind == "" {
 		return ack("interact: audit: click ignored", "reason", "not a sesguard button")
 	}
@@ -159,6 +159,9 @@ func (h *Handler) Handle(ctx context.Context, req events.LambdaFunctionURLReques
 		}
 		log.Warn("interact: audit: click refused", "reason", reason, "approval_ref", clip(a.Value, 40), "ms", time.Since(start).Milliseconds())
 		return respond(http.StatusOK, ""), nil
+	}
+	if kindErr != nil {
+		return tell(kindErr.Error(), "This button cannot be used; nothing was changed. Reason:", kindErr.Error())
 	}
 	if !h.Approver(in.User.ID) {
 		return tell("not in response.approvers", "You are not in response.approvers; nothing was changed. Slack user id:", in.User.ID)

@@ -166,6 +166,12 @@ func TestHandle(t *testing.T) {
 		{"valid Undo", func(r *rig) events.LambdaFunctionURLRequest {
 			return request(payload(approverID, approval.ActionUndo, r.undo.Ref), signing, now.Add(-time.Minute))
 		}, want{200, approval.KindUndo, false, "click accepted"}},
+		{"valid Contain now, action_id with its reference", func(r *rig) events.LambdaFunctionURLRequest {
+			return request(payload(approverID, approval.ButtonID(approval.ActionContain, r.contain.Ref), r.contain.Ref), signing, now)
+		}, want{200, approval.KindContain, false, "click accepted"}},
+		{"valid Undo, action_id with its reference", func(r *rig) events.LambdaFunctionURLRequest {
+			return request(payload(approverID, approval.ButtonID(approval.ActionUndo, r.undo.Ref), r.undo.Ref), signing, now)
+		}, want{200, approval.KindUndo, false, "click accepted"}},
 		{"valid, body base64-encoded by the Function URL", func(r *rig) events.LambdaFunctionURLRequest {
 			q := request(payload(approverID, approval.ActionContain, r.contain.Ref), signing, now)
 			q.Body, q.IsBase64Encoded = base64.StdEncoding.EncodeToString([]byte(q.Body)), true
@@ -216,6 +222,9 @@ func TestHandle(t *testing.T) {
 		{"Undo button with a Contain reference", func(r *rig) events.LambdaFunctionURLRequest {
 			return request(payload(approverID, approval.ActionUndo, r.contain.Ref), signing, now)
 		}, want{200, "", true, "do not match"}},
+		{"Undo button whose action_id names another reference than its value", func(r *rig) events.LambdaFunctionURLRequest {
+			return request(payload(approverID, approval.ButtonID(approval.ActionUndo, r.contain.Ref), r.undo.Ref), signing, now)
+		}, want{200, "", true, "different references"}},
 		{"a button that is not sesguard's", func(r *rig) events.LambdaFunctionURLRequest {
 			return request(payload(approverID, "other_app_button", r.contain.Ref), signing, now)
 		}, want{200, "", false, "not a sesguard button"}},

@@ -34,16 +34,6 @@ func main() {
 	if err != nil {
 		fnenv.Fatal(log, "notify: cannot start: AWS configuration", err)
 	}
-	var dests []alert.Destination
-	secret := cfg.SlackSecretARN
-	if secret == "" {
-		secret = cfg.Policy.Alerts.SlackWebhookSecret
-	}
-	if secret != "" {
-		dests = append(dests, slackDestination(secretsmanager.NewFromConfig(awsCfg), secret, log))
-	} else {
-		log.Warn("notify: no Slack webhook secret configured; alerting to SNS only")
-	}
 	format := alert.Format(os.Getenv(envAlertsFormat))
 	switch format {
 	case "":
@@ -52,7 +42,18 @@ func main() {
 	default:
 		fnenv.Fatal(log, "notify: cannot start", fmt.Errorf("%s=%q: want %s or %s", envAlertsFormat, format, alert.FormatText, alert.FormatChatbot))
 	}
-	dests = append(dests, &alert.SNSPublisher{Client: sns.NewFromConfig(awsCfg), TopicARN: cfg.AlertsTopicARN, Format: format})
+	topic := &alert.SNSPublisher{Client: sns.NewFromConfig(awsCfg), TopicARN: cfg.AlertsTopicARN, Format: format}
+	var dests []alert.Destination
+	secret := cfg.SlackSecretARN
+	if secret == "" {
+		secret = cfg.Policy.Alerts.SlackWebhookSecret
+	}
+	if secret != "" {
+		dests = append(dests, slackDestination(secretsmanager.NewFromConfig(awsCfg), secret, topic, log))
+	} else {
+		log.Warn("notify: no Slack webhook secret configured; alerting to SNS only")
+	}
+	dests = append(dests, topic)
 	n := &alert.Notifier{Destinations: dests, Logger: log}
 	if cfg.Table != "" {
 		n.Store = &alert.DynamoStore{Client: dynamodb.NewFromConfig(awsCfg), Table: cfg.Table}

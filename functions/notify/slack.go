@@ -58,8 +58,11 @@ type secretsAPI interface {
 
 var _ secretsAPI = (*secretsmanager.Client)(nil)
 
-// slackDestination is the Slack destination for secret (an ARN or name).
-func slackDestination(sm secretsAPI, secret string, log *slog.Logger) alert.Destination {
+// slackDestination is the Slack destination for secret (an ARN or name). A message Slack
+// refuses for good (4xx) is reported with Slack's reason through report (the alerts topic)
+// rather than retried into the dead-letter queue.
+func slackDestination(sm secretsAPI, secret string, report alert.Reporter, log *slog.Logger) alert.Destination {
 	urls := alert.NewSecretURL(sm, secret)
-	return &optionalSlack{Slack: alert.NewSlackWebhook(urls), URLs: urls, Secret: secret, Log: log}
+	hook := &alert.ReportRejections{Dest: alert.NewSlackWebhook(urls), Report: report, Log: log}
+	return &optionalSlack{Slack: hook, URLs: urls, Secret: secret, Log: log}
 }

@@ -49,8 +49,8 @@ func TestSlackSecretWithoutValue(t *testing.T) {
 	var logs bytes.Buffer
 	log := slog.New(slog.NewJSONHandler(&logs, nil))
 	notifier := func(secret string) (*alert.Notifier, *recorder) {
-		d := slackDestination(sm, secret, log)
-		d.(*optionalSlack).Slack.(*alert.SlackWebhook).Client = srv.Client()
+		d := slackDestination(sm, secret, nil, log)
+		d.(*optionalSlack).Slack.(*alert.ReportRejections).Dest.(*alert.SlackWebhook).Client = srv.Client()
 		rec := &recorder{}
 		return &alert.Notifier{Destinations: []alert.Destination{d, rec}, Logger: log}, rec
 	}
@@ -82,5 +82,39 @@ func TestSlackSecretWithoutValue(t *testing.T) {
 	}
 	if posts.Load() != 1 {
 		t.Fatalf("slack posts %d after the secret was set, want 1", posts.Load())
+	}
+}
+
+// reports records the refusals the Slack destination reports.
+type reports struct{ got []alert.Rejection }
+
+func (r *reports) Report(_ context.Context, rej alert.Rejection) error {
+	r.got = append(r.got, rej)
+	return nil
+}
+
+// TestSlackRefusalReported: the notify function's Slack destination turns Slack's 4xx into a
+// report (the alerts topic in main) with Slack's reason, and the alert counts as handled.
+func TestSlackRefusalReported(t *testing.T) {
+	m := awstest.Start(t)
+	sm := secretsmanager.NewFromConfig(m.Config(t))
+	ctx := context.Background()
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "invalid_blocks", http.StatusBadRequest)
+	}))
+	defer srv.Close()
+	sec, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("Sesguard/slack-refuses"), SecretString: aws.String(srv.URL + "/services/T/B/x")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := &reports{}
+	d := slackDestination(sm, aws.ToString(sec.ARN), rep, slog.New(slog.DiscardHandler))
+	d.(*optionalSlack).Slack.(*alert.ReportRejections).Dest.(*alert.SlackWebhook).Client = srv.Client()
+	f := &finding.Finding{Schema: finding.SchemaFinding, ID: "sgf-1", Rule: "network.outside_approved", Severity: finding.SeverityHigh}
+	if err := d.Send(ctx, alert.Alert{Kind: alert.KindPage, Finding: f}); err != nil {
+		t.Fatalf("a refused alert failed the record: %v", err)
+	}
+	if len(rep.got) != 1 || !strings.Contains(rep.got[0].Reason, "HTTP 400: invalid_blocks") || rep.got[0].Alert.Finding.ID != "sgf-1" {
+		t.Fatalf("reports = %+v", rep.got)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/sesguard/sesguard/shared/approval"
@@ -92,8 +93,10 @@ func (b *SlackBlock) UnmarshalJSON(data []byte) error {
 	return json.Unmarshal(w.Elements, &b.Elements)
 }
 
-func button(actionID, label, ref, style string, confirm *SlackConfirm) SlackButton {
-	return SlackButton{Type: "button", ActionID: actionID, Text: plainText(clip(label, 75)), Value: ref, Style: style, Confirm: confirm}
+// button is a button whose action_id carries its reference (approval.ButtonID): Slack rejects
+// a message with repeated action ids, and a result has one Undo button per action.
+func button(prefix, label, ref, style string, confirm *SlackConfirm) SlackButton {
+	return SlackButton{Type: "button", ActionID: approval.ButtonID(prefix, ref), Text: plainText(clip(label, 75)), Value: ref, Style: style, Confirm: confirm}
 }
 
 func confirmDialog(title, text, yes string) *SlackConfirm {
@@ -122,6 +125,11 @@ func resultButtons(r *finding.Result) ([]SlackBlock, bool) {
 	undos := 0
 	for _, a := range r.Actions {
 		if a.Outcome != finding.OutcomeApplied || a.Undo == nil || !approval.ValidRef(a.Undo.Ref) {
+			continue
+		}
+		// respond gives every action its own reference; a repeated one would repeat an
+		// action_id (Slack refuses the whole message), and its button would do the same thing.
+		if slices.ContainsFunc(buttons, func(b SlackButton) bool { return b.Value == a.Undo.Ref }) {
 			continue
 		}
 		if undos == slackMaxButtons {

@@ -2,6 +2,7 @@ package alert
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -70,14 +71,14 @@ func TestButtons(t *testing.T) {
 		actions []string // action_ids of the buttons, in order
 		values  []string
 	}{
-		{"dry-run with approval: Contain now", dryRunWithApproval(), []string{approval.ActionContain}, []string{refContain}},
+		{"dry-run with approval: Contain now", dryRunWithApproval(), []string{approval.ButtonID(approval.ActionContain, refContain)}, []string{refContain}},
 		{"dry-run without approval (no approvers): no button", sampleResult("dry-run"), nil, nil},
-		{"enforce: an Undo per applied action with a reference", enforceWithUndo(), []string{approval.ActionUndo, approval.ActionUndo}, []string{refUndo1, refUndo2}},
+		{"enforce: an Undo per applied action with a reference", enforceWithUndo(), []string{approval.ButtonID(approval.ActionUndo, refUndo1), approval.ButtonID(approval.ActionUndo, refUndo2)}, []string{refUndo1, refUndo2}},
 		{"enforce result with a Contain reference: no Contain button", func() *finding.Result {
 			r := enforceWithUndo()
 			r.Approval = &finding.ButtonRef{Ref: refContain}
 			return r
-		}(), []string{approval.ActionUndo, approval.ActionUndo}, []string{refUndo1, refUndo2}},
+		}(), []string{approval.ButtonID(approval.ActionUndo, refUndo1), approval.ButtonID(approval.ActionUndo, refUndo2)}, []string{refUndo1, refUndo2}},
 		{"dry-run with nothing planned: no button", func() *finding.Result {
 			r := dryRunWithApproval()
 			for i := range r.Actions {
@@ -128,10 +129,9 @@ func TestButtons(t *testing.T) {
 // note (the middle is truncated instead), and stays within Slack's limits.
 func TestButtonsSurviveTruncation(t *testing.T) {
 	r := enforceWithUndo()
-	for i := range 80 {
+	for i := range 80 { // respond gives every applied action its own reference
 		r.Actions = append(r.Actions, finding.ActionResult{ActionID: "sg-x", Action: "deactivate_keys", Target: strings.Repeat("t", 150),
-			Outcome: finding.OutcomeApplied, Reason: strings.Repeat("r", 400), Undo: &finding.ButtonRef{Ref: refUndo1}})
-		_ = i
+			Outcome: finding.OutcomeApplied, Reason: strings.Repeat("r", 400), Undo: &finding.ButtonRef{Ref: fmt.Sprintf("apr-%032x", i+1)}})
 	}
 	m := SlackResult(r)
 	checkSlack(t, "long result", m, "")

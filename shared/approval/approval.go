@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/sesguard/sesguard/shared/core/finding"
@@ -25,21 +26,40 @@ const (
 	KindUndo    = "undo"
 )
 
-// Slack action_ids of the buttons (shared/alert renders them, functions/interact reads them).
+// Slack action_id prefixes of the buttons (shared/alert renders them, functions/interact reads
+// them). A rendered button's id is ButtonID(prefix, ref); the bare prefix is what messages sent
+// before ids carried the reference use, and is still accepted.
 const (
 	ActionContain = "sesguard_contain"
 	ActionUndo    = "sesguard_undo"
 )
 
-// KindOfAction maps a button's action_id to its approval kind ("" for anything else).
-func KindOfAction(actionID string) string {
-	switch actionID {
+// ButtonID is the action_id of a button with prefix ActionContain or ActionUndo whose value is
+// ref. Slack rejects a message whose action ids repeat (a result with two Undo buttons), so the
+// id carries the button's reference: unique per message and stable across renders.
+func ButtonID(prefix, ref string) string { return prefix + ":" + ref }
+
+// ErrActionMismatch: a button's action_id names another reference than its value.
+var ErrActionMismatch = errors.New("approval: action_id and value name different references")
+
+// ParseAction maps a clicked button's action_id and value to its approval kind: "" (and no
+// error) for a button that is not sesguard's. An id "PREFIX:REF" must name the reference in
+// value; both are in the signed request, so a mismatch is a hand-made click, refused.
+func ParseAction(actionID, value string) (string, error) {
+	prefix, ref, withRef := strings.Cut(actionID, ":")
+	kind := ""
+	switch prefix {
 	case ActionContain:
-		return KindContain
+		kind = KindContain
 	case ActionUndo:
-		return KindUndo
+		kind = KindUndo
+	default:
+		return "", nil
 	}
-	return ""
+	if withRef && ref != value {
+		return kind, fmt.Errorf("%w: %s button", ErrActionMismatch, kind)
+	}
+	return kind, nil
 }
 
 // refPattern: "apr-" and 32 lower-case hex digits (128 random bits).

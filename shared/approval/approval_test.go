@@ -76,8 +76,32 @@ func TestUsable(t *testing.T) {
 	if _, err := NewUndo("sgf-1", "", t0, time.Hour); !errors.Is(err, ErrInvalid) {
 		t.Errorf("undo approval without an action created: %v", err)
 	}
-	if KindOfAction(ActionContain) != KindContain || KindOfAction(ActionUndo) != KindUndo || KindOfAction("sesguard_nuke") != "" {
-		t.Error("KindOfAction")
+}
+
+func TestParseAction(t *testing.T) {
+	const ref, other = "apr-0123456789abcdef0123456789abcdef", "apr-fedcba9876543210fedcba9876543210"
+	tests := []struct {
+		id, value, kind string
+		err             error
+	}{
+		{ButtonID(ActionContain, ref), ref, KindContain, nil},
+		{ButtonID(ActionUndo, ref), ref, KindUndo, nil},
+		{ActionContain, ref, KindContain, nil}, // messages sent before ids carried the reference
+		{ActionUndo, ref, KindUndo, nil},
+		{ButtonID(ActionUndo, other), ref, KindUndo, ErrActionMismatch},
+		{ActionUndo + ":", ref, KindUndo, ErrActionMismatch},
+		{"sesguard_nuke", ref, "", nil},
+		{"sesguard_nuke:" + ref, ref, "", nil},
+		{"other_app:" + ref, ref, "", nil},
+	}
+	for _, tc := range tests {
+		kind, err := ParseAction(tc.id, tc.value)
+		if kind != tc.kind || !errors.Is(err, tc.err) || (tc.err == nil) != (err == nil) {
+			t.Errorf("ParseAction(%q, %q) = %q, %v; want %q, %v", tc.id, tc.value, kind, err, tc.kind, tc.err)
+		}
+	}
+	if id := ButtonID(ActionUndo, ref); len(id) > 255 {
+		t.Errorf("action_id %q is %d chars (Slack allows 255)", id, len(id))
 	}
 }
 

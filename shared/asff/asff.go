@@ -79,11 +79,13 @@ func Finding(f *finding.Finding, p Product) (types.AwsSecurityFinding, error) {
 	if f == nil {
 		return types.AwsSecurityFinding{}, errors.New("asff: nil finding")
 	}
-	if strings.TrimSpace(f.ID) == "" {
-		return types.AwsSecurityFinding{}, errors.New("asff: finding has no id")
+	// Checked after cleaning: an id or rule of only invisible characters is empty to Security Hub.
+	id, rule := alert.Clean(f.ID, maxField), alert.Clean(f.Rule, maxField)
+	if !nonEmptyString(id) {
+		return types.AwsSecurityFinding{}, fmt.Errorf("asff: finding has no id (%q)", clipQuote(f.ID))
 	}
-	if strings.TrimSpace(f.Rule) == "" {
-		return types.AwsSecurityFinding{}, fmt.Errorf("asff: finding %s has no rule", f.ID)
+	if !nonEmptyString(rule) {
+		return types.AwsSecurityFinding{}, fmt.Errorf("asff: finding %s has no rule", id)
 	}
 	account := f.Account
 	if account == "" {
@@ -101,9 +103,9 @@ func Finding(f *finding.Finding, p Product) (types.AwsSecurityFinding, error) {
 	typ := []string{FindingType(f.Rule)}
 	out := types.AwsSecurityFinding{
 		SchemaVersion: aws.String(SchemaVersion),
-		Id:            aws.String(alert.Clean(f.ID, maxField)),
+		Id:            aws.String(id),
 		ProductArn:    aws.String(p.ARN()),
-		GeneratorId:   aws.String(alert.Clean(f.Rule, maxField)),
+		GeneratorId:   aws.String(rule),
 		AwsAccountId:  aws.String(account),
 		Region:        aws.String(region),
 		CompanyName:   aws.String(CompanyName),
@@ -113,9 +115,10 @@ func Finding(f *finding.Finding, p Product) (types.AwsSecurityFinding, error) {
 		Title:         aws.String(Title(f)),
 		Description:   aws.String(Description(f)),
 		Types:         typ,
-		Severity:      &types.Severity{Label: label, Original: aws.String(alert.Clean(string(f.Severity), 64))},
+		// Original is omitted when the finding has no severity: the model requires a NonEmptyString.
+		Severity: &types.Severity{Label: label, Original: nonEmpty(string(f.Severity), 64)},
 		FindingProviderFields: &types.FindingProviderFields{
-			Severity: &types.FindingProviderSeverity{Label: label, Original: aws.String(alert.Clean(string(f.Severity), 64))},
+			Severity: &types.FindingProviderSeverity{Label: label, Original: nonEmpty(string(f.Severity), 64)},
 			Types:    typ,
 		},
 		Resources:     Resources(f, Product{Partition: p.Partition, Region: region, Account: account}),
@@ -138,7 +141,18 @@ func Finding(f *finding.Finding, p Product) (types.AwsSecurityFinding, error) {
 		}
 		out.Network = n
 	}
+	if err := Check(out); err != nil {
+		return types.AwsSecurityFinding{}, fmt.Errorf("asff: finding %s: %w", id, err)
+	}
 	return out, nil
+}
+
+// nonEmpty is s cleaned and clipped, or nil when nothing visible is left (optional fields).
+func nonEmpty(s string, limit int) *string {
+	if c := alert.Clean(s, limit); nonEmptyString(c) {
+		return aws.String(c)
+	}
+	return nil
 }
 
 // times picks CreatedAt (first_seen, else the window start) and UpdatedAt (last_seen, never before
@@ -263,36 +277,35 @@ func Resources(f *finding.Finding, p Product) []types.Resource {
 	var out []types.Resource
 	part := p.partition()
 	pr := f.Principal
+	// Every value is cleaned first and used only if something visible is left (NonEmptyString).
+	name := nonEmpty(pr.Name, maxField)
 	principalType := ""
 	switch {
-	case pr.Kind == finding.KindUser && (pr.ARN != "" || pr.Name != ""):
+	case pr.Kind == finding.KindUser && iamARN(pr, part, p.Account, "user") != "":
 		principalType = "IAMUser"
 		out = append(out, types.Resource{Type: aws.String("AwsIamUser"), Id: aws.String(iamARN(pr, part, p.Account, "user")), Partition: types.Partition(part), Region: aws.String(p.Region)})
-	case pr.Kind == finding.KindRole && (pr.ARN != "" || pr.Name != ""):
+	case pr.Kind == finding.KindRole && iamARN(pr, part, p.Account, "role") != "":
 		principalType = "AssumedRole"
 		out = append(out, types.Resource{Type: aws.String("AwsIamRole"), Id: aws.String(iamARN(pr, part, p.Account, "role")), Partition: types.Partition(part), Region: aws.String(p.Region)})
 	case pr.Kind == finding.KindRoot:
 		principalType = "Root"
 	}
-	if pr.AccessKeyID != "" {
-		d := &types.AwsIamAccessKeyDetails{AccessKeyId: aws.String(alert.Clean(pr.AccessKeyID, 128)), AccountId: aws.String(p.Account)}
-		if pr.Name != "" {
-			d.PrincipalName = aws.String(alert.Clean(pr.Name, maxField))
-			if pr.Kind == finding.KindUser {
-				d.UserName = d.PrincipalName
-			}
+	if key := nonEmpty(pr.AccessKeyID, 128); key != nil {
+		d := &types.AwsIamAccessKeyDetails{AccessKeyId: key, AccountId: aws.String(p.Account), PrincipalName: name}
+		if pr.Kind == finding.KindUser {
+			d.UserName = name
 		}
 		if principalType != "" {
 			d.PrincipalType = aws.String(principalType)
 		}
-		out = append(out, types.Resource{Type: aws.String("AwsIamAccessKey"), Id: aws.String(alert.Clean(pr.AccessKeyID, 128)),
+		out = append(out, types.Resource{Type: aws.String("AwsIamAccessKey"), Id: key,
 			Partition: types.Partition(part), Region: aws.String(p.Region), Details: &types.ResourceDetails{AwsIamAccessKey: d}})
 	}
-	if id := f.Evidence.Identity; id != "" {
-		out = append(out, sesResource(part, p, "identity", id))
+	if id := nonEmpty(f.Evidence.Identity, 256); id != nil {
+		out = append(out, sesResource(part, p, "identity", *id))
 	}
-	if cs := f.Evidence.ConfigurationSet; cs != "" {
-		out = append(out, sesResource(part, p, "configuration-set", cs))
+	if cs := nonEmpty(f.Evidence.ConfigurationSet, 256); cs != nil {
+		out = append(out, sesResource(part, p, "configuration-set", *cs))
 	}
 	if len(out) == 0 {
 		out = append(out, types.Resource{Type: aws.String("AwsAccount"), Id: aws.String("AWS::::Account:" + p.Account), Partition: types.Partition(part), Region: aws.String(p.Region)})
@@ -303,12 +316,16 @@ func Resources(f *finding.Finding, p Product) []types.Resource {
 	return out
 }
 
-// iamARN is the principal's ARN, or one built from its name when attribution gave only a name.
+// iamARN is the principal's ARN, or one built from its name when attribution gave only a name;
+// "" when neither has anything visible left after cleaning.
 func iamARN(pr finding.Principal, partition, account, kind string) string {
-	if pr.ARN != "" {
-		return alert.Clean(pr.ARN, maxField)
+	if arn := nonEmpty(pr.ARN, maxField); arn != nil {
+		return *arn
 	}
-	return alert.Clean("arn:"+partition+":iam::"+account+":"+kind+"/"+pr.Name, maxField)
+	if name := nonEmpty(pr.Name, maxField); name != nil {
+		return alert.Clean("arn:"+partition+":iam::"+account+":"+kind+"/"+*name, maxField)
+	}
+	return ""
 }
 
 // sesResource is an SES identity or configuration set: ASFF has no SES resource type, so "Other"
@@ -341,15 +358,15 @@ const (
 
 func productFields(f *finding.Finding) map[string]string {
 	m := map[string]string{
-		FieldSchema: alert.Clean(f.Schema, 64),
-		FieldRule:   alert.Clean(f.Rule, maxField),
-		FieldCount:  strconv.FormatInt(f.Evidence.Count, 10),
+		FieldRule:  alert.Clean(f.Rule, maxField),
+		FieldCount: strconv.FormatInt(f.Evidence.Count, 10),
 	}
 	set := func(k, v string) {
-		if v = alert.Clean(v, maxField); v != "" {
-			m[k] = v
+		if c := nonEmpty(v, maxField); c != nil {
+			m[k] = *c
 		}
 	}
+	set(FieldSchema, f.Schema)
 	set(FieldMode, f.Mode)
 	if !f.WindowStart.IsZero() {
 		set(FieldWindowStart, f.WindowStart.UTC().Format(time.RFC3339))
@@ -368,8 +385,8 @@ func productFields(f *finding.Finding) map[string]string {
 func cleanAll(in []string, limit int) []string {
 	out := make([]string, 0, len(in))
 	for _, s := range in {
-		if c := alert.Clean(s, limit); c != "" {
-			out = append(out, c)
+		if c := nonEmpty(s, limit); c != nil {
+			out = append(out, *c)
 		}
 	}
 	return out

@@ -74,7 +74,7 @@ func Result(r *finding.Result, p Product) (Update, error) {
 	if r == nil {
 		return Update{}, errors.New("asff: nil containment result")
 	}
-	if strings.TrimSpace(r.FindingID) == "" {
+	if !nonEmptyString(alert.Clean(r.FindingID, maxField)) {
 		return Update{}, errors.New("asff: containment result has no finding_id")
 	}
 	prod := p
@@ -85,11 +85,18 @@ func Result(r *finding.Result, p Product) (Update, error) {
 	if actor == "" {
 		actor = "sesguard"
 	}
-	return Update{
+	if !nonEmptyString(actor) {
+		actor = "sesguard"
+	}
+	u := Update{
 		Identifier: types.AwsSecurityFindingIdentifier{Id: aws.String(alert.Clean(r.FindingID, maxField)), ProductArn: aws.String(prod.ARN())},
 		Note:       types.NoteUpdate{Text: aws.String(Note(r)), UpdatedBy: aws.String(actor)},
 		Workflow:   Workflow(r),
-	}, nil
+	}
+	if err := CheckNote(u.Note); err != nil {
+		return Update{}, fmt.Errorf("asff: result for %s: %w", r.FindingID, err)
+	}
+	return u, nil
 }
 
 // Note is the containment summary, one action after the other, within Security Hub's 512 characters.

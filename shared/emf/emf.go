@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 )
 
 // Namespace is the CloudWatch namespace of every sesguard metric.
@@ -77,12 +76,26 @@ func Lookup(name string) (Definition, bool) {
 // replaced so a hostile rule or account string cannot create unbounded metric series.
 const maxDimValue = 128
 
+// Replacement dimension values.
+const (
+	DimValueNone  = "none"  // empty or whitespace-only
+	DimValueOther = "other" // not printable ASCII, or longer than maxDimValue bytes
+)
+
+// dimValue maps a value to one CloudWatch accepts. CloudWatch's Dimension.Value must be 1..1024
+// characters of ASCII without control characters, with at least one non-whitespace character;
+// a record whose value breaks that is not turned into a metric at all. The mapping:
+//   - "" or only ASCII whitespace → "none";
+//   - any byte outside printable ASCII (0x20–0x7E: non-ASCII letters, control characters,
+//     invalid UTF-8) or more than 128 bytes → "other" (no partial transliteration: "usér" and
+//     "user" must not collapse into one series);
+//   - anything else unchanged.
 func dimValue(s string) string {
-	if s == "" {
-		return "none"
+	if strings.TrimLeft(s, " \t\n\v\f\r") == "" {
+		return DimValueNone
 	}
-	if len(s) > maxDimValue || !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		return "other"
+	if len(s) > maxDimValue || strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r > 0x7e }) {
+		return DimValueOther
 	}
 	return s
 }

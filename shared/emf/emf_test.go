@@ -75,8 +75,16 @@ func validate(t *testing.T, line string) {
 				t.Errorf("dimension set %v", keys)
 			}
 			for _, k := range keys {
-				if _, ok := m[k.(string)].(string); !ok {
+				v, ok := m[k.(string)].(string)
+				if !ok {
 					t.Errorf("dimension %v has no string value at the root", k)
+					continue
+				}
+				// CloudWatch Dimension.Value: 1..1024 characters, ASCII without control
+				// characters, at least one non-whitespace character.
+				if len(v) == 0 || len(v) > 1024 || strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r > 0x7e }) ||
+					strings.TrimLeft(v, " ") == "" {
+					t.Errorf("dimension %v = %q is not a valid CloudWatch dimension value", k, v)
 				}
 			}
 		}
@@ -114,20 +122,58 @@ func TestMisuse(t *testing.T) {
 	}
 }
 
+// hostileNames are principal names, accounts, rules and actions as an attacker or a bad
+// record could make them; each must reach CloudWatch as a valid dimension value.
+var hostileNames = map[string]string{
+	"":                         DimValueNone,
+	" ":                        DimValueNone,
+	"\t\n ":                    DimValueNone,
+	"\u00a0":                   DimValueOther, // no-break space: whitespace, and not ASCII
+	"\u3000":                   DimValueOther,
+	"ses-smtp-usér":            DimValueOther,
+	"用户":                       DimValueOther,
+	"ⅿallory":                  DimValueOther,
+	"pay\u200bpal":             DimValueOther,
+	"\u202eresu":               DimValueOther,
+	"🚨":                        DimValueOther,
+	"a\nb":                     DimValueOther,
+	"\x7f":                     DimValueOther,
+	"\xff":                     DimValueOther,
+	strings.Repeat("x", 500):   DimValueOther,
+	" padded ":                 " padded ",
+	"ses-smtp-user.2026":       "ses-smtp-user.2026",
+	"network.outside_approved": "network.outside_approved",
+}
+
+// TestHostileDimension: whatever value a dimension gets, the record carries one CloudWatch
+// accepts (validate checks the Dimension.Value rules), mapped as documented on dimValue.
 func TestHostileDimension(t *testing.T) {
 	var buf bytes.Buffer
-	w := &Writer{Function: "ingest", Out: &buf}
-	for _, v := range []string{strings.Repeat("x", 500), "a\nb", "\xff", ""} {
+	ingest := &Writer{Function: "ingest", Out: &buf, Now: func() time.Time { return t0 }}
+	respond := &Writer{Function: "respond", Out: &buf, Now: func() time.Time { return t0 }}
+	for v, want := range hostileNames {
 		buf.Reset()
-		if err := w.Emit(MetricFindings, 1, map[string]string{DimRule: v}); err != nil {
-			t.Fatal(err)
+		emits := []error{
+			ingest.Emit(MetricSendsSeen, 1, map[string]string{DimAccount: v, DimPrincipalClass: v}),
+			ingest.Emit(MetricFindings, 1, map[string]string{DimRule: v}),
+			respond.Emit(MetricActions, 1, map[string]string{DimAction: v, DimOutcome: v}),
 		}
-		var m map[string]any
-		if err := json.Unmarshal(buf.Bytes(), &m); err != nil {
-			t.Fatal(err)
+		for _, err := range emits {
+			if err != nil {
+				t.Fatal(err)
+			}
 		}
-		if got := m[DimRule]; got != "other" && got != "none" {
-			t.Errorf("%q became %q", v, got)
+		for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+			validate(t, line)
+			var m map[string]any
+			if err := json.Unmarshal([]byte(line), &m); err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range []string{DimAccount, DimPrincipalClass, DimRule, DimAction, DimOutcome} {
+				if got, ok := m[d]; ok && got != want {
+					t.Errorf("%s %q became %q, want %q", d, v, got, want)
+				}
+			}
 		}
 	}
 }

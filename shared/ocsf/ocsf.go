@@ -4,6 +4,8 @@
 package ocsf
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -127,15 +129,17 @@ type Actor struct {
 	User User `json:"user"`
 }
 
-// User is an IAM principal.
+// User is an IAM principal. TypeID is the schema's enum (0 Unknown, 1 User, 2 Admin, 99 Other)
+// and Type its caption, or for Other the source's own type.
 type User struct {
 	Name          string `json:"name,omitempty"`
 	UID           string `json:"uid,omitempty"`
+	TypeID        int    `json:"type_id"`
 	Type          string `json:"type,omitempty"`
 	CredentialUID string `json:"credential_uid,omitempty"`
 }
 
-// Endpoint is a network endpoint.
+// Endpoint is a network endpoint. IP is an ip_t: at most 40 characters, without an IPv6 zone.
 type Endpoint struct {
 	IP string `json:"ip"`
 }
@@ -188,9 +192,13 @@ func base(activity int, sev finding.Severity) DetectionFinding {
 	}
 }
 
-// Finding renders f as a Create activity: every count change re-emits it with a later time and
-// last_seen_time under the same finding_info.uid.
-func Finding(f *finding.Finding) (DetectionFinding, error) {
+// Finding renders f as activity ActivityCreate (the finding's first emission) or ActivityUpdate
+// (a later count change: a later time and last_seen_time under the same finding_info.uid). The
+// caller knows which (detect.Update.New); the finding itself does not say.
+func Finding(f *finding.Finding, activity int) (DetectionFinding, error) {
+	if activity != ActivityCreate && activity != ActivityUpdate {
+		return DetectionFinding{}, fmt.Errorf("ocsf: activity %d is neither Create (1) nor Update (2)", activity)
+	}
 	if f == nil || strings.TrimSpace(f.ID) == "" {
 		return DetectionFinding{}, errors.New("ocsf: finding has no id")
 	}
@@ -204,10 +212,10 @@ func Finding(f *finding.Finding) (DetectionFinding, error) {
 	if t.IsZero() {
 		return DetectionFinding{}, fmt.Errorf("ocsf: finding %s has neither evidence.last_seen nor window_start", f.ID)
 	}
-	d := base(ActivityCreate, f.Severity)
+	d := base(activity, f.Severity)
 	d.Time, d.StartTime, d.EndTime, d.Count = ms(t), ms(f.Evidence.FirstSeen), ms(f.Evidence.LastSeen), f.Evidence.Count
 	d.Message = asff.Title(f)
-	d.Metadata.UID = alert.Clean(f.ID, 512)
+	d.Metadata.UID = eventUID(f.ID, activity, d.Time, fmt.Sprint(f.Evidence.Count))
 	d.Info = FindingInfo{
 		UID: alert.Clean(f.ID, 512), Title: asff.Title(f), Desc: asff.Description(f), Types: []string{asff.FindingType(f.Rule)},
 		CreatedTime: ms(first(f.Evidence.FirstSeen, f.WindowStart)), ModifiedTime: ms(t),
@@ -246,7 +254,7 @@ func Result(r *finding.Result) (DetectionFinding, error) {
 	d.Time = ms(r.Time)
 	d.Message = alert.Clean("Containment ("+orDryRun(r.Mode)+") for "+asff.Title(fake), 256)
 	d.Comment = asff.Note(r)
-	d.Metadata.UID = alert.Clean(r.FindingID, 512)
+	d.Metadata.UID = eventUID(r.FindingID, ActivityUpdate, d.Time, "result", r.Mode, d.Comment)
 	d.Info = FindingInfo{
 		UID: alert.Clean(r.FindingID, 512), Title: asff.Title(fake), Types: []string{asff.FindingType(r.Rule)}, ModifiedTime: ms(r.Time),
 		Analytic: &Analytic{UID: alert.Clean(r.Rule, 256), Name: alert.Clean(alert.RuleTitle(r.Rule), 256), TypeID: 1, Type: "Rule"},
@@ -260,6 +268,18 @@ func Result(r *finding.Result) (DetectionFinding, error) {
 	}
 	d.Unmapped = Unmapped{Schema: r.Schema, Rule: alert.Clean(r.Rule, 256), Mode: alert.Clean(r.Mode, 32), Outcomes: outcomes}
 	return d, nil
+}
+
+// eventUID is metadata.uid, which OCSF defines per event instance: a digest of the finding id and
+// what distinguishes this event of it (activity, time, count or outcome), so each count change
+// and each result has its own uid and a redelivery of the same event keeps it.
+func eventUID(findingID string, activity int, t int64, parts ...string) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%d\x00%d", findingID, activity, t)
+	for _, p := range parts {
+		h.Write([]byte("\x00" + p))
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
 func orDryRun(m string) string {
@@ -318,16 +338,33 @@ func deref(s *string) string {
 
 func evidences(p finding.Principal, ip string) []Evidence {
 	var e Evidence
-	if p.Name != "" || p.ARN != "" || p.AccessKeyID != "" {
-		e.Actor = &Actor{User: User{Name: alert.Clean(p.Name, 256), UID: alert.Clean(p.ARN, 512), Type: alert.Clean(string(p.Kind), 16), CredentialUID: alert.Clean(p.AccessKeyID, 128)}}
+	u := User{Name: alert.Clean(p.Name, 256), UID: alert.Clean(p.ARN, 512), CredentialUID: alert.Clean(p.AccessKeyID, 128)}
+	if u.Name != "" || u.UID != "" || u.CredentialUID != "" {
+		u.TypeID, u.Type = userType(p.Kind)
+		e.Actor = &Actor{User: u}
 	}
 	if a, err := netip.ParseAddr(ip); err == nil {
-		e.SrcEndpoint = &Endpoint{IP: a.Unmap().String()}
+		// The zone (fe80::1%eth0) names an interface of the sender's host: meaningless here, and
+		// with it the address can exceed ip_t's 40 characters.
+		e.SrcEndpoint = &Endpoint{IP: a.Unmap().WithZone("").String()}
 	}
 	if e.Actor == nil && e.SrcEndpoint == nil {
 		return nil
 	}
 	return []Evidence{e}
+}
+
+// userType is the user object's type_id and type for a principal kind.
+func userType(k finding.PrincipalKind) (int, string) {
+	switch k {
+	case finding.KindUser:
+		return 1, "User"
+	case finding.KindRoot:
+		return 2, "Admin"
+	case finding.KindRole:
+		return 99, "AssumedRole" // Other: the CloudTrail userIdentity type
+	}
+	return 0, "Unknown"
 }
 
 func cleanAll(in []string, limit int) []string {

@@ -69,8 +69,8 @@ func TestGolden(t *testing.T) {
 		render func() (DetectionFinding, error)
 		status int
 	}{
-		{"finding_user.json", func() (DetectionFinding, error) { return Finding(sampleFinding()) }, StatusNew},
-		{"finding_coverage.json", func() (DetectionFinding, error) { return Finding(coverageFinding()) }, StatusNew},
+		{"finding_user.json", func() (DetectionFinding, error) { return Finding(sampleFinding(), ActivityCreate) }, StatusNew},
+		{"finding_coverage.json", func() (DetectionFinding, error) { return Finding(coverageFinding(), ActivityCreate) }, StatusNew},
 		{"result_contained.json", func() (DetectionFinding, error) { return Result(result(finding.OutcomeApplied)) }, StatusInProgress},
 		{"result_restored.json", func() (DetectionFinding, error) { return Result(result(finding.OutcomeRestored)) }, StatusResolved},
 		{"result_failed.json", func() (DetectionFinding, error) { return Result(result(finding.OutcomeFailed)) }, StatusNew},
@@ -157,7 +157,7 @@ func TestHostileText(t *testing.T) {
 	for _, h := range []string{"Bill\u202eing\r\n@channel \x00", strings.Repeat("e\u0301\u0301\u0301\u0301", 4000), "\xff\xfe"} {
 		f := sampleFinding()
 		f.Evidence.From, f.Evidence.Identity, f.Principal.Name, f.Evidence.Detail = []string{h}, h, h, h
-		d, err := Finding(f)
+		d, err := Finding(f, ActivityCreate)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -180,12 +180,12 @@ func TestHostileText(t *testing.T) {
 func TestBadInput(t *testing.T) {
 	f := sampleFinding()
 	f.ID = ""
-	if _, err := Finding(f); err == nil {
+	if _, err := Finding(f, ActivityCreate); err == nil {
 		t.Error("finding without id rendered")
 	}
 	f = sampleFinding()
 	f.Evidence.LastSeen, f.WindowStart = time.Time{}, time.Time{}
-	if _, err := Finding(f); err == nil || !strings.Contains(err.Error(), "last_seen") {
+	if _, err := Finding(f, ActivityCreate); err == nil || !strings.Contains(err.Error(), "last_seen") {
 		t.Errorf("finding without time: %v", err)
 	}
 	if _, err := Result(&finding.Result{FindingID: "x"}); err == nil || !strings.Contains(err.Error(), "time") {
@@ -197,7 +197,7 @@ func BenchmarkFinding(b *testing.B) {
 	f := sampleFinding()
 	b.ReportAllocs()
 	for b.Loop() {
-		d, err := Finding(f)
+		d, err := Finding(f, ActivityCreate)
 		if err != nil {
 			b.Fatal(err)
 		}
