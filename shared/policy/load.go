@@ -56,7 +56,9 @@ func Load(data []byte, name string) (*Policy, error) {
 	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
 		return nil, Errors{l.syntaxError(err, data)}
 	}
-	if doc.Kind == 0 || len(doc.Content) == 0 {
+	// A document that is only `~`, `null` or `---` is as empty as no document: without this it
+	// loaded as the zero policy ("valid (version 0)") and a run approved nothing.
+	if doc.Kind == 0 || len(doc.Content) == 0 || isNull(doc.Content[0]) {
 		return nil, Errors{{File: name, Msg: "empty policy: expected a mapping with at least `version: 1`"}}
 	}
 	// Further documents (after ---) would otherwise be ignored without a word: refuse any that
@@ -88,6 +90,12 @@ func Load(data []byte, name string) (*Policy, error) {
 		return nil, l.errs
 	}
 	return &p, nil
+}
+
+// isNull reports whether n is (an alias of) a null scalar.
+func isNull(n *yaml.Node) bool {
+	n = deref(n)
+	return n.Kind == yaml.ScalarNode && n.Tag == "!!null"
 }
 
 type loader struct {
