@@ -65,6 +65,11 @@ func TestMailboxBypass(t *testing.T) {
 		{"named approved", `Alerts Team <alerts@notify.example.org>`, true},
 		{"angle-addr only", `<alerts@notify.example.org>`, true},
 		{"surrounding space", `  alerts@notify.example.org  `, true},
+		{"surrounding tab", "\talerts@notify.example.org\t", true},
+		{"trailing vertical tab (net/mail refuses it)", "alerts@notify.example.org\v", false},
+		{"trailing form feed", "alerts@notify.example.org\f", false},
+		{"trailing no-break space", "alerts@notify.example.org\u00a0", false},
+		{"trailing CRLF", "alerts@notify.example.org\r\n", false},
 		{"empty", ``, false},
 		{"angle brackets only", `<>`, false},
 	}
