@@ -389,7 +389,7 @@ func (l *loader) network(n *yaml.Node, net *Network) {
 
 func (l *loader) senders(n *yaml.Node, s *Senders) {
 	l.mapping(n, "senders", []field{
-		{"principals", func(_, v *yaml.Node) { s.Principals = l.list(v, "senders.principals", checkPrincipalPattern) }},
+		{"principals", func(_, v *yaml.Node) { s.Principals = l.list(v, "senders.principals", checkSenderPrincipalPattern) }},
 		{"from", func(_, v *yaml.Node) { s.From = l.list(v, "senders.from", checkAddressPattern) }},
 		{"identities", func(_, v *yaml.Node) { s.Identities = l.list(v, "senders.identities", checkIdentityPattern) }},
 		{"configuration_sets", func(_, v *yaml.Node) {
@@ -687,6 +687,22 @@ func checkPrincipalPattern(s string) error {
 		return errors.New("not an IAM user/role name pattern (letters, digits, +=,.@_- and the wildcards * ?)")
 	}
 	return nil
+}
+
+// iamARNRe is an IAM user or role ARN pattern: it names the account (12 digits, no wildcard, so
+// a pattern cannot approve every account's principal of a name by accident).
+var iamARNRe = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:(user|role)/[A-Za-z0-9+=,.@_\-*?/]{1,512}$`)
+
+// checkSenderPrincipalPattern accepts a name pattern (principals of the account sesguard runs
+// in) or an IAM ARN pattern (a principal of the account it names, e.g. a delegate sender).
+func checkSenderPrincipalPattern(s string) error {
+	if IsARNPattern(s) {
+		if !iamARNRe.MatchString(s) {
+			return errors.New("not an IAM user/role ARN pattern (arn:aws:iam::123456789012:user/NAME or role/NAME; the account is 12 digits, no wildcard)")
+		}
+		return nil
+	}
+	return checkPrincipalPattern(s)
 }
 
 func checkConfigSetPattern(s string) error {

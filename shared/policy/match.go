@@ -31,9 +31,76 @@ func (p *Policy) NetworkApproved(ip netip.Addr) bool {
 }
 
 // PrincipalApproved reports whether the caller name (ses:caller-identity: an IAM user or role
-// name, or "root") matches senders.principals. Empty means unknown and is never approved.
+// name, or "root") matches a name pattern of senders.principals. Empty means unknown and is never
+// approved. A bare name says nothing about its account: use CallerApproved when the account is
+// known (CloudTrail records).
 func (p *Policy) PrincipalApproved(name string) bool {
-	return name != "" && LikeAny(p.Senders.Principals, name)
+	if name == "" {
+		return false
+	}
+	for _, pat := range p.Senders.Principals {
+		if !IsARNPattern(pat) && Like(pat, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// Caller is a principal as a CloudTrail record names it.
+type Caller struct {
+	Name    string // IAM user or role name, or "root"
+	ARN     string // the user's or role's IAM ARN ("" when not recorded)
+	Account string // the account the principal belongs to ("" when not recorded)
+}
+
+// Foreign reports whether a principal of account belongs to another account than home. Either
+// unknown is not foreign: there is nothing to compare.
+func Foreign(account, home string) bool {
+	return account != "" && home != "" && account != home
+}
+
+// CallerApproved reports whether c matches senders.principals, judged from account home (the
+// account whose resources the call used, where sesguard runs). Principals are identities of an
+// account: a name pattern ("deploy") approves only home's principal of that name, so another
+// account's "deploy" calling through sending authorization is not approved by it; an ARN pattern
+// ("arn:aws:iam::999988887777:user/deploy") names the account and matches the ARN or, when only
+// the name and account are known (an SES event of a delegate sender), that account's name.
+func (p *Policy) CallerApproved(c Caller, home string) bool {
+	if c.Name == "" && c.ARN == "" {
+		return false
+	}
+	foreign := Foreign(c.Account, home)
+	for _, pat := range p.Senders.Principals {
+		switch {
+		case !IsARNPattern(pat):
+			if !foreign && c.Name != "" && Like(pat, c.Name) {
+				return true
+			}
+		case c.ARN != "":
+			if Like(pat, c.ARN) {
+				return true
+			}
+		case c.Name != "" && c.Account != "" && ARNAccount(pat) == c.Account:
+			// The pattern's last path segment against the bare name (user and role alike: SES
+			// records only the name).
+			if Like(pat[strings.LastIndexByte(pat, '/')+1:], c.Name) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// IsARNPattern reports whether a principal pattern names an ARN (and so its account).
+func IsARNPattern(pat string) bool { return strings.HasPrefix(pat, "arn:") }
+
+// ARNAccount returns the account field of an ARN ("" when s is not an ARN or names none).
+func ARNAccount(s string) string {
+	parts := strings.SplitN(s, ":", 6)
+	if len(parts) < 6 || parts[0] != "arn" {
+		return ""
+	}
+	return parts[4]
 }
 
 // Protected reports whether principal matches response.protected_principals.
