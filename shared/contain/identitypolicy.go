@@ -77,17 +77,15 @@ func identityCondition(t Target) (map[string]any, bool) {
 	return nil, false
 }
 
-// fromAddresses extracts the bare addresses of From values ("Name <a@b>" → "a@b").
+// fromAddresses extracts the bare addresses of From values ("Name <a@b>" → "a@b"). A value that
+// is not exactly one mailbox is left out: taking its last <…> would deny whatever address an
+// attacker wrote there, e.g. the approved sender's in "evil@bad.example <alerts@ours.example>".
 func fromAddresses(from []string) []string {
 	var out []string
 	seen := map[string]bool{}
 	for _, f := range from {
-		a := f
-		if i := strings.LastIndexByte(a, '<'); i >= 0 {
-			a = strings.TrimSuffix(a[i+1:], ">")
-		}
-		a = strings.TrimSpace(a)
-		if a == "" || !strings.Contains(a, "@") || seen[a] {
+		a, ok := policy.MailboxAddress(f)
+		if !ok || seen[a] {
 			continue
 		}
 		seen[a] = true

@@ -267,6 +267,16 @@ func hasColon(s string) bool {
 	return false
 }
 
+// MailboxAddress returns the address ("local@domain", as written) of a value that is exactly one
+// mailbox, by the rule the matchers use (see splitAddress); ok is false otherwise.
+func MailboxAddress(addr string) (string, bool) {
+	local, domain, ok := splitAddress(addr)
+	if !ok {
+		return "", false
+	}
+	return local + "@" + domain, true
+}
+
 // DomainOf returns the lower-cased domain of an address ("" when it is not exactly one mailbox).
 func DomainOf(addr string) string {
 	_, d, ok := splitAddress(addr)
