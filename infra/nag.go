@@ -61,7 +61,7 @@ func applyNag(scope constructs.Construct, s *Sesguard) {
 		"Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:configuration-set/*")
 	if s.Preventive.SenderPolicy != nil {
 		suppress(s.Preventive.SenderPolicy, "AwsSolutions-IAM5",
-			"Seed shape 000/003: ses:SendEmail/SendRawEmail on any identity but only with aws:SourceVpc in the approved VPCs (or aws:SourceIp in approved public ranges); the identity policies restrict the identity side.",
+			"Seed shape 000/003: ses:SendRawEmail on any identity but only with aws:SourceVpc in the approved VPCs (or aws:SourceIp in approved public ranges); the identity policies restrict the identity side.",
 			nagAny)
 	}
 	for _, sn := range s.Sentinels {

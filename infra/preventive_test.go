@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -51,6 +53,19 @@ func TestIdentityPolicies(t *testing.T) {
 		for _, want := range []string{"aws:SourceVpc", "vpc-0a1b2c3d4e5f60718", "ses:FromAddress", "ses:Recipients", "aws:SourceIp", "203.0.113.10/32"} {
 			if !strings.Contains(string(doc), want) {
 				t.Errorf("%s: rendered identity policy lacks %s", identity, want)
+			}
+		}
+		// Every Deny names every send action (issue 23: the network Deny named only SendEmail and
+		// SendRawEmail, so templated and bulk sends from outside the approved VPC went through).
+		var parsed policy.Document
+		if err := json.Unmarshal(doc, &parsed); err != nil {
+			t.Fatal(err)
+		}
+		for _, st := range parsed.Statement {
+			for _, a := range policy.SendActions() {
+				if st.Effect == "Deny" && !slices.Contains(st.Action, a) {
+					t.Errorf("%s: deployed Deny %s does not name %s: %v", identity, st.Sid, a, st.Action)
+				}
 			}
 		}
 		if u := unjoin(props(crs[id])["Update"]); !strings.Contains(u, "UpdateEmailIdentityPolicy") {
@@ -149,6 +164,11 @@ func TestSenderUser(t *testing.T) {
 		return ws
 	}
 	assertStatements(t, "sender user", norm(got), norm(want))
+	for _, st := range got {
+		if st.Effect == "Allow" && !slices.Equal(st.Actions, []string{"ses:SendRawEmail"}) {
+			t.Errorf("sender user's Allow names %v: SMTP needs only ses:SendRawEmail", st.Actions)
+		}
+	}
 	if len(want) == 0 || !strings.Contains(canon(want), "aws:SourceVpc") {
 		t.Errorf("sender policy lacks the VPC condition: %s", canon(want))
 	}

@@ -24,6 +24,7 @@ func writeFile(t *testing.T, name, content string) string {
 func TestPolicyCommand(t *testing.T) {
 	good := writeFile(t, "sesguard.yaml", string(policy.Example()))
 	bad := writeFile(t, "bad.yaml", "version: 2\nnetwork:\n  cidrs: [10.0.0.0/33]\nsenders:\n  principalz: [x]\n")
+	null := writeFile(t, "null.yaml", "~\n")
 	p, err := policy.LoadExample()
 	if err != nil {
 		t.Fatal(err)
@@ -52,6 +53,9 @@ func TestPolicyCommand(t *testing.T) {
 		{name: "validate stdin", args: []string{"validate", "-"}, stdin: string(policy.Example()), wantCode: exitOK, outHas: []string{"<stdin>: valid"}},
 		{name: "validate reports every error with positions", args: []string{"validate", bad}, wantCode: exitUsage,
 			errHas: []string{"error(s):", "bad.yaml:1:", "unsupported version 2", "bad.yaml:3:", "bad.yaml:5:"}},
+		// "~" once validated as "valid (version 0)" (issue 23, part 6).
+		{name: "validate null document", args: []string{"validate", null}, wantCode: exitUsage, errHas: []string{"null.yaml: empty policy"}},
+		{name: "validate marker-only stdin", args: []string{"validate", "-"}, stdin: "---\n", wantCode: exitUsage, errHas: []string{"<stdin>: empty policy"}},
 		{name: "validate missing file", args: []string{"validate", "/nonexistent/x.yaml"}, wantCode: exitUsage, errHas: []string{"read policy", "no such file"}},
 		{name: "validate no file", args: []string{"validate"}, wantCode: exitUsage, errHas: []string{"exactly one FILE"}},
 		{name: "render identity", args: []string{"render", good, "--kind", "identity", "--identity-arn", identityArn}, wantCode: exitOK, wantOut: string(wantIdentity)},

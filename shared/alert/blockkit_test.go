@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sesguard/sesguard/shared/finding"
+	"github.com/sesguard/sesguard/shared/core/finding"
 )
 
 // Slack's Block Kit limits, as published in the Block Kit reference (docs.slack.dev/reference/

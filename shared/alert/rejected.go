@@ -8,7 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 
-	"github.com/sesguard/sesguard/shared/finding"
+	"github.com/sesguard/sesguard/shared/core/finding"
 )
 
 // KindRejected is the "alert" attribute of a notice that a destination refused an alert.

@@ -15,7 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/sesguard/sesguard/shared/awstest"
+	"github.com/sesguard/sesguard/shared/testsupport/awstest"
 )
 
 // TestSlackRefusalIsReported: a 4xx from Slack (the message is refused and a retry is refused

@@ -9,7 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/securityhub/types"
 
-	"github.com/sesguard/sesguard/shared/finding"
+	"github.com/sesguard/sesguard/shared/core/finding"
 )
 
 // blanks are values that are empty to Security Hub: empty, whitespace only, or only characters

@@ -13,15 +13,15 @@ import (
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 
 	"github.com/sesguard/sesguard/shared/core/finding"
+	"github.com/sesguard/sesguard/shared/policy"
 )
 
 // DenySendPolicyName is the inline policy deny_send_policy puts on the user or role.
 const DenySendPolicyName = "sesguard-deny-send"
 
-// SendActions are every SES send action (v1 and v2 names) the deny policy covers.
-func SendActions() []string {
-	return []string{"ses:SendEmail", "ses:SendRawEmail", "ses:SendTemplatedEmail", "ses:SendBulkTemplatedEmail", "ses:SendBulkEmail"}
-}
+// SendActions are every SES send action (v1 and v2 names) the deny policy covers: the one list
+// of policy.SendActions, shared with the identity policies.
+func SendActions() []string { return policy.SendActions() }
 
 // DenySend puts the inline policy sesguard-deny-send on the principal.
 type DenySend struct{ IAM IAMAPI }

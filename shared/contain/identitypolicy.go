@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	sestypes "github.com/aws/aws-sdk-go-v2/service/sesv2/types"
+
+	"github.com/sesguard/sesguard/shared/policy"
 )
 
 // Identity policy names and SES limits.
@@ -22,10 +24,9 @@ const (
 	MaxIdentityPolicies    = 20   // SES: policies per identity
 )
 
-// IdentitySendActions are the sending-authorization actions an identity policy can govern.
-func IdentitySendActions() []string {
-	return []string{"ses:SendEmail", "ses:SendRawEmail", "ses:SendTemplatedEmail", "ses:SendBulkTemplatedEmail"}
-}
+// IdentitySendActions are the send actions a containment statement denies on the identity:
+// policy.SendActions, the list every sesguard Deny names (it once left out ses:SendBulkEmail).
+func IdentitySendActions() []string { return policy.SendActions() }
 
 // TightenIdentityPolicy merges a Deny statement for the finding into the identity's policy
 // sesguard-containment, keeping every other statement and policy.
@@ -76,17 +77,15 @@ func identityCondition(t Target) (map[string]any, bool) {
 	return nil, false
 }
 
-// fromAddresses extracts the bare addresses of From values ("Name <a@b>" → "a@b").
+// fromAddresses extracts the bare addresses of From values ("Name <a@b>" → "a@b"). A value that
+// is not exactly one mailbox is left out: taking its last <…> would deny whatever address an
+// attacker wrote there, e.g. the approved sender's in "evil@bad.example <alerts@ours.example>".
 func fromAddresses(from []string) []string {
 	var out []string
 	seen := map[string]bool{}
 	for _, f := range from {
-		a := f
-		if i := strings.LastIndexByte(a, '<'); i >= 0 {
-			a = strings.TrimSuffix(a[i+1:], ">")
-		}
-		a = strings.TrimSpace(a)
-		if a == "" || !strings.Contains(a, "@") || seen[a] {
+		a, ok := policy.MailboxAddress(f)
+		if !ok || seen[a] {
 			continue
 		}
 		seen[a] = true

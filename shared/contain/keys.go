@@ -24,6 +24,9 @@ const (
 	KeyRuleLastUsed = "last_used_in_window"
 	// KeyRuleAllActive: the key could not be identified, so every active key of the user.
 	KeyRuleAllActive = "all_active_keys"
+	// KeyRuleNotUsersKey: the finding named a key that is not one of the user's (another
+	// account's or user's key, or one deleted since): nothing is deactivated.
+	KeyRuleNotUsersKey = "finding_key_not_users"
 )
 
 // keyUseSlack widens the finding window backwards: IAM's last-used time and the event time come
@@ -61,6 +64,9 @@ func (a *DeactivateKeys) Plan(ctx context.Context, t Target) (Step, error) {
 	rule, ids, reason := PickKeys(keys, t.Principal.AccessKeyID, start)
 	st := keysState{User: user, Rule: rule}
 	step := Step{Action: ActionDeactivateKeys, Target: user, Reason: reason}
+	if rule == KeyRuleNotUsersKey {
+		step.Skip = true
+	}
 	active := map[string]bool{}
 	for _, k := range keys {
 		active[k.AccessKeyID] = k.Status == string(iamtypes.StatusTypeActive)
@@ -71,7 +77,7 @@ func (a *DeactivateKeys) Plan(ctx context.Context, t Target) (Step, error) {
 			step.Changes = append(step.Changes, id+": Active -> Inactive")
 		}
 	}
-	if len(st.Keys) == 0 {
+	if len(st.Keys) == 0 && !step.Skip {
 		step.Noop = true
 		step.Reason = reason + "; already inactive"
 	}
@@ -81,9 +87,11 @@ func (a *DeactivateKeys) Plan(ctx context.Context, t Target) (Step, error) {
 	return step, nil
 }
 
-// PickKeys chooses the keys to deactivate (pure): the finding's key when it belongs to the user;
-// else the single key last used for ses/ses-smtp at or after windowStart; else every active key.
-// It returns the rule that applied, the key ids and a human reason.
+// PickKeys chooses the keys to deactivate (pure): the finding's key when it belongs to the user,
+// and none when the finding names a key that does not (it was another account's or user's key, or
+// is deleted: the user's other keys never did what the finding saw); with no key named, the single
+// key last used for ses/ses-smtp at or after windowStart, else every active key. It returns the
+// rule that applied, the key ids and a human reason.
 func PickKeys(keys []attribute.KeyUse, findingKey string, windowStart time.Time) (rule string, ids []string, reason string) {
 	if findingKey != "" {
 		for _, k := range keys {
@@ -91,6 +99,8 @@ func PickKeys(keys []attribute.KeyUse, findingKey string, windowStart time.Time)
 				return KeyRuleFinding, []string{findingKey}, "key " + findingKey + " named by the finding's attribution"
 			}
 		}
+		return KeyRuleNotUsersKey, nil, "the finding's key " + findingKey + " is not one of the user's keys " +
+			"(another account's or user's key, or deleted since): no key of the user is deactivated in its place"
 	}
 	var inWindow []string
 	if !windowStart.IsZero() {
@@ -112,9 +122,6 @@ func PickKeys(keys []attribute.KeyUse, findingKey string, windowStart time.Time)
 	why := "no key was last used for ses/ses-smtp inside the finding window"
 	if len(inWindow) > 1 {
 		why = fmt.Sprintf("%d keys were last used for ses/ses-smtp inside the finding window", len(inWindow))
-	}
-	if findingKey != "" {
-		why = "the finding's key " + findingKey + " is not one of the user's keys and " + why
 	}
 	return KeyRuleAllActive, ids, why + ": every active key"
 }

@@ -115,7 +115,9 @@ func intentFor(t Target, cfg *Config) Intent {
 	switch {
 	case !KnownAction(t.Action):
 		in.Outcome, in.Reason = finding.OutcomeFailed, fmt.Sprintf("unknown containment action %q", t.Action)
-	case Protected(t.Principal, cfg.Protected):
+	case foreignAccount(t) == "" && Protected(t.Principal, cfg.Protected):
+		// protected_principals are names of this account's principals: another account's
+		// principal of the same name is not the one they protect.
 		// A protected principal's finding gets no automated action at all, including the
 		// account- and set-wide ones that would stop its mail too.
 		in.Outcome, in.Reason = finding.OutcomeSkippedProtected, fmt.Sprintf("principal %s is protected", principalLabel(t.Principal))
@@ -127,9 +129,32 @@ func intentFor(t Target, cfg *Config) Intent {
 	return in
 }
 
+// foreignAccount returns the account of the finding's principal when it is not the finding's own
+// account (where sesguard acts), else "".
+func foreignAccount(t Target) string {
+	if t.Finding == nil {
+		return ""
+	}
+	if acct := policy.ARNAccount(t.Principal.ARN); policy.Foreign(acct, t.Finding.Account) {
+		return acct
+	}
+	return ""
+}
+
 // targetMissing says why the finding lacks what the action needs, or "" when it has it.
 func targetMissing(t Target) string {
 	p := t.Principal
+	if acct := foreignAccount(t); acct != "" && (t.Action == ActionDeactivateKeys || t.Action == ActionDenySendPolicy) {
+		// A same-named user or role here is a different principal: acting on it would contain the
+		// wrong one, and the foreign one is out of reach.
+		how := "remove account " + acct + "'s sending authorization from the identity policy"
+		if t.Identity != "" {
+			how += " of " + t.Identity
+		}
+		return "principal " + p.ARN + " belongs to account " + acct + ", not " + t.Finding.Account +
+			" where sesguard acts: its keys and policies cannot be changed from here (a principal here of the same name is a different one); " +
+			how + " (tighten_identity_policy denies this principal on the identity) and tell that account's owner"
+	}
 	switch t.Action {
 	case ActionDeactivateKeys:
 		switch {

@@ -201,7 +201,8 @@ func TestPickKeys(t *testing.T) {
 		wantIDs  []string
 	}{
 		{"finding key", []attribute.KeyUse{k("A", "Active", "ses", start), k("B", "Active", "N/A", time.Time{})}, "B", KeyRuleFinding, []string{"B"}},
-		{"foreign finding key falls back", []attribute.KeyUse{k("A", "Active", "s3", start), k("B", "Active", "N/A", time.Time{})}, "Z", KeyRuleAllActive, []string{"A", "B"}},
+		// Once fell back to every active key of the user (issue 23, part 2).
+		{"finding key not the user's: none", []attribute.KeyUse{k("A", "Active", "ses", start), k("B", "Active", "N/A", time.Time{})}, "Z", KeyRuleNotUsersKey, nil},
 		{"one smtp key in window", []attribute.KeyUse{k("A", "Active", "ses-smtp", start.Add(2*time.Minute)), k("B", "Active", "ses", start.Add(-time.Hour))}, "", KeyRuleLastUsed, []string{"A"}},
 		{"within slack", []attribute.KeyUse{k("A", "Active", "ses", start.Add(-4*time.Minute)), k("B", "Active", "s3", start)}, "", KeyRuleLastUsed, []string{"A"}},
 		{"two keys in window: all active", []attribute.KeyUse{k("A", "Active", "ses", start), k("B", "Active", "ses-smtp", start), k("C", "Inactive", "ses", start)}, "", KeyRuleAllActive, []string{"A", "B"}},

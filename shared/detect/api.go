@@ -42,8 +42,11 @@ func apiPrincipalUnapproved() Rule {
 			if c.Principal.Name == "" {
 				return true, fmt.Sprintf("%s by an unidentified principal (userIdentity type %q)", c.EventName, c.Principal.Type)
 			}
-			if p.PrincipalApproved(c.Principal.Name) {
+			if p.CallerApproved(callCaller(c), c.Account) {
 				return false, ""
+			}
+			if acct := foreignAccount(c); acct != "" {
+				return true, fmt.Sprintf("%s by %q of account %s, not this account %s: a name in senders.principals approves only this account's principal; another account's is approved by its ARN", c.EventName, c.Principal.Name, acct, c.Account)
 			}
 			return true, fmt.Sprintf("%s by %q, which is not in senders.principals", c.EventName, c.Principal.Name)
 		},
@@ -97,7 +100,7 @@ func setupIdentityCreated() Rule {
 				return false, ""
 			}
 			var why []string
-			if c.Principal.Name == "" || !p.PrincipalApproved(c.Principal.Name) {
+			if c.Principal.Name == "" || !p.CallerApproved(callCaller(c), c.Account) {
 				why = append(why, "the principal is not in senders.principals")
 			}
 			if c.Identity == "" || !p.IdentityApproved(c.Identity) {
@@ -157,7 +160,39 @@ func principalText(c *cloudtrail.Event) string {
 	if c.Principal.Name == "" {
 		return "an unidentified principal"
 	}
+	if acct := foreignAccount(c); acct != "" {
+		return c.Principal.Name + " of account " + acct
+	}
 	return c.Principal.Name
+}
+
+// callCaller is the call's principal as the policy matches it, with the account it belongs to.
+func callCaller(c *cloudtrail.Event) policy.Caller {
+	return policy.Caller{Name: c.Principal.Name, ARN: c.Principal.ARN, Account: principalAccount(c)}
+}
+
+// principalAccount is the account the call's principal belongs to: its ARN's, else
+// userIdentity.accountId. When the two disagree, the one that is not the record's account wins:
+// an odd record is judged as another account's principal, never as ours.
+func principalAccount(c *cloudtrail.Event) string {
+	arnAcct, idAcct := policy.ARNAccount(c.Principal.ARN), c.Principal.AccountID
+	switch {
+	case arnAcct == "":
+		return idAcct
+	case idAcct == "" || idAcct == arnAcct || arnAcct != c.Account:
+		return arnAcct
+	}
+	return idAcct
+}
+
+// foreignAccount returns the principal's account when it is not the record's own account
+// (recipientAccountId: the account whose SES resources the call used, where sesguard runs), else
+// "". Such a caller is a delegate sender or a key of another account, never one of ours.
+func foreignAccount(c *cloudtrail.Event) string {
+	if acct := principalAccount(c); policy.Foreign(acct, c.Account) {
+		return acct
+	}
+	return ""
 }
 
 func refused(c *cloudtrail.Event) string {
@@ -234,7 +269,11 @@ func (d *Detector) call(a *accum, c *cloudtrail.Event) {
 			continue
 		}
 		// One finding per key: two leaked keys of one user are two findings, each naming its key.
+		// Another account's principal never shares a finding with ours of the same name.
 		dim := c.Principal.Name
+		if acct := foreignAccount(c); acct != "" {
+			dim = acct + ":" + dim
+		}
 		if c.Principal.AccessKeyID != "" {
 			dim += "#" + c.Principal.AccessKeyID
 		}

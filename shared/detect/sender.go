@@ -15,8 +15,14 @@ func senderPrincipalUnapproved() Rule {
 		Severity: finding.SeverityHigh,
 		Doc:      "the IAM user or role that sent (ses:caller-identity) is not in senders.principals",
 		check: func(p *policy.Policy, e *sesevent.Event) (bool, string) {
-			if e.CallerIdentity == "" || p.PrincipalApproved(e.CallerIdentity) {
+			// The identity's account is ours; mail.sendingAccountId (Account) is the sender's,
+			// another account's for a delegate sender (sending authorization).
+			home := policy.ARNAccount(e.IdentityArn)
+			if e.CallerIdentity == "" || p.CallerApproved(policy.Caller{Name: e.CallerIdentity, Account: e.Account}, home) {
 				return false, ""
+			}
+			if policy.Foreign(e.Account, home) {
+				return true, fmt.Sprintf("caller %q of account %s, not the identity's account %s: a name in senders.principals approves only that account's principal; another account's is approved by its ARN", e.CallerIdentity, e.Account, home)
 			}
 			return true, fmt.Sprintf("caller %q is not in senders.principals", e.CallerIdentity)
 		},

@@ -10,7 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/sesguard/sesguard/shared/finding"
+	"github.com/sesguard/sesguard/shared/core/finding"
 )
 
 // The OCSF 1.1.0 schema (github.com/ocsf/ocsf-schema, tag v1.1.0) for every attribute sesguard

@@ -56,7 +56,9 @@ func Load(data []byte, name string) (*Policy, error) {
 	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
 		return nil, Errors{l.syntaxError(err, data)}
 	}
-	if doc.Kind == 0 || len(doc.Content) == 0 {
+	// A document that is only `~`, `null` or `---` is as empty as no document: without this it
+	// loaded as the zero policy ("valid (version 0)") and a run approved nothing.
+	if doc.Kind == 0 || len(doc.Content) == 0 || isNull(doc.Content[0]) {
 		return nil, Errors{{File: name, Msg: "empty policy: expected a mapping with at least `version: 1`"}}
 	}
 	// Further documents (after ---) would otherwise be ignored without a word: refuse any that
@@ -88,6 +90,12 @@ func Load(data []byte, name string) (*Policy, error) {
 		return nil, l.errs
 	}
 	return &p, nil
+}
+
+// isNull reports whether n is (an alias of) a null scalar.
+func isNull(n *yaml.Node) bool {
+	n = deref(n)
+	return n.Kind == yaml.ScalarNode && n.Tag == "!!null"
 }
 
 type loader struct {
@@ -381,7 +389,7 @@ func (l *loader) network(n *yaml.Node, net *Network) {
 
 func (l *loader) senders(n *yaml.Node, s *Senders) {
 	l.mapping(n, "senders", []field{
-		{"principals", func(_, v *yaml.Node) { s.Principals = l.list(v, "senders.principals", checkPrincipalPattern) }},
+		{"principals", func(_, v *yaml.Node) { s.Principals = l.list(v, "senders.principals", checkSenderPrincipalPattern) }},
 		{"from", func(_, v *yaml.Node) { s.From = l.list(v, "senders.from", checkAddressPattern) }},
 		{"identities", func(_, v *yaml.Node) { s.Identities = l.list(v, "senders.identities", checkIdentityPattern) }},
 		{"configuration_sets", func(_, v *yaml.Node) {
@@ -683,6 +691,22 @@ func checkPrincipalPattern(s string) error {
 		return errors.New("not an IAM user/role name pattern (letters, digits, +=,.@_- and the wildcards * ?)")
 	}
 	return nil
+}
+
+// iamARNRe is an IAM user or role ARN pattern: it names the account (12 digits, no wildcard, so
+// a pattern cannot approve every account's principal of a name by accident).
+var iamARNRe = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:(user|role)/[A-Za-z0-9+=,.@_\-*?/]{1,512}$`)
+
+// checkSenderPrincipalPattern accepts a name pattern (principals of the account sesguard runs
+// in) or an IAM ARN pattern (a principal of the account it names, e.g. a delegate sender).
+func checkSenderPrincipalPattern(s string) error {
+	if IsARNPattern(s) {
+		if !iamARNRe.MatchString(s) {
+			return errors.New("not an IAM user/role ARN pattern (arn:aws:iam::123456789012:user/NAME or role/NAME; the account is 12 digits, no wildcard)")
+		}
+		return nil
+	}
+	return checkPrincipalPattern(s)
 }
 
 func checkConfigSetPattern(s string) error {

@@ -146,6 +146,20 @@ func TestLoadStructuralErrors(t *testing.T) {
 		name, src, want string
 	}{
 		{"empty", "", "t.yaml: empty policy"},
+		// A null document once validated as "valid (version 0)" (issue 23, part 6).
+		{"tilde", "~\n", "t.yaml: empty policy"},
+		{"null", "null\n", "t.yaml: empty policy"},
+		{"Null", "Null", "t.yaml: empty policy"},
+		{"explicit null tag", "!!null ''\n", "t.yaml: empty policy"},
+		{"document marker only", "---\n", "t.yaml: empty policy"},
+		{"markers only", "---\n...\n", "t.yaml: empty policy"},
+		{"comment only", "# nothing here\n", "t.yaml: empty policy"},
+		{"marker and null", "--- ~\n", "t.yaml: empty policy"},
+		{"null then a document", "~\n---\nversion: 1\n", "t.yaml: empty policy"},
+		{"alias to nothing", "--- &a\n", "t.yaml: empty policy"},
+		{"empty mapping", "{}\n", "t.yaml:1:1: policy: missing required key \"version\""},
+		{"scalar", "version\n", "t.yaml:1:1: policy: expected a mapping"},
+		{"null version", "version: ~\n", "t.yaml:1:10: version"},
 		{"syntax", "version: 1\nnetwork: [\n", "t.yaml:2: invalid YAML"},
 		{"not a mapping", "- a\n", "t.yaml:1:1: policy: expected a mapping, got a list"},
 		{"missing version", "senders: {}\n", "t.yaml:1:1: policy: missing required key \"version\""},

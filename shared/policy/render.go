@@ -15,8 +15,24 @@ const MaxIdentityPolicyBytes = 4096
 // counting white space (the CDK app attaches the SMTP-user policy inline).
 const MaxUserInlinePolicyChars = 2048
 
-// SendActions are the SES actions the rendered policies govern (SMTP sends are ses:SendRawEmail).
-func SendActions() []string { return []string{"ses:SendEmail", "ses:SendRawEmail"} }
+// SendActions are the SES send actions whose resource is an identity: the one list every Deny
+// sesguard renders or attaches names (the identity policy here, deny_send_policy and
+// tighten_identity_policy in shared/contain), so no way of sending is left open.
+//
+// From the Service Authorization Reference: "Actions, resources, and condition keys for Amazon
+// SES" (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonses.html)
+// gives SendEmail, SendRawEmail, SendTemplatedEmail and SendBulkTemplatedEmail the resource type
+// identity*; "... for Amazon Simple Email Service v2" (list_amazonsimpleemailservicev2.html) gives
+// SendEmail (simple, raw and templated content alike) and SendBulkEmail identity*. Left out on
+// purpose: SendCustomVerificationEmail (its resource is the custom verification template, it
+// mails only the address being verified) and SendBounce (answers a received message).
+func SendActions() []string {
+	return []string{"ses:SendEmail", "ses:SendRawEmail", "ses:SendTemplatedEmail", "ses:SendBulkTemplatedEmail", "ses:SendBulkEmail"}
+}
+
+// SMTPSendActions are what an SMTP user's Allow names: SES authorizes an SMTP send as
+// ses:SendRawEmail, and an Allow grants nothing more than it must.
+func SMTPSendActions() []string { return []string{"ses:SendRawEmail"} }
 
 // SMTPPorts are the ports of the SES SMTP interface (and its VPC endpoint).
 func SMTPPorts() []int { return []int{25, 465, 587, 2465, 2587} }
@@ -99,7 +115,7 @@ func IdentityPolicy(p *Policy, identityArn string) (*Document, error) {
 
 // RenderIdentityPolicy renders the SES identity (sending-authorization) policy that enforces the
 // policy's network, From and recipient restrictions on identityArn: Deny statements with
-// Principal "*" on ses:SendEmail and ses:SendRawEmail. Private CIDRs are left out (aws:SourceIp
+// Principal "*" on every send action (SendActions). Private CIDRs are left out (aws:SourceIp
 // only carries public addresses); principals, identities and configuration sets have no condition
 // key and stay detective. It fails when the result exceeds SES's 4 KB limit.
 func RenderIdentityPolicy(p *Policy, identityArn string) ([]byte, error) {
@@ -123,14 +139,14 @@ func SMTPUserPolicy(p *Policy) (*Document, error) {
 	doc := &Document{Version: "2012-10-17"}
 	if len(p.Network.VPCs) > 0 {
 		doc.Statement = append(doc.Statement, Statement{
-			Sid: "AllowSendFromApprovedVpcs", Effect: "Allow", Action: SendActions(), Resource: "*",
+			Sid: "AllowSendFromApprovedVpcs", Effect: "Allow", Action: SMTPSendActions(), Resource: "*",
 			Condition: map[string]map[string][]string{"StringLike": {"aws:SourceVpc": p.Network.VPCs}},
 		})
 	}
 	if pub := publicCIDRs(p); len(pub) > 0 {
 		// A separate Allow: Allow statements are ORed, so either path is enough.
 		doc.Statement = append(doc.Statement, Statement{
-			Sid: "AllowSendFromApprovedAddresses", Effect: "Allow", Action: SendActions(), Resource: "*",
+			Sid: "AllowSendFromApprovedAddresses", Effect: "Allow", Action: SMTPSendActions(), Resource: "*",
 			Condition: map[string]map[string][]string{"IpAddress": {"aws:SourceIp": pub}},
 		})
 	}
@@ -141,8 +157,7 @@ func SMTPUserPolicy(p *Policy) (*Document, error) {
 	return doc, nil
 }
 
-// RenderSMTPUserPolicy renders the IAM policy for SMTP users: allow ses:SendEmail and
-// ses:SendRawEmail only through the approved VPCs (aws:SourceVpc StringLike) or, for public
+// RenderSMTPUserPolicy renders the IAM policy for SMTP users: allow ses:SendRawEmail only through the approved VPCs (aws:SourceVpc StringLike) or, for public
 // blocks in network.cidrs, from those addresses.
 func RenderSMTPUserPolicy(p *Policy) ([]byte, error) {
 	doc, err := SMTPUserPolicy(p)
