@@ -9,11 +9,11 @@ import (
 
 	"github.com/sesguard/sesguard/shared/alert"
 	"github.com/sesguard/sesguard/shared/approval"
-	"github.com/sesguard/sesguard/shared/attribute"
-	"github.com/sesguard/sesguard/shared/contain"
-	"github.com/sesguard/sesguard/shared/coverage"
-	"github.com/sesguard/sesguard/shared/detect"
-	"github.com/sesguard/sesguard/shared/reconcile"
+	"github.com/sesguard/sesguard/shared/engine/attribute"
+	"github.com/sesguard/sesguard/shared/engine/contain"
+	"github.com/sesguard/sesguard/shared/engine/coverage"
+	"github.com/sesguard/sesguard/shared/engine/detect"
+	"github.com/sesguard/sesguard/shared/engine/reconcile"
 )
 
 // iamPrefix maps an SDK service package to its IAM action prefix.

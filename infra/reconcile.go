@@ -11,7 +11,7 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 )
 
-// reconcileTable and cloudwatch:GetMetricData are what the coverage function's reconciliation (shared/reconcile) calls:
+// reconcileTable and cloudwatch:GetMetricData are what the coverage function's reconciliation (shared/engine/reconcile) calls:
 // cloudwatch:GetMetricData for SES's AWS/SES metrics, and the state table through
 // detect.DynamoState (ingest's Send counters, its own suspect/alerted marks).
 var reconcileTable = []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}

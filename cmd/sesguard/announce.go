@@ -12,8 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 
-	"github.com/sesguard/sesguard/shared/contain"
 	"github.com/sesguard/sesguard/shared/core/finding"
+	"github.com/sesguard/sesguard/shared/engine/contain"
 )
 
 // envFindingsTopic is the findings topic restore announces on when --findings-topic is not given.

@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
-	"github.com/sesguard/sesguard/shared/coverage"
+	"github.com/sesguard/sesguard/shared/engine/coverage"
 )
 
 const coverageUsage = `usage: sesguard coverage [--region R] [--destination-prefix P] [--format text|json]

@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sesguard/sesguard/shared/attribute"
-	"github.com/sesguard/sesguard/shared/contain"
 	"github.com/sesguard/sesguard/shared/core/finding"
+	"github.com/sesguard/sesguard/shared/engine/attribute"
+	"github.com/sesguard/sesguard/shared/engine/contain"
 	"github.com/sesguard/sesguard/shared/policy"
 )
 

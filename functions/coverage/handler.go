@@ -15,9 +15,9 @@ import (
 
 	"github.com/sesguard/sesguard/functions/internal/fnenv"
 	"github.com/sesguard/sesguard/shared/core/finding"
-	"github.com/sesguard/sesguard/shared/coverage"
+	"github.com/sesguard/sesguard/shared/engine/coverage"
+	"github.com/sesguard/sesguard/shared/engine/reconcile"
 	"github.com/sesguard/sesguard/shared/policy"
-	"github.com/sesguard/sesguard/shared/reconcile"
 )
 
 // Checker runs the coverage check (coverage.Check over the SESv2 client).

@@ -19,7 +19,7 @@ import (
 
 	"github.com/sesguard/sesguard/functions/internal/topic"
 	"github.com/sesguard/sesguard/shared/core/finding"
-	"github.com/sesguard/sesguard/shared/coverage"
+	"github.com/sesguard/sesguard/shared/engine/coverage"
 	"github.com/sesguard/sesguard/shared/testsupport/awstest"
 )
 

@@ -19,9 +19,9 @@ import (
 
 	"github.com/sesguard/sesguard/functions/internal/fnenv"
 	"github.com/sesguard/sesguard/functions/internal/topic"
-	"github.com/sesguard/sesguard/shared/coverage"
-	"github.com/sesguard/sesguard/shared/detect"
-	"github.com/sesguard/sesguard/shared/reconcile"
+	"github.com/sesguard/sesguard/shared/engine/coverage"
+	"github.com/sesguard/sesguard/shared/engine/detect"
+	"github.com/sesguard/sesguard/shared/engine/reconcile"
 )
 
 func main() {

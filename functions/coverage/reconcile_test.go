@@ -8,10 +8,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 
-	"github.com/sesguard/sesguard/shared/coverage"
-	"github.com/sesguard/sesguard/shared/detect"
+	"github.com/sesguard/sesguard/shared/engine/coverage"
+	"github.com/sesguard/sesguard/shared/engine/detect"
+	"github.com/sesguard/sesguard/shared/engine/reconcile"
 	"github.com/sesguard/sesguard/shared/policy"
-	"github.com/sesguard/sesguard/shared/reconcile"
 	"github.com/sesguard/sesguard/shared/testsupport/awstest"
 )
 

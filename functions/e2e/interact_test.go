@@ -36,7 +36,7 @@ import (
 
 	"github.com/sesguard/sesguard/shared/alert"
 	"github.com/sesguard/sesguard/shared/approval"
-	"github.com/sesguard/sesguard/shared/contain"
+	"github.com/sesguard/sesguard/shared/engine/contain"
 	"github.com/sesguard/sesguard/shared/slackauth"
 	"github.com/sesguard/sesguard/shared/testsupport/awstest"
 	"github.com/sesguard/sesguard/shared/testsupport/lambdatest"

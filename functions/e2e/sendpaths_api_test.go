@@ -15,10 +15,10 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 
-	"github.com/sesguard/sesguard/shared/contain"
 	"github.com/sesguard/sesguard/shared/core/finding"
+	"github.com/sesguard/sesguard/shared/engine/contain"
+	"github.com/sesguard/sesguard/shared/engine/reconcile"
 	"github.com/sesguard/sesguard/shared/policy"
-	"github.com/sesguard/sesguard/shared/reconcile"
 	"github.com/sesguard/sesguard/shared/testsupport/awstest"
 	"github.com/sesguard/sesguard/shared/testsupport/lambdatest"
 )

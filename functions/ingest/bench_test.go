@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sesguard/sesguard/shared/detect"
+	"github.com/sesguard/sesguard/shared/engine/detect"
 	"github.com/sesguard/sesguard/shared/policy"
 	"github.com/sesguard/sesguard/shared/testsupport/cputime"
 	"github.com/sesguard/sesguard/shared/testsupport/sescorpus"

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/sesguard/sesguard/shared/decode/sesevent"
-	"github.com/sesguard/sesguard/shared/detect"
+	"github.com/sesguard/sesguard/shared/engine/detect"
 	"github.com/sesguard/sesguard/shared/policy"
 	"github.com/sesguard/sesguard/shared/testsupport/sescorpus"
 )

@@ -10,8 +10,8 @@ import (
 	"github.com/sesguard/sesguard/functions/internal/fnenv"
 	"github.com/sesguard/sesguard/shared/alert"
 	"github.com/sesguard/sesguard/shared/approval"
-	"github.com/sesguard/sesguard/shared/contain"
 	"github.com/sesguard/sesguard/shared/core/finding"
+	"github.com/sesguard/sesguard/shared/engine/contain"
 )
 
 // ApprovalStore keeps the approvals behind Slack buttons (approval.Store).

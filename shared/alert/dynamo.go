@@ -19,7 +19,7 @@ type dynamoAPI interface {
 }
 
 // DynamoStore is a Store in the shared sesguard state table (string keys pk and sk, TTL attribute
-// "ttl" — the layout shared/detect and shared/contain use). Each key is one item
+// "ttl" — the layout shared/engine/detect and shared/engine/contain use). Each key is one item
 // pk "alert#<key>", sk "alert" holding the announced count, the pending claim, its lease and an
 // expiry for DynamoDB TTL. All writes are conditional, so concurrent
 // invocations agree on who sends.

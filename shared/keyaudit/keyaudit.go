@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
-	"github.com/sesguard/sesguard/shared/attribute"
+	"github.com/sesguard/sesguard/shared/engine/attribute"
 )
 
 // IAMAPI is the part of the IAM client the audit uses (all read-only).

@@ -1,6 +1,6 @@
 package policy
 
-// Rule names. They are the ids of the detection rules in shared/detect, the keys of
+// Rule names. They are the ids of the detection rules in shared/engine/detect, the keys of
 // `response.on` and `rules:` in the policy file, and the `rule` field of a Finding.
 const (
 	RuleNetworkOutsideApproved           = "network.outside_approved"
@@ -61,7 +61,7 @@ func KnownRule(name string) bool {
 	return false
 }
 
-// Containment action names (values of `response.on`). shared/contain implements them.
+// Containment action names (values of `response.on`). shared/engine/contain implements them.
 const (
 	ActionDeactivateKeys        = "deactivate_keys"
 	ActionDenySendPolicy        = "deny_send_policy"

@@ -17,7 +17,7 @@ const MaxUserInlinePolicyChars = 2048
 
 // SendActions are the SES send actions whose resource is an identity: the one list every Deny
 // sesguard renders or attaches names (the identity policy here, deny_send_policy and
-// tighten_identity_policy in shared/contain), so no way of sending is left open.
+// tighten_identity_policy in shared/engine/contain), so no way of sending is left open.
 //
 // From the Service Authorization Reference: "Actions, resources, and condition keys for Amazon
 // SES" (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonses.html)

@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
-	"github.com/sesguard/sesguard/shared/attribute/vpcresolve"
+	"github.com/sesguard/sesguard/shared/engine/attribute/vpcresolve"
 	"github.com/sesguard/sesguard/shared/testsupport/awstest"
 )
 

@@ -7,10 +7,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sesguard/sesguard/shared/contain"
 	"github.com/sesguard/sesguard/shared/core/finding"
 	"github.com/sesguard/sesguard/shared/decode/cloudtrail"
 	"github.com/sesguard/sesguard/shared/decode/sesevent"
+	"github.com/sesguard/sesguard/shared/engine/contain"
 	"github.com/sesguard/sesguard/shared/policy"
 )
 

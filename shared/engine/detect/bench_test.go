@@ -18,7 +18,7 @@ import (
 // tenth comes from a public IP so the network rule keeps firing.
 func benchRecords(tb testing.TB, n int) []byte {
 	tb.Helper()
-	raw, err := os.ReadFile("../../events/record/send-smtp-vpc.json")
+	raw, err := os.ReadFile("../../../events/record/send-smtp-vpc.json")
 	if err != nil {
 		tb.Skipf("fixture: %v", err)
 	}

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sesguard/sesguard/shared/attribute"
 	"github.com/sesguard/sesguard/shared/core/finding"
+	"github.com/sesguard/sesguard/shared/engine/attribute"
 )
 
 func testFinding() *finding.Finding {

@@ -10,8 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
-	"github.com/sesguard/sesguard/shared/attribute"
 	"github.com/sesguard/sesguard/shared/core/finding"
+	"github.com/sesguard/sesguard/shared/engine/attribute"
 	"github.com/sesguard/sesguard/shared/testsupport/awstest"
 )
 

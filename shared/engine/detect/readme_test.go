@@ -8,7 +8,7 @@ import (
 
 // TestReadmeDocumentsRules keeps README's rule table in step with the registry.
 func TestReadmeDocumentsRules(t *testing.T) {
-	b, err := os.ReadFile("../../README.md")
+	b, err := os.ReadFile("../../../README.md")
 	if err != nil {
 		t.Skipf("README: %v", err)
 	}

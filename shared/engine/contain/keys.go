@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 
-	"github.com/sesguard/sesguard/shared/attribute"
+	"github.com/sesguard/sesguard/shared/engine/attribute"
 )
 
 // Key selection rules recorded with every deactivate_keys step.
