@@ -13,7 +13,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/sesguard/sesguard/shared/emf"
+	"github.com/sesguard/sesguard/shared/render/emf"
 )
 
 // ctxLagAlarmMinutes: the lag alarm fires when ingest processes an event older than this.

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sesguard/sesguard/shared/emf"
+	"github.com/sesguard/sesguard/shared/render/emf"
 )
 
 // dashboardBody is the literal text of the dashboard body (CDK joins strings and tokens).

@@ -17,8 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/securityhub"
 
 	"github.com/sesguard/sesguard/functions/internal/fnenv"
-	"github.com/sesguard/sesguard/shared/asff"
 	"github.com/sesguard/sesguard/shared/export"
+	"github.com/sesguard/sesguard/shared/render/asff"
 )
 
 // Environment (set by the CDK app, infra/export.go).

@@ -17,8 +17,8 @@ import (
 	"github.com/sesguard/sesguard/shared/core/finding"
 	"github.com/sesguard/sesguard/shared/decode/cloudtrail"
 	"github.com/sesguard/sesguard/shared/decode/sesevent"
-	"github.com/sesguard/sesguard/shared/emf"
 	"github.com/sesguard/sesguard/shared/engine/detect"
+	"github.com/sesguard/sesguard/shared/render/emf"
 )
 
 // Detector runs a batch of normalised events through the rules (detect.Detector with DynamoDB

@@ -18,9 +18,9 @@ import (
 
 	"github.com/sesguard/sesguard/functions/internal/fnenv"
 	"github.com/sesguard/sesguard/functions/internal/topic"
-	"github.com/sesguard/sesguard/shared/emf"
 	"github.com/sesguard/sesguard/shared/engine/attribute"
 	"github.com/sesguard/sesguard/shared/engine/detect"
+	"github.com/sesguard/sesguard/shared/render/emf"
 )
 
 func main() {

@@ -5,8 +5,8 @@ import (
 	"time"
 
 	"github.com/sesguard/sesguard/shared/decode/sesevent"
-	"github.com/sesguard/sesguard/shared/emf"
 	"github.com/sesguard/sesguard/shared/engine/detect"
+	"github.com/sesguard/sesguard/shared/render/emf"
 )
 
 // principalClass is the metric's view of who sent: the caller name is attacker-influenced and

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sesguard/sesguard/shared/emf"
+	"github.com/sesguard/sesguard/shared/render/emf"
 )
 
 // emitted parses EMF lines into metric name → dimension values ("k=v,…") → value.

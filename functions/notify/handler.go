@@ -12,7 +12,7 @@ import (
 	"github.com/sesguard/sesguard/functions/internal/topic"
 	"github.com/sesguard/sesguard/shared/alert"
 	"github.com/sesguard/sesguard/shared/core/finding"
-	"github.com/sesguard/sesguard/shared/emf"
+	"github.com/sesguard/sesguard/shared/render/emf"
 )
 
 // Notifier sends alerts for findings and containment results (alert.Notifier: Slack, SNS, with

@@ -16,7 +16,7 @@ import (
 
 	"github.com/sesguard/sesguard/functions/internal/fnenv"
 	"github.com/sesguard/sesguard/shared/alert"
-	"github.com/sesguard/sesguard/shared/emf"
+	"github.com/sesguard/sesguard/shared/render/emf"
 )
 
 // envAlertsFormat selects the alerts topic's message body: "text" (default; e-mail and generic

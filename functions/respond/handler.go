@@ -12,8 +12,8 @@ import (
 	"github.com/sesguard/sesguard/functions/internal/topic"
 	"github.com/sesguard/sesguard/shared/approval"
 	"github.com/sesguard/sesguard/shared/core/finding"
-	"github.com/sesguard/sesguard/shared/emf"
 	"github.com/sesguard/sesguard/shared/engine/contain"
+	"github.com/sesguard/sesguard/shared/render/emf"
 )
 
 // Container plans and applies (or dry-runs) containment for a finding and records it in the

@@ -12,7 +12,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/sesguard/sesguard/shared/emf"
+	"github.com/sesguard/sesguard/shared/render/emf"
 )
 
 // TestMetrics: respond emits exactly its emf.Catalog metric, one series per action and outcome.

@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/securityhub"
 	"github.com/aws/aws-sdk-go-v2/service/securityhub/types"
 
-	"github.com/sesguard/sesguard/shared/asff"
+	"github.com/sesguard/sesguard/shared/render/asff"
 )
 
 // HubAPI is the part of the Security Hub client Hub uses.

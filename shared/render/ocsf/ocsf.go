@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/sesguard/sesguard/shared/alert"
-	"github.com/sesguard/sesguard/shared/asff"
 	"github.com/sesguard/sesguard/shared/core/finding"
+	"github.com/sesguard/sesguard/shared/render/asff"
 )
 
 // OCSF identifiers this package emits.

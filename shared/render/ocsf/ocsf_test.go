@@ -93,7 +93,7 @@ func TestGolden(t *testing.T) {
 			}
 			want, err := os.ReadFile(path)
 			if err != nil {
-				t.Fatalf("%v (go test ./shared/ocsf/ -update)", err)
+				t.Fatalf("%v (go test ./shared/render/ocsf/ -update)", err)
 			}
 			if !bytes.Equal(got, want) {
 				t.Errorf("differs from %s:\n%s", path, got)
