@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sesguard/sesguard/shared/alert"
 	"github.com/sesguard/sesguard/shared/approval"
+	"github.com/sesguard/sesguard/shared/deliver/alert"
 	"github.com/sesguard/sesguard/shared/engine/attribute"
 	"github.com/sesguard/sesguard/shared/engine/contain"
 	"github.com/sesguard/sesguard/shared/engine/coverage"

@@ -15,7 +15,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
-	"github.com/sesguard/sesguard/shared/export"
+	"github.com/sesguard/sesguard/shared/deliver/export"
 )
 
 // Central security account mode (-c sesguardRole=central).

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sesguard/sesguard/shared/export"
+	"github.com/sesguard/sesguard/shared/deliver/export"
 )
 
 // TestExportPermissionsAreExact pins the export role. Sources for each grant:

@@ -300,7 +300,7 @@ func grantLeastPrivilege(scope constructs.Construct, cfg *Config, f *functions, 
 			Sid: jsii.String(sid), Actions: jsii.Strings(actions...), Resources: &resources,
 		})
 	}
-	// Table actions per function: exactly what shared/engine/detect, shared/engine/contain and shared/alert call.
+	// Table actions per function: exactly what shared/engine/detect, shared/engine/contain and shared/deliver/alert call.
 	ingestTable := []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
 	respondTable := []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
 	notifyTable := []string{"dynamodb:GetItem", "dynamodb:UpdateItem"}

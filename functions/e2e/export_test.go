@@ -20,7 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/sesguard/sesguard/shared/export"
+	"github.com/sesguard/sesguard/shared/deliver/export"
 	"github.com/sesguard/sesguard/shared/render/asff"
 	"github.com/sesguard/sesguard/shared/testsupport/awstest"
 	"github.com/sesguard/sesguard/shared/testsupport/lambdatest"

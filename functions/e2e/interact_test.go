@@ -34,8 +34,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/sesguard/sesguard/shared/alert"
 	"github.com/sesguard/sesguard/shared/approval"
+	"github.com/sesguard/sesguard/shared/deliver/alert"
 	"github.com/sesguard/sesguard/shared/engine/contain"
 	"github.com/sesguard/sesguard/shared/slackauth"
 	"github.com/sesguard/sesguard/shared/testsupport/awstest"

@@ -11,7 +11,7 @@ import (
 	"github.com/sesguard/sesguard/functions/internal/fnenv"
 	"github.com/sesguard/sesguard/functions/internal/topic"
 	"github.com/sesguard/sesguard/shared/core/finding"
-	"github.com/sesguard/sesguard/shared/export"
+	"github.com/sesguard/sesguard/shared/deliver/export"
 )
 
 // Destination is one place findings go (export.Hub, export.Bus).

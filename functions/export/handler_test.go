@@ -14,7 +14,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/sesguard/sesguard/shared/core/finding"
-	"github.com/sesguard/sesguard/shared/export"
+	"github.com/sesguard/sesguard/shared/deliver/export"
 )
 
 // recorder is a destination that records what it got and fails the keys it is told to.

@@ -17,7 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/securityhub"
 
 	"github.com/sesguard/sesguard/functions/internal/fnenv"
-	"github.com/sesguard/sesguard/shared/export"
+	"github.com/sesguard/sesguard/shared/deliver/export"
 	"github.com/sesguard/sesguard/shared/render/asff"
 )
 

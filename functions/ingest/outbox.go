@@ -48,7 +48,7 @@ const (
 	outboxRangeKey  = "sk"
 	outboxSortValue = "outbox"
 	outboxAttr      = "finding#"
-	outboxTTLAttr   = "ttl" // the state table's TTL attribute (shared/engine/detect, shared/alert)
+	outboxTTLAttr   = "ttl" // the state table's TTL attribute (shared/engine/detect, shared/deliver/alert)
 	outboxRetention = 14 * 24 * time.Hour
 )
 

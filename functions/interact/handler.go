@@ -12,8 +12,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/sesguard/sesguard/functions/internal/fnenv"
-	"github.com/sesguard/sesguard/shared/alert"
 	"github.com/sesguard/sesguard/shared/approval"
+	"github.com/sesguard/sesguard/shared/deliver/alert"
 	"github.com/sesguard/sesguard/shared/slackauth"
 )
 

@@ -15,7 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/sesguard/sesguard/functions/internal/fnenv"
-	"github.com/sesguard/sesguard/shared/alert"
+	"github.com/sesguard/sesguard/shared/deliver/alert"
 	"github.com/sesguard/sesguard/shared/render/emf"
 )
 

@@ -9,7 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
-	"github.com/sesguard/sesguard/shared/alert"
+	"github.com/sesguard/sesguard/shared/deliver/alert"
 )
 
 // optionalSlack is the Slack destination behind a webhook secret that may not have a value yet.

@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/sesguard/sesguard/functions/internal/fnenv"
-	"github.com/sesguard/sesguard/shared/alert"
 	"github.com/sesguard/sesguard/shared/approval"
 	"github.com/sesguard/sesguard/shared/core/finding"
+	"github.com/sesguard/sesguard/shared/deliver/alert"
 	"github.com/sesguard/sesguard/shared/engine/contain"
 )
 

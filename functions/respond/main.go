@@ -16,8 +16,8 @@ import (
 
 	"github.com/sesguard/sesguard/functions/internal/fnenv"
 	"github.com/sesguard/sesguard/functions/internal/topic"
-	"github.com/sesguard/sesguard/shared/alert"
 	"github.com/sesguard/sesguard/shared/approval"
+	"github.com/sesguard/sesguard/shared/deliver/alert"
 	"github.com/sesguard/sesguard/shared/engine/contain"
 	"github.com/sesguard/sesguard/shared/render/emf"
 )

@@ -26,7 +26,7 @@ const (
 	KindUndo    = "undo"
 )
 
-// Slack action_id prefixes of the buttons (shared/alert renders them, functions/interact reads
+// Slack action_id prefixes of the buttons (shared/deliver/alert renders them, functions/interact reads
 // them). A rendered button's id is ButtonID(prefix, ref); the bare prefix is what messages sent
 // before ids carried the reference use, and is still accepted.
 const (

@@ -15,8 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/securityhub/types"
 
-	"github.com/sesguard/sesguard/shared/alert"
 	"github.com/sesguard/sesguard/shared/core/finding"
+	"github.com/sesguard/sesguard/shared/deliver/alert"
 )
 
 // ASFF constants and the limits Security Hub enforces (ASFF syntax reference).

@@ -111,7 +111,7 @@ func golden(t *testing.T, name string, got any) {
 	}
 	want, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("read golden %s (run go test ./shared/alert -run Golden -update): %v", path, err)
+		t.Fatalf("read golden %s (run go test ./shared/deliver/alert -run Golden -update): %v", path, err)
 	}
 	if !bytes.Equal(want, data) {
 		t.Errorf("%s differs from golden file (re-run with -update if intended)\n--- got ---\n%s", path, data)
