@@ -7,13 +7,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sesguard/sesguard/shared/approval"
 	"github.com/sesguard/sesguard/shared/deliver/alert"
 	"github.com/sesguard/sesguard/shared/engine/attribute"
 	"github.com/sesguard/sesguard/shared/engine/contain"
 	"github.com/sesguard/sesguard/shared/engine/coverage"
 	"github.com/sesguard/sesguard/shared/engine/detect"
 	"github.com/sesguard/sesguard/shared/engine/reconcile"
+	"github.com/sesguard/sesguard/shared/slack/approval"
 )
 
 // iamPrefix maps an SDK service package to its IAM action prefix.

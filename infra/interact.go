@@ -24,7 +24,7 @@ const (
 	envInteractQueue = "SESGUARD_INTERACT_QUEUE_URL"
 )
 
-// Partition-key prefixes of the rows interact may touch (shared/approval.PrefixApproval and
+// Partition-key prefixes of the rows interact may touch (shared/slack/approval.PrefixApproval and
 // PrefixReplay; infra imports shared/policy only, so interact_test.go checks they agree).
 const (
 	approvalKeyPrefix = "approval#"

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sesguard/sesguard/shared/approval"
+	"github.com/sesguard/sesguard/shared/slack/approval"
 )
 
 // interactActions are the AWS calls functions/interact's code can make, derived from the client

@@ -34,10 +34,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/sesguard/sesguard/shared/approval"
 	"github.com/sesguard/sesguard/shared/deliver/alert"
 	"github.com/sesguard/sesguard/shared/engine/contain"
-	"github.com/sesguard/sesguard/shared/slackauth"
+	"github.com/sesguard/sesguard/shared/slack/approval"
+	"github.com/sesguard/sesguard/shared/slack/slackauth"
 	"github.com/sesguard/sesguard/shared/testsupport/awstest"
 	"github.com/sesguard/sesguard/shared/testsupport/lambdatest"
 )

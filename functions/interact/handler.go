@@ -12,9 +12,9 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/sesguard/sesguard/functions/internal/fnenv"
-	"github.com/sesguard/sesguard/shared/approval"
 	"github.com/sesguard/sesguard/shared/deliver/alert"
-	"github.com/sesguard/sesguard/shared/slackauth"
+	"github.com/sesguard/sesguard/shared/slack/approval"
+	"github.com/sesguard/sesguard/shared/slack/slackauth"
 )
 
 // Enqueuer hands an approved click to respond (approval.Queue).

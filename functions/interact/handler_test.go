@@ -20,10 +20,10 @@ import (
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/sesguard/sesguard/shared/approval"
 	"github.com/sesguard/sesguard/shared/core/finding"
 	"github.com/sesguard/sesguard/shared/deliver/alert"
-	"github.com/sesguard/sesguard/shared/slackauth"
+	"github.com/sesguard/sesguard/shared/slack/approval"
+	"github.com/sesguard/sesguard/shared/slack/slackauth"
 )
 
 const (

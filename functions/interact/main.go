@@ -19,8 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/sesguard/sesguard/functions/internal/fnenv"
-	"github.com/sesguard/sesguard/shared/approval"
 	"github.com/sesguard/sesguard/shared/deliver/alert"
+	"github.com/sesguard/sesguard/shared/slack/approval"
 )
 
 // Environment of interact only (the CDK app sets them on this function).

@@ -10,10 +10,10 @@ import (
 
 	"github.com/sesguard/sesguard/functions/internal/fnenv"
 	"github.com/sesguard/sesguard/functions/internal/topic"
-	"github.com/sesguard/sesguard/shared/approval"
 	"github.com/sesguard/sesguard/shared/core/finding"
 	"github.com/sesguard/sesguard/shared/engine/contain"
 	"github.com/sesguard/sesguard/shared/render/emf"
+	"github.com/sesguard/sesguard/shared/slack/approval"
 )
 
 // Container plans and applies (or dry-runs) containment for a finding and records it in the

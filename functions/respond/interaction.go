@@ -8,10 +8,10 @@ import (
 	"time"
 
 	"github.com/sesguard/sesguard/functions/internal/fnenv"
-	"github.com/sesguard/sesguard/shared/approval"
 	"github.com/sesguard/sesguard/shared/core/finding"
 	"github.com/sesguard/sesguard/shared/deliver/alert"
 	"github.com/sesguard/sesguard/shared/engine/contain"
+	"github.com/sesguard/sesguard/shared/slack/approval"
 )
 
 // ApprovalStore keeps the approvals behind Slack buttons (approval.Store).

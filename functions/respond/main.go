@@ -16,10 +16,10 @@ import (
 
 	"github.com/sesguard/sesguard/functions/internal/fnenv"
 	"github.com/sesguard/sesguard/functions/internal/topic"
-	"github.com/sesguard/sesguard/shared/approval"
 	"github.com/sesguard/sesguard/shared/deliver/alert"
 	"github.com/sesguard/sesguard/shared/engine/contain"
 	"github.com/sesguard/sesguard/shared/render/emf"
+	"github.com/sesguard/sesguard/shared/slack/approval"
 )
 
 func main() {

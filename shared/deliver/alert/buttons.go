@@ -7,8 +7,8 @@ import (
 	"slices"
 	"time"
 
-	"github.com/sesguard/sesguard/shared/approval"
 	"github.com/sesguard/sesguard/shared/core/finding"
+	"github.com/sesguard/sesguard/shared/slack/approval"
 )
 
 // Block ids of the button blocks (budget keeps them; functions/interact ignores block ids).

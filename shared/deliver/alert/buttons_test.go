@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sesguard/sesguard/shared/approval"
 	"github.com/sesguard/sesguard/shared/core/finding"
+	"github.com/sesguard/sesguard/shared/slack/approval"
 )
 
 const (

@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/sesguard/sesguard/shared/slackauth"
+	"github.com/sesguard/sesguard/shared/slack/slackauth"
 )
 
 // ResponseTimeout bounds one response_url post, retries included: the refusal is posted inside

@@ -10,7 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/sesguard/sesguard/shared/slackauth"
+	"github.com/sesguard/sesguard/shared/slack/slackauth"
 )
 
 // TestResponsePosterRefusesNonSlackURLs: nothing is requested unless the URL is Slack's; a genuine

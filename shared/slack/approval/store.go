@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/sesguard/sesguard/shared/slackauth"
+	"github.com/sesguard/sesguard/shared/slack/slackauth"
 )
 
 // State-table layout (string keys pk, sk; TTL attribute ttl). The partition-key prefixes are

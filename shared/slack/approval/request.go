@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/sesguard/sesguard/shared/slackauth"
+	"github.com/sesguard/sesguard/shared/slack/slackauth"
 )
 
 // SchemaRequest identifies an approved click on the interact → respond queue.
