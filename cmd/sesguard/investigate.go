@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/sesguard/sesguard/shared/forensics"
+	"github.com/sesguard/sesguard/shared/ops/forensics"
 )
 
 const investigateUsage = `usage: sesguard investigate PATH... --by principal|ip|from|identity|configuration-set|hour|access-key
@@ -47,7 +47,7 @@ usage errors.
 flags:
 `
 
-// runInvestigate aggregates archives with shared/forensics.
+// runInvestigate aggregates archives with shared/ops/forensics.
 func runInvestigate(ctx context.Context, e env, args []string) int {
 	fs := opFlagSet(e, "investigate", investigateUsage)
 	by := fs.String("by", "", "dimension: principal, ip, from, identity, configuration-set, hour or access-key (required)")

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sesguard/sesguard/shared/forensics"
+	"github.com/sesguard/sesguard/shared/ops/forensics"
 )
 
 const archiveDir = "../../events/archive"

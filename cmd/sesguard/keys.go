@@ -13,8 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
-	"github.com/sesguard/sesguard/shared/forensics"
-	"github.com/sesguard/sesguard/shared/keyaudit"
+	"github.com/sesguard/sesguard/shared/ops/forensics"
+	"github.com/sesguard/sesguard/shared/ops/keyaudit"
 )
 
 const keysUsage = `usage: sesguard keys [--policy F] [--ses-only] [--format table|json|csv] [--strict]

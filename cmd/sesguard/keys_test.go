@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
-	"github.com/sesguard/sesguard/shared/keyaudit"
+	"github.com/sesguard/sesguard/shared/ops/keyaudit"
 	"github.com/sesguard/sesguard/shared/testsupport/awstest"
 )
 

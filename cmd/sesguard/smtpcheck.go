@@ -7,7 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/sesguard/sesguard/shared/smtpcheck"
+	"github.com/sesguard/sesguard/shared/ops/smtpcheck"
 )
 
 const smtpCheckUsage = `usage: sesguard smtp-check --host H [--port P] [--user U --password-env V] [flags]

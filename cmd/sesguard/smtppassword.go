@@ -9,7 +9,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/sesguard/sesguard/shared/smtpcheck"
+	"github.com/sesguard/sesguard/shared/ops/smtpcheck"
 )
 
 const smtpPasswordUsage = `usage: sesguard smtp-password --region R < secret-key-file

@@ -35,7 +35,7 @@ func BenchmarkAggregate(b *testing.B) {
 
 // BenchmarkRun measures decode + aggregate through Run (MB/s via SetBytes) on 20,000 records of
 // the realistic corpus (shared/testsupport/sescorpus), with decoding on -cpu goroutines:
-// go test ./shared/forensics -run '^$' -bench BenchmarkRun -benchtime 10x -cpu 1,2
+// go test ./shared/ops/forensics -run '^$' -bench BenchmarkRun -benchtime 10x -cpu 1,2
 func BenchmarkRun(b *testing.B) {
 	var buf bytes.Buffer
 	if _, err := sescorpus.Write(&buf, sescorpus.Options{Seed: 1, Records: 20000}); err != nil {
@@ -60,7 +60,7 @@ func BenchmarkRun(b *testing.B) {
 // SESGUARD_BENCH_ARCHIVE names the output file (never in normal test runs):
 //
 //	SESGUARD_BENCH_ARCHIVE=/tmp/ses-1g.ndjson SESGUARD_BENCH_ARCHIVE_MB=1024 \
-//	  go test ./shared/forensics -run TestGenerateBenchmarkArchive -v
+//	  go test ./shared/ops/forensics -run TestGenerateBenchmarkArchive -v
 func TestGenerateBenchmarkArchive(t *testing.T) {
 	path := os.Getenv("SESGUARD_BENCH_ARCHIVE")
 	if path == "" {

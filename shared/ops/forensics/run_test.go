@@ -14,7 +14,7 @@ import (
 	"github.com/sesguard/sesguard/shared/decode/sesevent"
 )
 
-const fixtureDir = "../../events/archive"
+const fixtureDir = "../../../events/archive"
 
 // firehoseTree lays the repo's archive fixtures out as Firehose writes them, plus an old hour
 // that --since can prune, a hidden file, and a file with a broken record.
