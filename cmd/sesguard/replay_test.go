@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/sesguard/sesguard/shared/core/finding"
+	"github.com/sesguard/sesguard/shared/core/rules"
 	"github.com/sesguard/sesguard/shared/policy"
 	"github.com/sesguard/sesguard/shared/testsupport/awstest"
 )
@@ -63,7 +64,7 @@ func TestReplayJSONLines(t *testing.T) {
 		t.Fatalf("exit %d", code)
 	}
 	sc := bufio.NewScanner(strings.NewReader(out))
-	rules := map[string]bool{}
+	byID := map[string]bool{}
 	n := 0
 	for sc.Scan() {
 		f, r, err := finding.Decode(sc.Bytes())
@@ -73,11 +74,11 @@ func TestReplayJSONLines(t *testing.T) {
 		if f.Mode != policy.ModeDryRun || f.Evidence.Count < 1 || len(f.Evidence.MessageIDs) == 0 {
 			t.Errorf("finding %+v", f)
 		}
-		rules[f.Rule] = true
+		byID[f.Rule] = true
 		n++
 	}
-	for _, r := range []string{policy.RuleNetworkOutsideApproved, policy.RuleSenderPrincipalUnapproved, policy.RuleAttributionMissing, policy.RuleNetworkUnknownSource} {
-		if !rules[r] {
+	for _, r := range []string{rules.NetworkOutsideApproved, rules.SenderPrincipalUnapproved, rules.AttributionMissing, rules.NetworkUnknownSource} {
+		if !byID[r] {
 			t.Errorf("no %s finding in %d lines", r, n)
 		}
 	}

@@ -15,9 +15,9 @@ import (
 
 	"github.com/sesguard/sesguard/functions/internal/fnenv"
 	"github.com/sesguard/sesguard/shared/core/finding"
+	"github.com/sesguard/sesguard/shared/core/rules"
 	"github.com/sesguard/sesguard/shared/engine/coverage"
 	"github.com/sesguard/sesguard/shared/engine/reconcile"
-	"github.com/sesguard/sesguard/shared/policy"
 )
 
 // Checker runs the coverage check (coverage.Check over the SESv2 client).
@@ -160,7 +160,7 @@ func (h *Handler) reconcile(ctx context.Context, log *slog.Logger, account, regi
 		if _, err := h.Publisher.PublishFinding(ctx, f); err != nil {
 			flog.Error("coverage: publish failed", "error", err.Error())
 			errs = append(errs, err)
-			if f.Rule == policy.RuleCoverageUnobservedSends {
+			if f.Rule == rules.CoverageUnobservedSends {
 				if uerr := r.Unalert(ctx, f); uerr != nil {
 					flog.Error("coverage: period stays marked alerted; its finding is lost", "error", uerr.Error(), "finding", f.Evidence.Detail)
 				}

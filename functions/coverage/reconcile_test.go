@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 
+	"github.com/sesguard/sesguard/shared/core/rules"
 	"github.com/sesguard/sesguard/shared/engine/coverage"
 	"github.com/sesguard/sesguard/shared/engine/detect"
 	"github.com/sesguard/sesguard/shared/engine/reconcile"
@@ -59,7 +60,7 @@ func TestReconcileTick(t *testing.T) {
 		t.Fatalf("after a failed publish the next tick must raise it again: %+v %v (%d published)", sum, err, len(pub.got))
 	}
 	f := pub.got[0]
-	if f.Rule != policy.RuleCoverageUnobservedSends || f.Evidence.SESCount != 25 || *f.Evidence.SeenCount != 3 || f.Evidence.Count != 22 {
+	if f.Rule != rules.CoverageUnobservedSends || f.Evidence.SESCount != 25 || *f.Evidence.SeenCount != 3 || f.Evidence.Count != 22 {
 		t.Errorf("finding %+v", f)
 	}
 	if checks != 0 {

@@ -16,6 +16,7 @@ import (
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 
 	"github.com/sesguard/sesguard/shared/core/finding"
+	"github.com/sesguard/sesguard/shared/core/rules"
 	"github.com/sesguard/sesguard/shared/engine/contain"
 	"github.com/sesguard/sesguard/shared/engine/reconcile"
 	"github.com/sesguard/sesguard/shared/policy"
@@ -267,7 +268,7 @@ func unobservedAPISends(t *testing.T, mode string) {
 	}
 	f := fs[0]
 	got := slices.Sorted(slices.Values(f.Evidence.MessageIDs))
-	if f.Rule != policy.RuleCoverageUnobservedSends || f.ID != s2.Findings[0] || f.Severity != finding.SeverityHigh ||
+	if f.Rule != rules.CoverageUnobservedSends || f.ID != s2.Findings[0] || f.Severity != finding.SeverityHigh ||
 		f.Account != awstest.Account || f.Region != awstest.Region || f.Mode != mode ||
 		f.Principal.Name != reportsUser || f.Principal.AccessKeyID != r.key || f.Principal.Kind != finding.KindUser || f.Principal.ARN != r.arn ||
 		!f.WindowStart.Equal(period) || !f.WindowEnd.Equal(period.Add(reconcile.Period)) ||
@@ -351,9 +352,9 @@ func TestEndToEndAPISendJoin(t *testing.T) {
 			// The data event first, alone: the call's own finding names the key from the record.
 			ingestAll(t, ingest, "ct-"+tc.name, []string{dataEventBody(t, r, msg, outsideIP, now)})
 			fs, _ := decodeAll(t, w.drain(w.findings))
-			if len(fs) != 1 || fs[0].Rule != policy.RuleAPIOutsideApproved || fs[0].Principal.AccessKeyID != r.key ||
+			if len(fs) != 1 || fs[0].Rule != rules.APIOutsideApproved || fs[0].Principal.AccessKeyID != r.key ||
 				fs[0].Principal.Name != reportsUser || fs[0].SourceIP != outsideIP || !slices.Contains(fs[0].Evidence.EventIDs, "ct-"+msg) {
-				t.Fatalf("data event: findings %+v, want one %s by %s key %s", fs, policy.RuleAPIOutsideApproved, reportsUser, r.key)
+				t.Fatalf("data event: findings %+v, want one %s by %s key %s", fs, rules.APIOutsideApproved, reportsUser, r.key)
 			}
 			// Then SES's Send event of the same message, same caller and address.
 			ingestAll(t, ingest, "send-"+tc.name, []string{eventBridgeBody(sesSend(msg, reportsUser, outsideIP, "SendEmail", now.Add(time.Second)), "eb-"+msg)})
@@ -362,7 +363,7 @@ func TestEndToEndAPISendJoin(t *testing.T) {
 				t.Fatalf("Send event: %d findings and %d results, want one finding: %+v", len(fs), len(rs), fs)
 			}
 			f := fs[0]
-			if f.Rule != policy.RuleNetworkOutsideApproved || f.Principal.Name != reportsUser || f.Principal.Kind != finding.KindUser ||
+			if f.Rule != rules.NetworkOutsideApproved || f.Principal.Name != reportsUser || f.Principal.Kind != finding.KindUser ||
 				f.SourceIP != outsideIP || !slices.Equal(f.Evidence.MessageIDs, []string{msg}) {
 				t.Fatalf("Send event: finding %+v", f)
 			}

@@ -19,6 +19,7 @@ import (
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 
 	"github.com/sesguard/sesguard/shared/core/finding"
+	"github.com/sesguard/sesguard/shared/core/rules"
 	"github.com/sesguard/sesguard/shared/engine/contain"
 	"github.com/sesguard/sesguard/shared/engine/reconcile"
 	"github.com/sesguard/sesguard/shared/policy"
@@ -162,7 +163,7 @@ func TestEndToEndReconcileUnobservedSends(t *testing.T) {
 	}
 	f := fs[0]
 	gap := periods[0]
-	if f.Rule != policy.RuleCoverageUnobservedSends || f.ID != s2.Findings[0] || f.Severity != finding.SeverityHigh ||
+	if f.Rule != rules.CoverageUnobservedSends || f.ID != s2.Findings[0] || f.Severity != finding.SeverityHigh ||
 		f.Account != awstest.Account || f.Region != awstest.Region ||
 		!f.WindowStart.Equal(gap.start) || !f.WindowEnd.Equal(gap.start.Add(reconcile.Period)) ||
 		f.Evidence.SESCount != gap.cloudwatch || f.Evidence.SeenCount == nil || *f.Evidence.SeenCount != int64(gap.delivered) ||
@@ -202,7 +203,7 @@ func TestEndToEndReconcileUnobservedSends(t *testing.T) {
 	}
 	var text strings.Builder
 	collectStrings(t, slack[0], &text)
-	for _, want := range append(numbers, policy.RuleCoverageUnobservedSends) {
+	for _, want := range append(numbers, rules.CoverageUnobservedSends) {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("Slack message does not say %q:\n%s", want, text.String())
 		}
@@ -368,7 +369,7 @@ func runRecon(t *testing.T, w *world, mode string, l twoKeyUser) (*finding.Findi
 		t.Fatalf("ingest published %d findings and %d results, want exactly one finding: %+v", len(fs), len(rs), fs)
 	}
 	f := fs[0]
-	if f.Rule != policy.RuleAPIOutsideApproved || f.Principal.Name != leakedUser || f.Principal.Kind != finding.KindUser ||
+	if f.Rule != rules.APIOutsideApproved || f.Principal.Name != leakedUser || f.Principal.Kind != finding.KindUser ||
 		f.Principal.AccessKeyID != l.key || f.Principal.ARN != l.arn || f.SourceIP != reconIP || f.Mode != mode ||
 		f.Account != awstest.Account || !slices.Contains(f.Evidence.EventIDs, "ct-"+mode) ||
 		!slices.Equal(f.Actions, []string{contain.ActionDeactivateKeys, contain.ActionDenySendPolicy}) {

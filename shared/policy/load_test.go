@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sesguard/sesguard/shared/core/finding"
+	"github.com/sesguard/sesguard/shared/core/rules"
 )
 
 func TestLoadExample(t *testing.T) {
@@ -27,7 +28,7 @@ func TestLoadExample(t *testing.T) {
 	if got := strings.Join(p.Senders.Principals, ","); got != "ses-smtp-user.2026*,mailer-task-role" {
 		t.Errorf("principals = %s", got)
 	}
-	if got := strings.Join(p.Actions(RuleNetworkOutsideApproved), ","); got != "deactivate_keys,deny_send_policy" {
+	if got := strings.Join(p.Actions(rules.NetworkOutsideApproved), ","); got != "deactivate_keys,deny_send_policy" {
 		t.Errorf("actions = %s", got)
 	}
 	if p.Limits.PerPrincipal != (VolumeLimit{Window: 5 * time.Minute, MaxSends: 500}) {
@@ -36,10 +37,10 @@ func TestLoadExample(t *testing.T) {
 	if p.Limits.BounceRate != (RateLimit{Window: time.Hour, Max: 0.05, MinSends: 200}) {
 		t.Errorf("bounce_rate = %+v", p.Limits.BounceRate)
 	}
-	if p.Severity(RuleAttributionMissing, finding.SeverityMedium) != finding.SeverityHigh {
+	if p.Severity(rules.AttributionMissing, finding.SeverityMedium) != finding.SeverityHigh {
 		t.Errorf("attribution.missing severity override not applied")
 	}
-	if p.Severity(RuleNetworkOutsideApproved, finding.SeverityCritical) != finding.SeverityCritical {
+	if p.Severity(rules.NetworkOutsideApproved, finding.SeverityCritical) != finding.SeverityCritical {
 		t.Errorf("default severity not kept")
 	}
 	if !p.Protected("break-glass-admin") || p.Protected("mailer-task-role") {
@@ -278,7 +279,7 @@ func TestRulesDisable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.RuleEnabled(RuleVolumePrincipalSpike) || !p.RuleEnabled(RuleNetworkOutsideApproved) {
+	if p.RuleEnabled(rules.VolumePrincipalSpike) || !p.RuleEnabled(rules.NetworkOutsideApproved) {
 		t.Error("rules.enabled not applied")
 	}
 }
@@ -329,10 +330,10 @@ response:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := p.Actions(RuleAPIOutsideApproved); len(got) != 2 || got[0] != ActionDeactivateKeys {
+	if got := p.Actions(rules.APIOutsideApproved); len(got) != 2 || got[0] != ActionDeactivateKeys {
 		t.Errorf("api.outside_approved actions %v", got)
 	}
-	if p.Severity(RuleSetupSandboxExitRequested, "high") != "critical" {
+	if p.Severity(rules.SetupSandboxExitRequested, "high") != "critical" {
 		t.Error("severity override lost")
 	}
 }

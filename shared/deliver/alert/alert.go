@@ -20,7 +20,7 @@ import (
 	"time"
 
 	"github.com/sesguard/sesguard/shared/core/finding"
-	"github.com/sesguard/sesguard/shared/policy"
+	"github.com/sesguard/sesguard/shared/core/rules"
 )
 
 // Kind says what an Alert announces.
@@ -67,47 +67,11 @@ func (a Alert) Validate() error {
 
 // title is the human title of a rule; unknown rules show their name. Callers sanitise it.
 func title(rule string) string {
-	switch rule {
-	case policy.RuleNetworkOutsideApproved:
-		return "SES send from outside the approved networks"
-	case policy.RuleNetworkUnknownSource:
-		return "SES send with no source IP"
-	case policy.RuleSenderPrincipalUnapproved:
-		return "SES send by an unapproved principal"
-	case policy.RuleSenderFromUnapproved:
-		return "SES send with an unapproved From address"
-	case policy.RuleSenderIdentityUnapproved:
-		return "SES send through an unapproved identity"
-	case policy.RuleSenderConfigurationSetUnapproved:
-		return "SES send through an unapproved configuration set"
-	case policy.RuleRecipientDomainUnapproved:
-		return "SES send to unapproved recipient domains"
-	case policy.RuleAttributionMissing:
-		return "SES send without attribution"
-	case policy.RuleVolumePrincipalSpike:
-		return "SES sending volume spike"
-	case policy.RuleReputationBounceSpike:
-		return "SES bounce rate spike"
-	case policy.RuleReputationComplaintSpike:
-		return "SES complaint rate spike"
-	case policy.RuleAPIOutsideApproved:
-		return "SES API call from outside the approved networks"
-	case policy.RuleAPIPrincipalUnapproved:
-		return "SES API send by an unapproved principal"
-	case policy.RuleAPISendDenied:
-		return "SES send attempt refused"
-	case policy.RuleSetupSandboxExitRequested:
-		return "SES sandbox exit requested"
-	case policy.RuleSetupIdentityCreated:
-		return "SES identity created by an unapproved principal"
-	case policy.RuleSetupSendingReenabled:
-		return "SES sending re-enabled"
-	case policy.RuleCoverageUnobservedSends:
-		return "SES sends sesguard did not see"
-	case policy.RuleReputationAccountAtRisk:
-		return "SES account reputation at risk"
-	case "":
+	if rule == "" {
 		return "SES finding"
+	}
+	if r, ok := rules.Lookup(rule); ok {
+		return r.Title
 	}
 	if gap, ok := strings.CutPrefix(rule, "coverage."); ok {
 		return "SES monitoring gap: " + strings.ReplaceAll(gap, "_", " ")

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/sesguard/sesguard/shared/core/finding"
+	"github.com/sesguard/sesguard/shared/core/rules"
 	"github.com/sesguard/sesguard/shared/decode/cloudtrail"
 	"github.com/sesguard/sesguard/shared/policy"
 )
@@ -16,11 +17,9 @@ import (
 // these findings carry the exact access key that signed the call, so containment can act on
 // that key before any mail is sent.
 
-func apiOutsideApproved() Rule {
+func apiOutsideApproved(c rules.Rule) Rule {
 	return Rule{
-		ID:       policy.RuleAPIOutsideApproved,
-		Severity: finding.SeverityHigh,
-		Doc:      "an SES API call (CloudTrail sourceIPAddress), by any principal, came from outside the approved networks",
+		Rule: c,
 		apiCheck: func(p *policy.Policy, c *cloudtrail.Event) (bool, string) {
 			if !c.SourceIP.IsValid() || p.NetworkApproved(c.SourceIP) {
 				return false, "" // an AWS service calling on a principal's behalf has no address
@@ -30,11 +29,9 @@ func apiOutsideApproved() Rule {
 	}
 }
 
-func apiPrincipalUnapproved() Rule {
+func apiPrincipalUnapproved(c rules.Rule) Rule {
 	return Rule{
-		ID:       policy.RuleAPIPrincipalUnapproved,
-		Severity: finding.SeverityHigh,
-		Doc:      "an SES send API call (CloudTrail data event) was made by a principal not in senders.principals",
+		Rule: c,
 		apiCheck: func(p *policy.Policy, c *cloudtrail.Event) (bool, string) {
 			if !c.IsSend() || c.Failed() {
 				return false, "" // a refused send is api.send_denied
@@ -53,11 +50,9 @@ func apiPrincipalUnapproved() Rule {
 	}
 }
 
-func apiSendDenied() Rule {
+func apiSendDenied(c rules.Rule) Rule {
 	return Rule{
-		ID:       policy.RuleAPISendDenied,
-		Severity: finding.SeverityMedium,
-		Doc:      "an SES send API call was refused (CloudTrail errorCode): prevention held, but the key is in use",
+		Rule: c,
 		apiCheck: func(_ *policy.Policy, c *cloudtrail.Event) (bool, string) {
 			if !c.IsSend() || !c.Failed() {
 				return false, ""
@@ -67,11 +62,9 @@ func apiSendDenied() Rule {
 	}
 }
 
-func setupSandboxExitRequested() Rule {
+func setupSandboxExitRequested(c rules.Rule) Rule {
 	return Rule{
-		ID:       policy.RuleSetupSandboxExitRequested,
-		Severity: finding.SeverityHigh,
-		Doc:      "PutAccountDetails was called: the request to move the account out of the SES sandbox",
+		Rule: c,
 		apiCheck: func(_ *policy.Policy, c *cloudtrail.Event) (bool, string) {
 			if c.EventName != "PutAccountDetails" {
 				return false, ""
@@ -90,11 +83,9 @@ var identityCreations = map[string]bool{
 	"CreateEmailIdentity": true, "VerifyEmailIdentity": true, "VerifyDomainIdentity": true, "VerifyEmailAddress": true,
 }
 
-func setupIdentityCreated() Rule {
+func setupIdentityCreated(c rules.Rule) Rule {
 	return Rule{
-		ID:       policy.RuleSetupIdentityCreated,
-		Severity: finding.SeverityHigh,
-		Doc:      "CreateEmailIdentity / VerifyEmailIdentity / VerifyDomainIdentity by a principal not in senders.principals, or for an identity not in senders.identities",
+		Rule: c,
 		apiCheck: func(p *policy.Policy, c *cloudtrail.Event) (bool, string) {
 			if !identityCreations[c.EventName] {
 				return false, ""
@@ -120,11 +111,9 @@ var sendingSwitches = map[string]string{
 	"UpdateConfigurationSetSendingEnabled": "configuration set", "PutConfigurationSetSendingOptions": "configuration set",
 }
 
-func setupSendingReenabled() Rule {
+func setupSendingReenabled(c rules.Rule) Rule {
 	return Rule{
-		ID:       policy.RuleSetupSendingReenabled,
-		Severity: finding.SeverityHigh,
-		Doc:      "UpdateAccountSendingEnabled / PutAccountSendingAttributes (or the configuration-set forms) turned sending back on, e.g. after a pause by SES or sesguard",
+		Rule: c,
 		apiCheck: func(_ *policy.Policy, c *cloudtrail.Event) (bool, string) {
 			what, ok := sendingSwitches[c.EventName]
 			if !ok || c.SendingEnabled == nil || !*c.SendingEnabled {
@@ -138,21 +127,15 @@ func setupSendingReenabled() Rule {
 	}
 }
 
-func coverageUnobservedSends() Rule {
+func coverageUnobservedSends(c rules.Rule) Rule {
 	return Rule{
-		ID:       policy.RuleCoverageUnobservedSends,
-		Severity: finding.SeverityHigh,
-		Doc:      "SES counted more sends (CloudWatch AWS/SES Send, or a CloudTrail send data event) than sesguard received Send events for, beyond the tolerance",
-		External: true,
+		Rule: c,
 	}
 }
 
-func reputationAccountAtRisk() Rule {
+func reputationAccountAtRisk(c rules.Rule) Rule {
 	return Rule{
-		ID:       policy.RuleReputationAccountAtRisk,
-		Severity: finding.SeverityHigh,
-		Doc:      "the account's Reputation.BounceRate or Reputation.ComplaintRate (CloudWatch) reached the warning threshold, below SES's review level",
-		External: true,
+		Rule: c,
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sesguard/sesguard/shared/core/finding"
+	"github.com/sesguard/sesguard/shared/core/rules"
 	"github.com/sesguard/sesguard/shared/decode/cloudtrail"
 	"github.com/sesguard/sesguard/shared/policy"
 )
@@ -41,36 +42,36 @@ func TestAPIRules(t *testing.T) {
 		want   bool
 		detail string
 	}{
-		{policy.RuleAPIOutsideApproved, "inside", nil, false, ""},
-		{policy.RuleAPIOutsideApproved, "outside", func(c *cloudtrail.Event) { *c = leaked(*c) }, true, "GetSendQuota from 203.0.113.9, outside"},
-		{policy.RuleAPIOutsideApproved, "refused call still counts", func(c *cloudtrail.Event) { *c = leaked(*c); c.ErrorCode = "AccessDenied" }, true, "refused: AccessDenied"},
-		{policy.RuleAPIOutsideApproved, "service host", func(c *cloudtrail.Event) { c.SourceIP = netip.Addr{}; c.SourceHost = "ses.amazonaws.com" }, false, ""},
-		{policy.RuleAPIPrincipalUnapproved, "recon is not a send", func(c *cloudtrail.Event) { *c = leaked(*c) }, false, ""},
-		{policy.RuleAPIPrincipalUnapproved, "approved sender", func(c *cloudtrail.Event) { c.EventName = "SendEmail" }, false, ""},
-		{policy.RuleAPIPrincipalUnapproved, "unapproved sender", func(c *cloudtrail.Event) { *c = leaked(*c); c.EventName = "SendRawEmail" }, true, `"leaked-user", which is not in senders.principals`},
-		{policy.RuleAPIPrincipalUnapproved, "unknown sender", func(c *cloudtrail.Event) {
+		{rules.APIOutsideApproved, "inside", nil, false, ""},
+		{rules.APIOutsideApproved, "outside", func(c *cloudtrail.Event) { *c = leaked(*c) }, true, "GetSendQuota from 203.0.113.9, outside"},
+		{rules.APIOutsideApproved, "refused call still counts", func(c *cloudtrail.Event) { *c = leaked(*c); c.ErrorCode = "AccessDenied" }, true, "refused: AccessDenied"},
+		{rules.APIOutsideApproved, "service host", func(c *cloudtrail.Event) { c.SourceIP = netip.Addr{}; c.SourceHost = "ses.amazonaws.com" }, false, ""},
+		{rules.APIPrincipalUnapproved, "recon is not a send", func(c *cloudtrail.Event) { *c = leaked(*c) }, false, ""},
+		{rules.APIPrincipalUnapproved, "approved sender", func(c *cloudtrail.Event) { c.EventName = "SendEmail" }, false, ""},
+		{rules.APIPrincipalUnapproved, "unapproved sender", func(c *cloudtrail.Event) { *c = leaked(*c); c.EventName = "SendRawEmail" }, true, `"leaked-user", which is not in senders.principals`},
+		{rules.APIPrincipalUnapproved, "unknown sender", func(c *cloudtrail.Event) {
 			c.EventName = "SendEmail"
 			c.Principal = cloudtrail.Principal{Type: "AWSAccount"}
 		}, true, "unidentified principal"},
-		{policy.RuleAPIPrincipalUnapproved, "refused send is send_denied", func(c *cloudtrail.Event) { *c = leaked(*c); c.EventName = "SendEmail"; c.ErrorCode = "AccessDenied" }, false, ""},
-		{policy.RuleAPISendDenied, "refused send", func(c *cloudtrail.Event) { c.EventName = "SendBulkEmail"; c.ErrorCode = "AccessDenied" }, true, "SendBulkEmail by mailer-task-role was refused with AccessDenied"},
-		{policy.RuleAPISendDenied, "refused recon", func(c *cloudtrail.Event) { c.ErrorCode = "AccessDenied" }, false, ""},
-		{policy.RuleSetupSandboxExitRequested, "put account details", func(c *cloudtrail.Event) { c.EventName = "PutAccountDetails"; c.ProductionAccess = tr(true) }, true, "productionAccessEnabled=true"},
-		{policy.RuleSetupSandboxExitRequested, "other call", nil, false, ""},
-		{policy.RuleSetupIdentityCreated, "approved principal and identity", func(c *cloudtrail.Event) { c.EventName = "CreateEmailIdentity"; c.Identity = "mail.example.com" }, false, ""},
-		{policy.RuleSetupIdentityCreated, "unapproved identity", func(c *cloudtrail.Event) { c.EventName = "VerifyDomainIdentity"; c.Identity = "promo.example" }, true, "identity is not in senders.identities"},
-		{policy.RuleSetupIdentityCreated, "unapproved principal", func(c *cloudtrail.Event) {
+		{rules.APIPrincipalUnapproved, "refused send is send_denied", func(c *cloudtrail.Event) { *c = leaked(*c); c.EventName = "SendEmail"; c.ErrorCode = "AccessDenied" }, false, ""},
+		{rules.APISendDenied, "refused send", func(c *cloudtrail.Event) { c.EventName = "SendBulkEmail"; c.ErrorCode = "AccessDenied" }, true, "SendBulkEmail by mailer-task-role was refused with AccessDenied"},
+		{rules.APISendDenied, "refused recon", func(c *cloudtrail.Event) { c.ErrorCode = "AccessDenied" }, false, ""},
+		{rules.SetupSandboxExitRequested, "put account details", func(c *cloudtrail.Event) { c.EventName = "PutAccountDetails"; c.ProductionAccess = tr(true) }, true, "productionAccessEnabled=true"},
+		{rules.SetupSandboxExitRequested, "other call", nil, false, ""},
+		{rules.SetupIdentityCreated, "approved principal and identity", func(c *cloudtrail.Event) { c.EventName = "CreateEmailIdentity"; c.Identity = "mail.example.com" }, false, ""},
+		{rules.SetupIdentityCreated, "unapproved identity", func(c *cloudtrail.Event) { c.EventName = "VerifyDomainIdentity"; c.Identity = "promo.example" }, true, "identity is not in senders.identities"},
+		{rules.SetupIdentityCreated, "unapproved principal", func(c *cloudtrail.Event) {
 			*c = leaked(*c)
 			c.EventName = "VerifyEmailIdentity"
 			c.Identity = "a@mail.example.com"
 		}, true, "principal is not in senders.principals"},
-		{policy.RuleSetupSendingReenabled, "account enabled", func(c *cloudtrail.Event) { c.EventName = "UpdateAccountSendingEnabled"; c.SendingEnabled = tr(true) }, true, "enabled sending for the account"},
-		{policy.RuleSetupSendingReenabled, "set enabled", func(c *cloudtrail.Event) {
+		{rules.SetupSendingReenabled, "account enabled", func(c *cloudtrail.Event) { c.EventName = "UpdateAccountSendingEnabled"; c.SendingEnabled = tr(true) }, true, "enabled sending for the account"},
+		{rules.SetupSendingReenabled, "set enabled", func(c *cloudtrail.Event) {
 			c.EventName = "PutConfigurationSetSendingOptions"
 			c.SendingEnabled = tr(true)
 			c.ConfigurationSet = "prod-outbound"
 		}, true, "configuration set prod-outbound"},
-		{policy.RuleSetupSendingReenabled, "paused", func(c *cloudtrail.Event) { c.EventName = "PutAccountSendingAttributes"; c.SendingEnabled = tr(false) }, false, ""},
+		{rules.SetupSendingReenabled, "paused", func(c *cloudtrail.Event) { c.EventName = "PutAccountSendingAttributes"; c.SendingEnabled = tr(false) }, false, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.rule+"/"+c.name, func(t *testing.T) {
@@ -106,7 +107,7 @@ func TestProcessCallsExactKeyAndDedup(t *testing.T) {
 	}
 	keys := map[string]finding.Finding{}
 	for _, u := range batch.Updates {
-		if u.Finding.Rule != policy.RuleAPIOutsideApproved {
+		if u.Finding.Rule != rules.APIOutsideApproved {
 			t.Errorf("unexpected rule %s", u.Finding.Rule)
 		}
 		keys[u.Finding.Principal.AccessKeyID] = u.Finding
@@ -143,7 +144,7 @@ func TestProcessCallsRollback(t *testing.T) {
 
 func TestProcessCallsDisabledRule(t *testing.T) {
 	p := examplePolicy(t)
-	p.Rules = map[string]policy.RuleConfig{policy.RuleAPIOutsideApproved: {Disabled: true}}
+	p.Rules = map[string]policy.RuleConfig{rules.APIOutsideApproved: {Disabled: true}}
 	d := newDetector(t, p, NewMemoryState())
 	b, err := d.ProcessCalls(context.Background(), []cloudtrail.Event{leaked(goodCall(1))})
 	if err != nil || len(b.Updates) != 0 {

@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sesguard/sesguard/shared/core/rules"
 	"github.com/sesguard/sesguard/shared/decode/cloudtrail"
 	"github.com/sesguard/sesguard/shared/decode/sesevent"
-	"github.com/sesguard/sesguard/shared/policy"
 )
 
 // apiSendCall is the CloudTrail data event of an API send of message id by leaked-user.
@@ -108,7 +108,7 @@ func TestAPISendJoin(t *testing.T) {
 			}
 			var found bool
 			for _, u := range b.Updates {
-				if u.Finding.Rule != policy.RuleNetworkOutsideApproved {
+				if u.Finding.Rule != rules.NetworkOutsideApproved {
 					continue
 				}
 				found = true
@@ -120,7 +120,7 @@ func TestAPISendJoin(t *testing.T) {
 				}
 			}
 			if !found {
-				t.Fatalf("no %s finding: %+v", policy.RuleNetworkOutsideApproved, b.Updates)
+				t.Fatalf("no %s finding: %+v", rules.NetworkOutsideApproved, b.Updates)
 			}
 		})
 	}

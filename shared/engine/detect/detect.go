@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/sesguard/sesguard/shared/core/finding"
+	"github.com/sesguard/sesguard/shared/core/rules"
 	"github.com/sesguard/sesguard/shared/decode/sesevent"
 	"github.com/sesguard/sesguard/shared/policy"
 )
@@ -95,11 +96,11 @@ func New(p *policy.Policy, st State, opts ...Option) (*Detector, error) {
 			continue
 		}
 		switch r.ID {
-		case policy.RuleVolumePrincipalSpike:
+		case rules.VolumePrincipalSpike:
 			d.volume = p.Limits.PerPrincipal.Window > 0 && p.Limits.PerPrincipal.MaxSends > 0
-		case policy.RuleReputationBounceSpike:
+		case rules.ReputationBounceSpike:
 			d.bounce = p.Limits.BounceRate.Window > 0
-		case policy.RuleReputationComplaintSpike:
+		case rules.ReputationComplaintSpike:
 			d.complaint = p.Limits.ComplaintRate.Window > 0
 		default:
 			switch {
@@ -504,7 +505,7 @@ func (d *Detector) send(a *accum, e *sesevent.Event, js apiSend) {
 			continue
 		}
 		rcpts := e.Recipients
-		if r.ID == policy.RuleRecipientDomainUnapproved {
+		if r.ID == rules.RecipientDomainUnapproved {
 			rcpts = unapprovedRecipients(d.p, e.Recipients)
 		}
 		h := hitSpec{rule: r.ID, account: e.Account, principal: e.CallerIdentity, dim: e.CallerIdentity,

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sesguard/sesguard/shared/core/finding"
+	"github.com/sesguard/sesguard/shared/core/rules"
 	"github.com/sesguard/sesguard/shared/decode/sesevent"
 	"github.com/sesguard/sesguard/shared/policy"
 )
@@ -71,7 +72,7 @@ func TestAggregation(t *testing.T) {
 		if len(batch) == cap(batch) {
 			b := process(t, d, batch)
 			for _, u := range b.Updates {
-				if u.Publish && u.Finding.Rule == policy.RuleNetworkOutsideApproved {
+				if u.Publish && u.Finding.Rule == rules.NetworkOutsideApproved {
 					published = append(published, u.Finding.Evidence.Count)
 				}
 			}
@@ -82,11 +83,11 @@ func TestAggregation(t *testing.T) {
 	fs := c.Findings()
 	// One network finding; the same 10,000 sends in ten seconds also exceed the volume limit
 	// (500 per 5 minutes) by 9,500.
-	if len(fs) != 2 || fs[1].Rule != policy.RuleVolumePrincipalSpike || fs[1].Evidence.Count != n-500 {
+	if len(fs) != 2 || fs[1].Rule != rules.VolumePrincipalSpike || fs[1].Evidence.Count != n-500 {
 		t.Fatalf("findings = %d, want 2: %+v", len(fs), fs)
 	}
 	f := fs[0]
-	if f.Rule != policy.RuleNetworkOutsideApproved || f.Evidence.Count != n || f.Severity != finding.SeverityHigh {
+	if f.Rule != rules.NetworkOutsideApproved || f.Evidence.Count != n || f.Severity != finding.SeverityHigh {
 		t.Errorf("finding = %s count %d severity %s", f.Rule, f.Evidence.Count, f.Severity)
 	}
 	if len(f.Evidence.MessageIDs) != finding.MaxMessageIDs || len(f.Evidence.RecipientsSample) != finding.MaxRecipients {
@@ -133,7 +134,7 @@ func TestFindingShape(t *testing.T) {
 	e.ConfigurationSet = "marketing"
 	b := process(t, d, []sesevent.Event{e})
 	got := byRule(b.Updates)
-	for _, r := range []string{policy.RuleAttributionMissing, policy.RuleNetworkUnknownSource, policy.RuleSenderConfigurationSetUnapproved} {
+	for _, r := range []string{rules.AttributionMissing, rules.NetworkUnknownSource, rules.SenderConfigurationSetUnapproved} {
 		u, ok := got[r]
 		if !ok {
 			t.Errorf("missing %s", r)
@@ -147,11 +148,11 @@ func TestFindingShape(t *testing.T) {
 		t.Errorf("rules fired: %v", b.Updates)
 	}
 	// The policy's severity override applies.
-	if s := got[policy.RuleAttributionMissing].Finding.Severity; s != finding.SeverityHigh {
+	if s := got[rules.AttributionMissing].Finding.Severity; s != finding.SeverityHigh {
 		t.Errorf("attribution.missing severity = %s", s)
 	}
 	// Unmapped rules carry an empty (not null) action list.
-	js, _ := json.Marshal(got[policy.RuleNetworkUnknownSource].Finding)
+	js, _ := json.Marshal(got[rules.NetworkUnknownSource].Finding)
 	if !strings.Contains(string(js), `"actions":[]`) || !strings.Contains(string(js), `"schema":"sesguard.finding/v1"`) {
 		t.Errorf("json = %s", js)
 	}
@@ -233,7 +234,7 @@ response: { on: { volume.principal_spike: [pause_configuration_set] } }
 	b = process(t, d, evs)
 	c.Add(b.Updates)
 	fs := c.Findings()
-	if len(fs) != 1 || fs[0].Rule != policy.RuleVolumePrincipalSpike {
+	if len(fs) != 1 || fs[0].Rule != rules.VolumePrincipalSpike {
 		t.Fatalf("findings = %+v", fs)
 	}
 	f := fs[0]
@@ -286,7 +287,7 @@ func TestBounceSpike(t *testing.T) {
 	got := map[string]finding.Finding{}
 	for _, u := range b.Updates {
 		got[u.Finding.Principal.Name+"|"+u.Finding.Evidence.Identity] = u.Finding
-		if u.Finding.Rule != policy.RuleReputationBounceSpike || u.Finding.Evidence.Threshold != 0.05 {
+		if u.Finding.Rule != rules.ReputationBounceSpike || u.Finding.Evidence.Threshold != 0.05 {
 			t.Errorf("update %+v", u.Finding)
 		}
 	}
@@ -296,7 +297,7 @@ func TestBounceSpike(t *testing.T) {
 	}
 	idf, ok := got["|mail.example.com"]
 	if !ok || idf.Principal.Kind != finding.KindUnknown || !strings.Contains(idf.Evidence.Detail, `identity "mail.example.com"`) ||
-		idf.ID != FindingID(policy.RuleReputationBounceSpike, "111122223333", "identity:mail.example.com", t0) {
+		idf.ID != FindingID(rules.ReputationBounceSpike, "111122223333", "identity:mail.example.com", t0) {
 		t.Errorf("identity finding = %+v", idf)
 	}
 	if len(got) != 2 {
@@ -339,7 +340,7 @@ func TestBounceRateCountsRecipients(t *testing.T) {
 	two := bounceOf(send, "Permanent", 3*time.Minute)
 	two.Bounce.Recipients = send.Recipients[2:4]
 	b := process(t, d, []sesevent.Event{two})
-	u, ok := byRule(b.Updates)[policy.RuleReputationBounceSpike]
+	u, ok := byRule(b.Updates)[rules.ReputationBounceSpike]
 	if !ok || u.Finding.Evidence.Metric != 4.0/40 || !strings.Contains(u.Finding.Evidence.Detail, "(4/40 recipients)") {
 		t.Fatalf("after 4 of 40 bounced: %+v", b.Updates)
 	}
@@ -358,8 +359,8 @@ func TestComplaintSpikeUnjoined(t *testing.T) {
 	if b.Unjoined != 1 {
 		t.Errorf("unjoined = %d", b.Unjoined)
 	}
-	rules := byRule(b.Updates)
-	if u, ok := rules[policy.RuleReputationComplaintSpike]; !ok || u.Finding.Evidence.Metric != 2.0/50 {
+	byID := byRule(b.Updates)
+	if u, ok := byID[rules.ReputationComplaintSpike]; !ok || u.Finding.Evidence.Metric != 2.0/50 {
 		t.Errorf("complaint spike = %+v", b.Updates)
 	}
 	// not-spam feedback is not a complaint.
@@ -548,7 +549,7 @@ recipients: {domains: ["example.org"]}
 		t.Fatalf("updates = %+v, want one recipient finding", b.Updates)
 	}
 	f := b.Updates[0].Finding
-	if f.Rule != policy.RuleRecipientDomainUnapproved {
+	if f.Rule != rules.RecipientDomainUnapproved {
 		t.Fatalf("rule = %s", f.Rule)
 	}
 	if got := f.Evidence.RecipientsSample; !slices.Equal(got, []string{"target@evil.test", "second@evil.test"}) {

@@ -10,9 +10,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/sesguard/sesguard/shared/core/rules"
 	"github.com/sesguard/sesguard/shared/decode/cloudtrail"
 	"github.com/sesguard/sesguard/shared/decode/sesevent"
-	"github.com/sesguard/sesguard/shared/policy"
 	"github.com/sesguard/sesguard/shared/testsupport/awstest"
 )
 
@@ -112,7 +112,7 @@ limits: { bounce_rate: { window: 1h, max: 0.05, min_sends: 5 } }
 	}
 	u := b2.Updates[0]
 	if u.Finding.Evidence.Count != 12 || u.New || !u.Publish || u.Finding.ID != b1.Updates[0].Finding.ID ||
-		u.Finding.Rule != policy.RuleSenderPrincipalUnapproved {
+		u.Finding.Rule != rules.SenderPrincipalUnapproved {
 		t.Errorf("invocation 2 update: new=%v publish=%v count=%d", u.New, u.Publish, u.Finding.Evidence.Count)
 	}
 	// Invocation 3: one bounce without tags, joined to its send through the state: 1/12 > 5 %.
@@ -123,7 +123,7 @@ limits: { bounce_rate: { window: 1h, max: 0.05, min_sends: 5 } }
 		t.Fatalf("invocation 3: %+v", b3)
 	}
 	for _, u := range b3.Updates {
-		if u.Finding.Rule != policy.RuleReputationBounceSpike || u.Finding.Evidence.Metric != 1.0/12 {
+		if u.Finding.Rule != rules.ReputationBounceSpike || u.Finding.Evidence.Metric != 1.0/12 {
 			t.Errorf("bounce update = %+v", u.Finding)
 		}
 	}
@@ -201,7 +201,7 @@ func TestAPISendJoinAgainstMoto(t *testing.T) {
 	}
 	counts := map[string]int64{}
 	for _, u := range b.Updates {
-		if u.Finding.Rule == policy.RuleNetworkOutsideApproved {
+		if u.Finding.Rule == rules.NetworkOutsideApproved {
 			counts[u.Finding.Principal.AccessKeyID] += u.Finding.Evidence.Count
 		}
 	}

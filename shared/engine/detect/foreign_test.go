@@ -8,10 +8,10 @@ import (
 	"testing"
 
 	"github.com/sesguard/sesguard/shared/core/finding"
+	"github.com/sesguard/sesguard/shared/core/rules"
 	"github.com/sesguard/sesguard/shared/decode/cloudtrail"
 	"github.com/sesguard/sesguard/shared/decode/sesevent"
 	"github.com/sesguard/sesguard/shared/engine/contain"
-	"github.com/sesguard/sesguard/shared/policy"
 )
 
 // TestForeignPrincipalsEndToEnd: CloudTrail send data events of account 999988887777's
@@ -96,7 +96,7 @@ func keysOf(m map[string]finding.Finding) []string {
 // TestSenderPrincipalForeignAccount: an SES event whose mail.sendingAccountId is not the
 // identity's account was sent by a delegate sender; an approved name does not approve it.
 func TestSenderPrincipalForeignAccount(t *testing.T) {
-	r, _ := RuleByID(policy.RuleSenderPrincipalUnapproved)
+	r, _ := RuleByID(rules.SenderPrincipalUnapproved)
 	p := loadPolicy(t, `version: 1
 senders: { principals: [mailer-task-role, "arn:aws:iam::999988887777:role/partner-mailer"] }
 `)

@@ -4,8 +4,8 @@ import (
 	"encoding/json"
 	"testing"
 
+	"github.com/sesguard/sesguard/shared/core/rules"
 	"github.com/sesguard/sesguard/shared/decode/sesevent"
-	"github.com/sesguard/sesguard/shared/policy"
 )
 
 // TestFromAndRecipientBypassEndToEnd runs raw SES Send records through the decoder and the
@@ -16,8 +16,8 @@ func TestFromAndRecipientBypassEndToEnd(t *testing.T) {
 senders: { from: [alerts@notify.example.org] }
 recipients: { domains: [partner.example] }
 `)
-	fromRule, _ := RuleByID(policy.RuleSenderFromUnapproved)
-	rcptRule, _ := RuleByID(policy.RuleRecipientDomainUnapproved)
+	fromRule, _ := RuleByID(rules.SenderFromUnapproved)
+	rcptRule, _ := RuleByID(rules.RecipientDomainUnapproved)
 	tests := []struct {
 		name      string
 		from      string

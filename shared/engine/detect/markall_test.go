@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sesguard/sesguard/shared/core/rules"
 	"github.com/sesguard/sesguard/shared/decode/sesevent"
-	"github.com/sesguard/sesguard/shared/policy"
 )
 
 // concurrentMemory is a MemoryState that asks Process for concurrent marks, as DynamoState does,
@@ -169,9 +169,9 @@ limits: {per_principal: {window: 5m, max_sends: 10}, bounce_rate: {window: 1h, m
 		t.Fatal("the batch must fail")
 	}
 	b := process(t, d, batch)
-	rules := byRule(b.Updates)
-	if _, spike := rules[policy.RuleVolumePrincipalSpike]; spike || len(b.Updates) != 2 {
-		t.Fatalf("retry of 8 sends (limit 10) = %d updates %v; want 2 and no volume spike", len(b.Updates), rules)
+	byID := byRule(b.Updates)
+	if _, spike := byID[rules.VolumePrincipalSpike]; spike || len(b.Updates) != 2 {
+		t.Fatalf("retry of 8 sends (limit 10) = %d updates %v; want 2 and no volume spike", len(b.Updates), byID)
 	}
 	for _, u := range b.Updates {
 		if u.Finding.Evidence.Count != 4 || !u.New {

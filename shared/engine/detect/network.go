@@ -4,16 +4,14 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/sesguard/sesguard/shared/core/finding"
+	"github.com/sesguard/sesguard/shared/core/rules"
 	"github.com/sesguard/sesguard/shared/decode/sesevent"
 	"github.com/sesguard/sesguard/shared/policy"
 )
 
-func networkOutsideApproved() Rule {
+func networkOutsideApproved(c rules.Rule) Rule {
 	return Rule{
-		ID:       policy.RuleNetworkOutsideApproved,
-		Severity: finding.SeverityHigh,
-		Doc:      "the send's source IP (ses:source-ip) is outside network.cidrs and the resolved network.vpcs",
+		Rule: c,
 		check: func(p *policy.Policy, e *sesevent.Event) (bool, string) {
 			if !e.SourceIP.IsValid() || p.NetworkApproved(e.SourceIP) {
 				return false, ""
@@ -23,11 +21,9 @@ func networkOutsideApproved() Rule {
 	}
 }
 
-func networkUnknownSource() Rule {
+func networkUnknownSource(c rules.Rule) Rule {
 	return Rule{
-		ID:       policy.RuleNetworkUnknownSource,
-		Severity: finding.SeverityMedium,
-		Doc:      "the send carries no usable source IP, so its network cannot be approved",
+		Rule: c,
 		check: func(_ *policy.Policy, e *sesevent.Event) (bool, string) {
 			if e.SourceIP.IsValid() {
 				return false, ""

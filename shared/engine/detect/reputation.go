@@ -5,26 +5,20 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/sesguard/sesguard/shared/core/finding"
+	"github.com/sesguard/sesguard/shared/core/rules"
 	"github.com/sesguard/sesguard/shared/decode/sesevent"
 	"github.com/sesguard/sesguard/shared/policy"
 )
 
-func reputationBounceSpike() Rule {
+func reputationBounceSpike(c rules.Rule) Rule {
 	return Rule{
-		ID:       policy.RuleReputationBounceSpike,
-		Severity: finding.SeverityHigh,
-		Doc:      "permanently bounced / sent recipients of one principal or identity exceed limits.bounce_rate.max (once min_sends recipients were sent to)",
-		Stateful: true,
+		Rule: c,
 	}
 }
 
-func reputationComplaintSpike() Rule {
+func reputationComplaintSpike(c rules.Rule) Rule {
 	return Rule{
-		ID:       policy.RuleReputationComplaintSpike,
-		Severity: finding.SeverityHigh,
-		Doc:      "complaining / sent recipients of one principal or identity exceed limits.complaint_rate.max (once min_sends recipients were sent to)",
-		Stateful: true,
+		Rule: c,
 	}
 }
 
@@ -65,9 +59,9 @@ const (
 
 func (k feedbackKind) rule() string {
 	if k == kindBounce {
-		return policy.RuleReputationBounceSpike
+		return rules.ReputationBounceSpike
 	}
-	return policy.RuleReputationComplaintSpike
+	return rules.ReputationComplaintSpike
 }
 
 func (k feedbackKind) limit(p *policy.Policy) policy.RateLimit {

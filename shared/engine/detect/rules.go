@@ -1,7 +1,7 @@
 package detect
 
 import (
-	"github.com/sesguard/sesguard/shared/core/finding"
+	"github.com/sesguard/sesguard/shared/core/rules"
 	"github.com/sesguard/sesguard/shared/decode/cloudtrail"
 	"github.com/sesguard/sesguard/shared/decode/sesevent"
 	"github.com/sesguard/sesguard/shared/policy"
@@ -9,16 +9,8 @@ import (
 
 // Rule is one registered detection rule.
 type Rule struct {
-	ID       string           // a policy.Rule* name
-	Severity finding.Severity // default; the policy's `rules:` section may override it
-	Doc      string           // one line for README, `sesguard replay` and alerts
-	// Stateful rules (volume, reputation) need window counters and are evaluated by the
-	// Detector; the others are pure checks of one Send.
-	Stateful bool
-	// External rules are raised outside the Detector (the coverage function's reconciliation
-	// with CloudWatch); they are registered so the policy and the docs know them.
-	External bool
-	check    func(p *policy.Policy, e *sesevent.Event) (bool, string)
+	rules.Rule // id, title, default severity, doc: declared once in shared/core/rules
+	check      func(p *policy.Policy, e *sesevent.Event) (bool, string)
 	// apiCheck is set for rules over CloudTrail SES API calls (see ProcessCalls).
 	apiCheck func(p *policy.Policy, c *cloudtrail.Event) (bool, string)
 }
@@ -41,29 +33,40 @@ func (r Rule) Check(p *policy.Policy, e *sesevent.Event) (bool, string) {
 	return r.check(p, e)
 }
 
-// Rules returns the registry, in evaluation (and documentation) order.
+// Rules returns the registry: the catalog (shared/core/rules), in its order, with each rule's
+// evaluation code. A catalog entry with no code here is raised elsewhere (External).
 func Rules() []Rule {
-	return []Rule{
-		networkOutsideApproved(),
-		networkUnknownSource(),
-		senderPrincipalUnapproved(),
-		senderFromUnapproved(),
-		senderIdentityUnapproved(),
-		senderConfigurationSetUnapproved(),
-		recipientDomainUnapproved(),
-		attributionMissing(),
-		volumePrincipalSpike(),
-		reputationBounceSpike(),
-		reputationComplaintSpike(),
-		apiOutsideApproved(),
-		apiPrincipalUnapproved(),
-		apiSendDenied(),
-		setupSandboxExitRequested(),
-		setupIdentityCreated(),
-		setupSendingReenabled(),
-		coverageUnobservedSends(),
-		reputationAccountAtRisk(),
+	code := map[string]func(rules.Rule) Rule{
+		rules.NetworkOutsideApproved:           networkOutsideApproved,
+		rules.NetworkUnknownSource:             networkUnknownSource,
+		rules.SenderPrincipalUnapproved:        senderPrincipalUnapproved,
+		rules.SenderFromUnapproved:             senderFromUnapproved,
+		rules.SenderIdentityUnapproved:         senderIdentityUnapproved,
+		rules.SenderConfigurationSetUnapproved: senderConfigurationSetUnapproved,
+		rules.RecipientDomainUnapproved:        recipientDomainUnapproved,
+		rules.AttributionMissing:               attributionMissing,
+		rules.VolumePrincipalSpike:             volumePrincipalSpike,
+		rules.ReputationBounceSpike:            reputationBounceSpike,
+		rules.ReputationComplaintSpike:         reputationComplaintSpike,
+		rules.APIOutsideApproved:               apiOutsideApproved,
+		rules.APIPrincipalUnapproved:           apiPrincipalUnapproved,
+		rules.APISendDenied:                    apiSendDenied,
+		rules.SetupSandboxExitRequested:        setupSandboxExitRequested,
+		rules.SetupIdentityCreated:             setupIdentityCreated,
+		rules.SetupSendingReenabled:            setupSendingReenabled,
+		rules.CoverageUnobservedSends:          coverageUnobservedSends,
+		rules.ReputationAccountAtRisk:          reputationAccountAtRisk,
 	}
+	all := rules.All()
+	out := make([]Rule, 0, len(all))
+	for _, c := range all {
+		if build, ok := code[c.ID]; ok {
+			out = append(out, build(c))
+		} else {
+			out = append(out, Rule{Rule: c})
+		}
+	}
+	return out
 }
 
 // RuleByID returns the registered rule with id.

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sesguard/sesguard/shared/core/rules"
 	"github.com/sesguard/sesguard/shared/decode/sesevent"
 	"github.com/sesguard/sesguard/shared/policy"
 )
@@ -67,7 +68,7 @@ func runRuleCases(t *testing.T, id string, cases []ruleCase) {
 }
 
 func TestRuleNetworkOutsideApproved(t *testing.T) {
-	runRuleCases(t, policy.RuleNetworkOutsideApproved, []ruleCase{
+	runRuleCases(t, rules.NetworkOutsideApproved, []ruleCase{
 		{"approved cidr", nil, false, ""},
 		{"public ip", func(e *sesevent.Event) { e.SourceIP = netip.MustParseAddr("203.0.113.77") }, true,
 			"source 203.0.113.77 is outside the approved networks (10.20.0.0/16, vpc-0a1b2c3d4e5f60718 (unresolved))"},
@@ -78,14 +79,14 @@ func TestRuleNetworkOutsideApproved(t *testing.T) {
 }
 
 func TestRuleNetworkUnknownSource(t *testing.T) {
-	runRuleCases(t, policy.RuleNetworkUnknownSource, []ruleCase{
+	runRuleCases(t, rules.NetworkUnknownSource, []ruleCase{
 		{"has ip", nil, false, ""},
 		{"missing ip", func(e *sesevent.Event) { e.SourceIP = netip.Addr{} }, true, "no source IP"},
 	})
 }
 
 func TestRuleSenderPrincipalUnapproved(t *testing.T) {
-	runRuleCases(t, policy.RuleSenderPrincipalUnapproved, []ruleCase{
+	runRuleCases(t, rules.SenderPrincipalUnapproved, []ruleCase{
 		{"smtp user", nil, false, ""},
 		{"role", func(e *sesevent.Event) { e.CallerIdentity = "mailer-task-role" }, false, ""},
 		{"old smtp user", func(e *sesevent.Event) { e.CallerIdentity = "ses-smtp-user.20250101-000000" }, true, `caller "ses-smtp-user.20250101-000000"`},
@@ -96,14 +97,14 @@ func TestRuleSenderPrincipalUnapproved(t *testing.T) {
 }
 
 func TestRuleAttributionMissing(t *testing.T) {
-	runRuleCases(t, policy.RuleAttributionMissing, []ruleCase{
+	runRuleCases(t, rules.AttributionMissing, []ruleCase{
 		{"attributed", nil, false, ""},
 		{"no caller", func(e *sesevent.Event) { e.CallerIdentity = "" }, true, "no caller identity"},
 	})
 }
 
 func TestRuleSenderFromUnapproved(t *testing.T) {
-	runRuleCases(t, policy.RuleSenderFromUnapproved, []ruleCase{
+	runRuleCases(t, rules.SenderFromUnapproved, []ruleCase{
 		{"approved", nil, false, ""},
 		{"domain case", func(e *sesevent.Event) { e.From = []sesevent.Address{{Address: "billing@MAIL.example.com"}} }, false, ""},
 		{"other domain", func(e *sesevent.Event) { e.From = []sesevent.Address{{Address: "ceo@example.com"}} }, true, `From "ceo@example.com" not in senders.from`},
@@ -118,7 +119,7 @@ func TestRuleSenderFromUnapproved(t *testing.T) {
 }
 
 func TestRuleSenderIdentityUnapproved(t *testing.T) {
-	runRuleCases(t, policy.RuleSenderIdentityUnapproved, []ruleCase{
+	runRuleCases(t, rules.SenderIdentityUnapproved, []ruleCase{
 		{"approved", nil, false, ""},
 		{"other identity", func(e *sesevent.Event) { e.Identity = "example.com" }, true, `identity "example.com"`},
 		{"missing", func(e *sesevent.Event) { e.Identity = "" }, true, "no sending identity"},
@@ -126,7 +127,7 @@ func TestRuleSenderIdentityUnapproved(t *testing.T) {
 }
 
 func TestRuleSenderConfigurationSetUnapproved(t *testing.T) {
-	runRuleCases(t, policy.RuleSenderConfigurationSetUnapproved, []ruleCase{
+	runRuleCases(t, rules.SenderConfigurationSetUnapproved, []ruleCase{
 		{"approved", nil, false, ""},
 		{"other set", func(e *sesevent.Event) { e.ConfigurationSet = "marketing" }, true, `configuration set "marketing"`},
 		{"missing", func(e *sesevent.Event) { e.ConfigurationSet = "" }, true, "no configuration set"},
@@ -134,13 +135,13 @@ func TestRuleSenderConfigurationSetUnapproved(t *testing.T) {
 }
 
 func TestRuleRecipientDomainUnapproved(t *testing.T) {
-	runRuleCases(t, policy.RuleRecipientDomainUnapproved, []ruleCase{
+	runRuleCases(t, rules.RecipientDomainUnapproved, []ruleCase{
 		{"any domain approved", nil, false, ""},
 		{"no recipients", func(e *sesevent.Event) { e.Recipients = nil }, true, "no recipients"},
 	})
 	// With a restricted recipient set.
 	p := loadPolicy(t, "version: 1\nrecipients: { domains: [example.org, \"*.example.net\"] }\n")
-	r, _ := RuleByID(policy.RuleRecipientDomainUnapproved)
+	r, _ := RuleByID(rules.RecipientDomainUnapproved)
 	tests := []struct {
 		rcpts []string
 		want  bool
@@ -164,7 +165,7 @@ func TestStatefulRulesHaveNoCheck(t *testing.T) {
 	p := examplePolicy(t)
 	e := goodSend(1)
 	e.SourceIP = netip.Addr{}
-	for _, id := range []string{policy.RuleVolumePrincipalSpike, policy.RuleReputationBounceSpike, policy.RuleReputationComplaintSpike} {
+	for _, id := range []string{rules.VolumePrincipalSpike, rules.ReputationBounceSpike, rules.ReputationComplaintSpike} {
 		r, _ := RuleByID(id)
 		if got, _ := r.Check(p, &e); got || !r.Stateful {
 			t.Errorf("%s: Check fired or not stateful", id)

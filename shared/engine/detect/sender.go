@@ -4,16 +4,14 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/sesguard/sesguard/shared/core/finding"
+	"github.com/sesguard/sesguard/shared/core/rules"
 	"github.com/sesguard/sesguard/shared/decode/sesevent"
 	"github.com/sesguard/sesguard/shared/policy"
 )
 
-func senderPrincipalUnapproved() Rule {
+func senderPrincipalUnapproved(c rules.Rule) Rule {
 	return Rule{
-		ID:       policy.RuleSenderPrincipalUnapproved,
-		Severity: finding.SeverityHigh,
-		Doc:      "the IAM user or role that sent (ses:caller-identity) is not in senders.principals",
+		Rule: c,
 		check: func(p *policy.Policy, e *sesevent.Event) (bool, string) {
 			// The identity's account is ours; mail.sendingAccountId (Account) is the sender's,
 			// another account's for a delegate sender (sending authorization).
@@ -29,11 +27,9 @@ func senderPrincipalUnapproved() Rule {
 	}
 }
 
-func attributionMissing() Rule {
+func attributionMissing(c rules.Rule) Rule {
 	return Rule{
-		ID:       policy.RuleAttributionMissing,
-		Severity: finding.SeverityMedium,
-		Doc:      "the send names no caller identity, so it cannot be attributed or approved",
+		Rule: c,
 		check: func(_ *policy.Policy, e *sesevent.Event) (bool, string) {
 			if e.CallerIdentity != "" {
 				return false, ""
@@ -43,11 +39,9 @@ func attributionMissing() Rule {
 	}
 }
 
-func senderFromUnapproved() Rule {
+func senderFromUnapproved(c rules.Rule) Rule {
 	return Rule{
-		ID:       policy.RuleSenderFromUnapproved,
-		Severity: finding.SeverityMedium,
-		Doc:      "a From address (or the envelope source when there is no From) is not in senders.from",
+		Rule: c,
 		check: func(p *policy.Policy, e *sesevent.Event) (bool, string) {
 			if len(e.From) == 0 {
 				return true, "no From address recorded"
@@ -66,11 +60,9 @@ func senderFromUnapproved() Rule {
 	}
 }
 
-func senderIdentityUnapproved() Rule {
+func senderIdentityUnapproved(c rules.Rule) Rule {
 	return Rule{
-		ID:       policy.RuleSenderIdentityUnapproved,
-		Severity: finding.SeverityMedium,
-		Doc:      "the SES identity used (mail.sourceArn) is not in senders.identities",
+		Rule: c,
 		check: func(p *policy.Policy, e *sesevent.Event) (bool, string) {
 			if e.Identity == "" {
 				return true, "no sending identity recorded (mail.sourceArn missing)"
@@ -83,11 +75,9 @@ func senderIdentityUnapproved() Rule {
 	}
 }
 
-func senderConfigurationSetUnapproved() Rule {
+func senderConfigurationSetUnapproved(c rules.Rule) Rule {
 	return Rule{
-		ID:       policy.RuleSenderConfigurationSetUnapproved,
-		Severity: finding.SeverityMedium,
-		Doc:      "the configuration set (ses:configuration-set) is not in senders.configuration_sets",
+		Rule: c,
 		check: func(p *policy.Policy, e *sesevent.Event) (bool, string) {
 			if e.ConfigurationSet == "" {
 				return true, "no configuration set recorded (ses:configuration-set missing)"
@@ -100,11 +90,9 @@ func senderConfigurationSetUnapproved() Rule {
 	}
 }
 
-func recipientDomainUnapproved() Rule {
+func recipientDomainUnapproved(c rules.Rule) Rule {
 	return Rule{
-		ID:       policy.RuleRecipientDomainUnapproved,
-		Severity: finding.SeverityMedium,
-		Doc:      "a recipient's domain is not in recipients.domains",
+		Rule: c,
 		check: func(p *policy.Policy, e *sesevent.Event) (bool, string) {
 			if len(e.Recipients) == 0 {
 				return true, "no recipients recorded (mail.destination empty)"

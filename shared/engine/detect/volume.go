@@ -6,17 +6,13 @@ import (
 	"math"
 	"time"
 
-	"github.com/sesguard/sesguard/shared/core/finding"
+	"github.com/sesguard/sesguard/shared/core/rules"
 	"github.com/sesguard/sesguard/shared/decode/sesevent"
-	"github.com/sesguard/sesguard/shared/policy"
 )
 
-func volumePrincipalSpike() Rule {
+func volumePrincipalSpike(c rules.Rule) Rule {
 	return Rule{
-		ID:       policy.RuleVolumePrincipalSpike,
-		Severity: finding.SeverityHigh,
-		Doc:      "one principal sent more than limits.per_principal.max_sends within a sliding limits.per_principal.window",
-		Stateful: true,
+		Rule: c,
 	}
 }
 
@@ -59,7 +55,7 @@ func (d *Detector) evalVolume(ctx context.Context, a *accum) error {
 		detail := fmt.Sprintf("%s sent ~%.0f messages in %s (limit %d)", principalLabel(k.principal), est, w, lim.MaxSends)
 		for _, e := range g.sends[len(g.sends)-n:] {
 			a.hit(d, hitSpec{
-				rule: policy.RuleVolumePrincipalSpike, account: k.account, principal: k.principal, dim: k.principal,
+				rule: rules.VolumePrincipalSpike, account: k.account, principal: k.principal, dim: k.principal,
 				start: start, end: start.Add(w), detail: detail, metric: est, threshold: float64(lim.MaxSends),
 			}, e, e.Recipients)
 		}

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/sesguard/sesguard/shared/core/finding"
+	"github.com/sesguard/sesguard/shared/core/rules"
 	"github.com/sesguard/sesguard/shared/engine/detect"
-	"github.com/sesguard/sesguard/shared/policy"
 )
 
 // The per-message form of the reconciliation: every API send CloudTrail logged as a data event
@@ -147,7 +147,7 @@ func groupMissing(ms []missingSend) [][]missingSend {
 
 // apiSendFinding is coverage.unobserved_sends for API sends of one principal and key.
 func (r *Reconciler) apiSendFinding(p time.Time, g []missingSend, total int) finding.Finding {
-	rule := policy.RuleCoverageUnobservedSends
+	rule := rules.CoverageUnobservedSends
 	def, _ := detect.RuleByID(rule)
 	first := g[0].info
 	ids := make([]string, 0, min(len(g), finding.MaxMessageIDs))

@@ -9,10 +9,10 @@ import (
 	"time"
 
 	"github.com/sesguard/sesguard/shared/core/finding"
+	"github.com/sesguard/sesguard/shared/core/rules"
 	"github.com/sesguard/sesguard/shared/decode/cloudtrail"
 	"github.com/sesguard/sesguard/shared/decode/sesevent"
 	"github.com/sesguard/sesguard/shared/engine/detect"
-	"github.com/sesguard/sesguard/shared/policy"
 )
 
 // TestAPISendsMessageByMessage runs the real detector (ingest's half: data events and Send
@@ -82,7 +82,7 @@ func TestAPISendsMessageByMessage(t *testing.T) {
 		byKey[f.Principal.AccessKeyID] = f
 	}
 	f := byKey[k1]
-	if f.Rule != policy.RuleCoverageUnobservedSends || f.Principal.Name != "leaked-user" || f.Principal.Kind != finding.KindUser ||
+	if f.Rule != rules.CoverageUnobservedSends || f.Principal.Name != "leaked-user" || f.Principal.Kind != finding.KindUser ||
 		f.Principal.ARN != "arn:aws:iam::"+acct+":user/leaked-user" || strings.Join(f.Evidence.MessageIDs, ",") != "m-never" ||
 		f.Evidence.Count != 1 || f.Evidence.VPCEndpointID != "vpce-0a1b2c3d4e5f60718" || !f.WindowStart.Equal(p0) ||
 		!strings.Contains(f.Evidence.Detail, "1 of 4 API send(s) by leaked-user") || !strings.Contains(f.Evidence.Detail, "CloudTrail") || !strings.Contains(f.Evidence.Detail, "with access key "+k1) {

@@ -18,6 +18,7 @@ import (
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 
 	"github.com/sesguard/sesguard/shared/core/finding"
+	"github.com/sesguard/sesguard/shared/core/rules"
 	"github.com/sesguard/sesguard/shared/engine/detect"
 	"github.com/sesguard/sesguard/shared/policy"
 )
@@ -208,7 +209,7 @@ func (r *Reconciler) Unalert(ctx context.Context, f *finding.Finding) error {
 }
 
 func (r *Reconciler) unobservedFinding(p time.Time, cw, seen int64, lim policy.UnobservedLimit) finding.Finding {
-	rule := policy.RuleCoverageUnobservedSends
+	rule := rules.CoverageUnobservedSends
 	missing := cw - seen
 	def, _ := detect.RuleByID(rule)
 	end := p.Add(Period)
@@ -246,7 +247,7 @@ func (r *Reconciler) reputation(ctx context.Context, points map[int64]float64, m
 	if v < limit {
 		return nil, nil
 	}
-	rule := policy.RuleReputationAccountAtRisk
+	rule := rules.ReputationAccountAtRisk
 	when := time.Unix(at, 0).UTC()
 	hour := when.Truncate(time.Hour)
 	first, err := r.State.Mark(ctx, r.key("reputation-"+what, hour), detect.SendInfo{Account: r.Account}, hour.Add(markTTL))

@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 
+	"github.com/sesguard/sesguard/shared/core/rules"
 	"github.com/sesguard/sesguard/shared/engine/detect"
 	"github.com/sesguard/sesguard/shared/policy"
 	"github.com/sesguard/sesguard/shared/testsupport/awstest"
@@ -53,7 +54,7 @@ func TestRunAgainstMoto(t *testing.T) {
 	if got := statuses(first); got != "suspect,ok" {
 		t.Errorf("first run: %s", got)
 	}
-	if len(first.Findings) != 1 || first.Findings[0].Rule != policy.RuleReputationAccountAtRisk || first.Findings[0].Evidence.Metric != 0.046 {
+	if len(first.Findings) != 1 || first.Findings[0].Rule != rules.ReputationAccountAtRisk || first.Findings[0].Evidence.Metric != 0.046 {
 		t.Fatalf("first run findings %+v", first.Findings)
 	}
 	second, err := r.Run(ctx, now.Add(5*time.Minute))
@@ -64,7 +65,7 @@ func TestRunAgainstMoto(t *testing.T) {
 		t.Fatalf("second run: %s, %d findings", got, len(second.Findings))
 	}
 	f := second.Findings[0]
-	if f.Rule != policy.RuleCoverageUnobservedSends || f.Severity != "high" || f.Evidence.Count != 40 || f.Evidence.SESCount != 100 ||
+	if f.Rule != rules.CoverageUnobservedSends || f.Severity != "high" || f.Evidence.Count != 40 || f.Evidence.SESCount != 100 ||
 		f.Evidence.SeenCount == nil || *f.Evidence.SeenCount != 60 || !f.WindowStart.Equal(gap) || f.Account != acct || f.Region != region ||
 		!strings.Contains(f.Evidence.Detail, "SES counted 100 send(s)") || !strings.Contains(f.Evidence.Detail, "received 60 Send event(s)") ||
 		!strings.Contains(f.Evidence.Detail, "Likely causes") {

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 
+	"github.com/sesguard/sesguard/shared/core/rules"
 	"github.com/sesguard/sesguard/shared/engine/detect"
 	"github.com/sesguard/sesguard/shared/policy"
 	"github.com/sesguard/sesguard/shared/testsupport/cputime"
@@ -202,7 +203,7 @@ func simulateDay(t *testing.T, seed uint64, gap bool) simOutcome {
 			out.apiMissingConfirmed += c.Tolerated
 		}
 		for _, f := range res.Findings {
-			if f.Rule != policy.RuleCoverageUnobservedSends {
+			if f.Rule != rules.CoverageUnobservedSends {
 				continue
 			}
 			inGap := gap && !f.WindowStart.Before(gapStart) && f.WindowStart.Before(gapStart.Add(3*Period))
