@@ -717,8 +717,10 @@ func (d *fastDecoder) tags(keep bool) (map[string][]string, bool) {
 		vals = d.st.tagVals()
 	}
 	next := 0 // position in sesTags of the name expected next
-	// The names read so far: a repeated name is declined (the encoding/json path refuses it).
-	var nameBuf [16][]byte
+	// The names read so far, to decline a repeated one (the encoding/json path refuses it):
+	// the auto-tags matched as literals by their bit, the others by their bytes.
+	var litSeen uint64
+	var nameBuf [8][]byte
 	names := nameBuf[:0]
 	for n := 0; ; n++ {
 		c := d.peek()
@@ -745,10 +747,10 @@ func (d *fastDecoder) tags(keep bool) (map[string][]string, bool) {
 		if next < len(sesTags) && bytes.HasPrefix(d.data[d.pos:], sesTags[next].quoted) {
 			// The auto-tag SES writes next, matched as a literal (as in objectIn).
 			t := &sesTags[next]
-			if repeated(names, t.quoted[1:len(t.quoted)-1]) {
+			if len(names) > 0 && repeated(names, t.quoted[1:len(t.quoted)-1]) {
 				return nil, false
 			}
-			names = append(names, t.quoted[1:len(t.quoted)-1])
+			litSeen |= 1 << next
 			d.pos += len(t.quoted)
 			next++
 			if keep {
@@ -785,6 +787,11 @@ func (d *fastDecoder) tags(keep bool) (map[string][]string, bool) {
 			d.keyEsc, d.keyHigh = esc, high
 			if d.keyEsc || d.keyHigh && !utf8.Valid(key) || repeated(names, key) {
 				return nil, false // an escaped name could repeat another unescaped
+			}
+			for seen := litSeen; seen != 0; seen &= seen - 1 {
+				if t := &sesTags[bits.TrailingZeros64(seen)]; string(key) == t.name {
+					return nil, false
+				}
 			}
 			names = append(names, key)
 			if keep {
