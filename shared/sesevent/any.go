@@ -111,6 +111,11 @@ func DecodeReaderWith(r io.Reader, name string, opt Options) iter.Seq[Result] {
 			}
 			return
 		}
+		if err == nil && recordsHead(buf) {
+			// A CloudTrail log file larger than one document: one element at a time.
+			streamRecords(io.MultiReader(bytes.NewReader(buf), br), name, opt, yield)
+			return
+		}
 		// Too large for one document (or a read error part-way): stream what we have, then the rest.
 		var rest io.Reader = br
 		if err != nil {
