@@ -2,7 +2,6 @@ package sesevent
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -62,9 +61,9 @@ func DecodeReaderWith(r io.Reader, name string, opt Options) iter.Seq[Result] {
 	return func(yield func(Result) bool) {
 		br := newPeekReader(r)
 		if isGzip(br.head) {
-			gz, err := gzip.NewReader(br)
+			gz, err := newGunzip(br)
 			if err != nil {
-				yield(readError(name, fmt.Errorf("gzip: %w", err)))
+				yield(readError(name, err))
 				return
 			}
 			br = newPeekReader(gz)
