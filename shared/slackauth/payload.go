@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"mime"
 	"net/url"
+	"reflect"
 	"regexp"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/sesguard/sesguard/shared/jsonstrict"
 )
 
 // MaxBody caps the request body Parse accepts. A block_actions payload carries the whole
@@ -112,6 +115,11 @@ func Parse(contentType string, body []byte) (*Interaction, error) {
 	var in Interaction
 	if err := json.Unmarshal([]byte(raw), &in); err != nil {
 		return nil, fmt.Errorf("%w: %v", errPayloadShape, err)
+	}
+	// One reading only: encoding/json would take "Response_URL" for response_url and keep the
+	// last of two "value"s.
+	if field, err := jsonstrict.Check([]byte(raw), reflect.TypeOf(in)); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", errPayloadShape, field, err)
 	}
 	if in.Type != TypeBlockActions {
 		return nil, fmt.Errorf("%w: type %q (want %s)", ErrPayloadType, clip(in.Type, 40), TypeBlockActions)

@@ -180,3 +180,26 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+// TestParseMemberNameRule: a payload member in another case or repeated is refused, not read
+// one way by sesguard (encoding/json folds case, keeps the last) and another by anyone else.
+func TestParseMemberNameRule(t *testing.T) {
+	b, _ := json.Marshal(clickPayload(nil))
+	good := string(b)
+	for _, tc := range []struct{ name, payload, field string }{
+		{"response_url case variant", strings.Replace(good, `"response_url":`, `"Response_URL":"https://hooks.slack.com/actions/T0001/9/evil","response_url":`, 1), "Response_URL"},
+		{"duplicate response_url", strings.Replace(good, `"response_url":`, `"response_url":"https://hooks.slack.com/actions/T0001/9/evil","response_url":`, 1), "response_url"},
+		{"duplicate action value", strings.Replace(good, `"value":`, `"value":"apr-ffffffffffffffffffffffffffffffff","value":`, 1), "actions[0].value"},
+		{"user id case variant", strings.Replace(good, `"id":"U0123ABCD"`, `"id":"U0123ABCD","ID":"U0999EVIL"`, 1), "user.ID"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.payload == good {
+				t.Fatal("test payload unchanged")
+			}
+			in, err := Parse(formType, []byte(url.Values{"payload": {tc.payload}}.Encode()))
+			if !errors.Is(err, errPayloadShape) || !strings.Contains(err.Error(), tc.field) {
+				t.Fatalf("Parse = %+v, %v; want a payload-shape error naming %s", in, err, tc.field)
+			}
+		})
+	}
+}
