@@ -129,6 +129,9 @@ func runInvestigate(ctx context.Context, e env, args []string) int {
 	for _, err := range exp.Errors {
 		fmt.Fprintf(e.stderr, "investigate: skipped: %v\n", err)
 	}
+	for _, s := range exp.Skipped {
+		fmt.Fprintf(e.stderr, "investigate: skipped %s, not read\n", s)
+	}
 	if exp.PrunedDirs > 0 && !*quiet {
 		fmt.Fprintf(e.stderr, "investigate: skipped %d Firehose folder(s) that end before --since\n", exp.PrunedDirs)
 	}
@@ -149,6 +152,7 @@ func runInvestigate(ctx context.Context, e env, args []string) int {
 	stopProgress()
 	if runErr != nil {
 		fmt.Fprintf(e.stderr, "investigate: stopped: %v (partial report follows)\n", runErr)
+		fmt.Fprintln(e.stderr, progressLine(&prog, total, time.Since(start), "read before stopping"))
 	}
 	rep := agg.Report()
 	if err := rep.Write(e.stdout, outFormat, pol != nil); err != nil {
@@ -157,6 +161,9 @@ func runInvestigate(ctx context.Context, e env, args []string) int {
 	errs.finish()
 	if !*quiet && time.Since(start) > 5*time.Second {
 		fmt.Fprintln(e.stderr, progressLine(&prog, total, time.Since(start), "done"))
+	}
+	if code, ok := interruptedExit(ctx); ok && runErr != nil {
+		return code
 	}
 	if errs.n > 0 || runErr != nil || len(exp.Errors) > 0 {
 		return exitInput

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -47,10 +48,42 @@ func commands() map[string]command {
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		s := <-sigs
+		cancel(interrupted{s})
+		// A second signal: whatever still runs did not stop on the first; stop now.
+		s = <-sigs
+		os.Exit(signalExit(s))
+	}()
 	code := run(ctx, env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}, os.Args[1:])
-	stop()
+	signal.Stop(sigs)
 	os.Exit(code)
+}
+
+// interrupted is the cause of the command context's cancellation when a signal stopped it.
+type interrupted struct{ sig os.Signal }
+
+func (i interrupted) Error() string { return "interrupted (" + i.sig.String() + ")" }
+
+// signalExit is the shell's exit status for a process killed by s: 128 + its number (130 for
+// SIGINT, 143 for SIGTERM).
+func signalExit(s os.Signal) int {
+	if n, ok := s.(syscall.Signal); ok {
+		return 128 + int(n)
+	}
+	return 128 + int(syscall.SIGINT)
+}
+
+// interruptedExit reports whether ctx was cancelled by a signal, and the exit status to use.
+func interruptedExit(ctx context.Context) (int, bool) {
+	var in interrupted
+	if errors.As(context.Cause(ctx), &in) {
+		return signalExit(in.sig), true
+	}
+	return 0, false
 }
 
 func run(ctx context.Context, e env, args []string) int {

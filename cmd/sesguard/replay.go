@@ -23,6 +23,7 @@ import (
 	"github.com/sesguard/sesguard/shared/engine/attribute"
 	"github.com/sesguard/sesguard/shared/engine/contain"
 	"github.com/sesguard/sesguard/shared/engine/detect"
+	"github.com/sesguard/sesguard/shared/ops/forensics"
 	"github.com/sesguard/sesguard/shared/policy"
 )
 
@@ -123,8 +124,25 @@ func runReplay(ctx context.Context, e env, args []string) int {
 		batch = batch[:0]
 		return nil
 	}
+	stopped := func() int {
+		// Reads return ctx's error as soon as it is done: what was read is summarised; findings
+		// of a partial input are not reported.
+		code, ok := interruptedExit(ctx)
+		if !ok {
+			code = exitUsage
+		}
+		fmt.Fprintf(e.stderr, "replay: %v: stopped after %s; findings of a partial input are not reported\n", context.Cause(ctx), strings.TrimSuffix(st.summary(0), "; 0 finding(s)"))
+		return code
+	}
 	for _, path := range paths {
-		for src := range replaySources(e, path, dec) {
+		for src := range replaySources(ctx, e, path, dec) {
+			if ctx.Err() != nil {
+				return stopped()
+			}
+			if src.skip != "" {
+				fmt.Fprintf(e.stderr, "replay: skipped %s: %s, not read\n", src.name, src.skip)
+				continue
+			}
 			if src.err != nil {
 				st.bad++
 				fmt.Fprintf(e.stderr, "replay: %s: %v\n", src.name, src.err)
@@ -132,9 +150,11 @@ func runReplay(ctx context.Context, e env, args []string) int {
 			}
 			st.files++
 			for res := range src.results {
-				if ctx.Err() != nil {
-					fmt.Fprintf(e.stderr, "replay: %v\n", ctx.Err())
-					return exitUsage
+				// Once ctx is done every read fails at once: what was already read (buffered) is
+				// still decoded and counted, without detection, up to that read error.
+				cancelled := ctx.Err() != nil
+				if cancelled && res.Err != nil {
+					return stopped()
 				}
 				st.records++
 				switch {
@@ -145,9 +165,15 @@ func runReplay(ctx context.Context, e env, args []string) int {
 					st.skipped++
 				case res.APICall != nil:
 					st.apiCalls++
+					if cancelled {
+						continue
+					}
 					calls = append(calls, *res.APICall)
 					if len(calls) >= replayChunk {
 						if err := flush(); err != nil {
+							if ctx.Err() != nil {
+								return stopped()
+							}
 							fmt.Fprintf(e.stderr, "replay: %v\n", err)
 							return exitUsage
 						}
@@ -156,19 +182,30 @@ func runReplay(ctx context.Context, e env, args []string) int {
 					for _, ev := range res.Events {
 						st.events++
 						st.byType[ev.Type]++
-						batch = append(batch, ev)
+						if !cancelled {
+							batch = append(batch, ev)
+						}
 					}
 					if len(batch) >= replayChunk {
 						if err := flush(); err != nil {
+							if ctx.Err() != nil {
+								return stopped()
+							}
 							fmt.Fprintf(e.stderr, "replay: %v\n", err)
 							return exitUsage
 						}
 					}
 				}
 			}
+			if ctx.Err() != nil {
+				return stopped()
+			}
 		}
 	}
 	if err := flush(); err != nil {
+		if ctx.Err() != nil {
+			return stopped()
+		}
 		fmt.Fprintf(e.stderr, "replay: %v\n", err)
 		return exitUsage
 	}
@@ -235,20 +272,41 @@ func (offlineAttributor) Attribute(_ context.Context, account, name string) find
 
 var _ detect.Attributor = offlineAttributor{}
 
-// replaySource is one input file (or stdin) and its decoded records.
+// replaySource is one input file (or stdin) and its decoded records, or an entry of a walk that
+// is not read (skip says what it is).
 type replaySource struct {
 	name    string
 	results iter.Seq[sesevent.Result]
 	err     error
+	skip    string
+}
+
+// decodeInput decodes the file at path; opening and reading it stop when ctx is done (a FIFO
+// without a writer, /dev/zero).
+func decodeInput(ctx context.Context, path string, dec sesevent.Options) iter.Seq[sesevent.Result] {
+	return func(yield func(sesevent.Result) bool) {
+		f, err := forensics.OpenInput(ctx, path)
+		if err != nil {
+			ref := path + ":0"
+			yield(sesevent.Result{Ref: ref, Err: &sesevent.DecodeError{Ref: ref, Err: fmt.Errorf("read: %w", err)}})
+			return
+		}
+		defer f.Close()
+		for res := range sesevent.DecodeReaderWith(f, path, dec) {
+			if !yield(res) {
+				return
+			}
+		}
+	}
 }
 
 // replaySources expands a PATH argument: "-" is stdin, a directory is walked recursively in
 // lexical order (hidden entries and documentation files are skipped; symbolic links to files and
 // directories are followed, each directory once), a file is itself.
-func replaySources(e env, path string, dec sesevent.Options) iter.Seq[replaySource] {
+func replaySources(ctx context.Context, e env, path string, dec sesevent.Options) iter.Seq[replaySource] {
 	return func(yield func(replaySource) bool) {
 		if path == "-" {
-			yield(replaySource{name: "<stdin>", results: sesevent.DecodeReaderWith(e.stdin, "<stdin>", dec)})
+			yield(replaySource{name: "<stdin>", results: sesevent.DecodeReaderWith(forensics.Interruptible(ctx, e.stdin), "<stdin>", dec)})
 			return
 		}
 		info, err := os.Stat(path)
@@ -257,16 +315,16 @@ func replaySources(e env, path string, dec sesevent.Options) iter.Seq[replaySour
 			return
 		}
 		if !info.IsDir() {
-			yield(replaySource{name: path, results: sesevent.DecodeFileWith(path, dec)})
+			yield(replaySource{name: path, results: decodeInput(ctx, path, dec)})
 			return
 		}
-		replayWalk(path, dec, map[string]bool{}, yield)
+		replayWalk(ctx, path, dec, map[string]bool{}, yield)
 	}
 }
 
 // replayWalk yields the input files under dir. visited holds the real paths of the directories
 // walked so far, so a symbolic link cycle ends. It reports false when yield asked to stop.
-func replayWalk(dir string, dec sesevent.Options, visited map[string]bool, yield func(replaySource) bool) bool {
+func replayWalk(ctx context.Context, dir string, dec sesevent.Options, visited map[string]bool, yield func(replaySource) bool) bool {
 	if real, err := filepath.EvalSymlinks(dir); err == nil {
 		if visited[real] {
 			return true
@@ -303,7 +361,7 @@ func replayWalk(dir string, dec sesevent.Options, visited map[string]bool, yield
 				}
 				return nil
 			case info.IsDir():
-				if !replayWalk(p, dec, visited, yield) {
+				if !replayWalk(ctx, p, dec, visited, yield) {
 					stopped = true
 					return fs.SkipAll
 				}
@@ -311,10 +369,21 @@ func replayWalk(dir string, dec sesevent.Options, visited map[string]bool, yield
 			}
 			typ = info.Mode().Type()
 		}
-		if d.IsDir() || !typ.IsRegular() || !replayInputFile(name) {
+		if d.IsDir() {
 			return nil
 		}
-		if !yield(replaySource{name: p, results: sesevent.DecodeFileWith(p, dec)}) {
+		if kind := forensics.SkippedKind(typ); kind != "" {
+			// A FIFO or a device in an archive folder would block or never end.
+			if !yield(replaySource{name: p, skip: kind}) {
+				stopped = true
+				return fs.SkipAll
+			}
+			return nil
+		}
+		if !replayInputFile(name) {
+			return nil
+		}
+		if !yield(replaySource{name: p, results: decodeInput(ctx, p, dec)}) {
 			stopped = true
 			return fs.SkipAll
 		}

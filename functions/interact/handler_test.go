@@ -276,6 +276,24 @@ func TestReplayedBody(t *testing.T) {
 	}
 }
 
+// TestReplayedBodyOtherCase: the same signed request re-sent with its signature in upper-case
+// (or mixed-case) hex is the same request: hex decoding ignores case, the replay key must too.
+func TestReplayedBodyOtherCase(t *testing.T) {
+	r := newRig(t)
+	q := request(payload(approverID, approval.ActionContain, r.contain.Ref), signing, now)
+	sig := q.Headers["x-slack-signature"]
+	for i, s := range []string{sig, "v0=" + strings.ToUpper(sig[3:]), "v0=" + strings.ToUpper(sig[3:35]) + sig[35:]} {
+		q.Headers["x-slack-signature"] = s
+		resp, _ := r.h.Handle(context.Background(), q)
+		if want := map[bool]int{true: 200, false: 401}[i == 0]; resp.StatusCode != want {
+			t.Fatalf("delivery %d (%s): status %d, want %d", i, s, resp.StatusCode, want)
+		}
+	}
+	if len(r.queue.bodies) != 1 {
+		t.Fatalf("enqueued %d times; logs:\n%s", len(r.queue.bodies), r.logs)
+	}
+}
+
 // TestSigningSecret: an empty secret answers 503 (not configured); unsigned requests never read
 // the secret; a rotated secret is picked up on the first mismatch instead of after the cache TTL.
 func TestSigningSecret(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"github.com/sesguard/sesguard/shared/deliver/alert"
 	"github.com/sesguard/sesguard/shared/engine/contain"
 	"github.com/sesguard/sesguard/shared/slack/approval"
+	"github.com/sesguard/sesguard/shared/slack/slackauth"
 )
 
 // ApprovalStore keeps the approvals behind Slack buttons (approval.Store).
@@ -136,6 +137,11 @@ func (h *Handler) interaction(ctx context.Context, log *slog.Logger, data []byte
 	maxAge := b.MaxRequestAge
 	if maxAge <= 0 {
 		maxAge = DefaultMaxRequestAge
+	}
+	if ahead := req.ClickedAt.Sub(b.now()); req.ClickedAt.After(b.now().Add(slackauth.MaxSkew + time.Minute)) {
+		// interact stamps the verified Slack time, at most MaxSkew ahead; a later one did not come
+		// from it. (Compared as instants: a Duration saturates centuries away.)
+		return refuse(fmt.Sprintf("request dated %s ahead", ahead.Round(time.Second)), "This click carries a time in the future; nothing was changed.", "")
 	}
 	if age := b.now().Sub(req.ClickedAt); age > maxAge {
 		return refuse(fmt.Sprintf("request %s old (limit %s)", age.Round(time.Second), maxAge), "This click waited too long to be carried out; nothing was changed. Click again if it is still wanted.", "")

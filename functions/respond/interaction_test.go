@@ -343,6 +343,8 @@ func TestClickRefusals(t *testing.T) {
 		{"unknown reference", click(approval.KindContain, "apr-00000000000000000000000000000000", approver, w.now), "unknown approval reference", w.now},
 		{"undo button on a contain approval", click(approval.KindUndo, ref, approver, w.now), "do not match", w.now},
 		{"click waited too long in the queue", click(approval.KindContain, ref, approver, w.now), "old (limit", w.now.Add(31 * time.Minute)},
+		{"click dated an hour ahead", click(approval.KindContain, ref, approver, w.now.Add(time.Hour)), "ahead", w.now},
+		{"click dated centuries ahead", click(approval.KindContain, ref, approver, w.now.AddDate(300, 0, 0)), "ahead", w.now},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

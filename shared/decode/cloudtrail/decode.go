@@ -9,6 +9,8 @@ import (
 	"reflect"
 	"strings"
 	"time"
+
+	"github.com/sesguard/sesguard/shared/core/jsonstrict"
 )
 
 // MaxRecordSize caps one CloudTrail record (CloudTrail's own events are far smaller; the cap
@@ -189,6 +191,11 @@ func Decode(data []byte, env Envelope) (Event, error) {
 	var w wire
 	if err := json.Unmarshal(data, &w); err != nil {
 		return Event{}, jsonError(err)
+	}
+	// encoding/json folds case and keeps the last duplicate ("eventSource":"ec2…",
+	// "EventSource":"ses…"); other readers of the trail do not, so such a record is an error.
+	if field, err := jsonstrict.Check(data, reflect.TypeOf(w)); err != nil {
+		return Event{}, &FieldError{Field: field, Err: err}
 	}
 	return normalize(&w, env)
 }

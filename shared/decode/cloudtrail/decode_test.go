@@ -235,6 +235,8 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Add([]byte(with("additionalEventData", `{"sesMessageId":["a",1]}`)))
 	f.Add([]byte(with("requestParameters", `{"enabled":"true","sendingEnabled":false}`)))
+	f.Add([]byte(`{"eventSource":"ec2.amazonaws.com","EventSource":"ses.amazonaws.com",` + base[1:]))
+	f.Add([]byte(strings.Replace(base, `"eventName"`, `"eventName":"SendEmail","eventName"`, 1)))
 	files, _ := filepath.Glob("../../../events/cloudtrail/eventbridge-*.json")
 	for _, p := range files {
 		f.Add(fixture(f, filepath.Base(p)))
@@ -255,4 +257,25 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("both address %v and host %q", e.SourceIP, e.SourceHost)
 		}
 	})
+}
+
+// TestDecodeMemberNameRule: member names are exact-case and appear once (shared/core/jsonstrict), so
+// a record reads the same to sesguard as to any other reader of the trail: encoding/json alone
+// would take "EventSource" for eventSource and keep the last of two.
+func TestDecodeMemberNameRule(t *testing.T) {
+	for _, tc := range []struct{ name, rec, field, err string }{
+		{"case-variant source", `{"eventSource":"ec2.amazonaws.com","EventSource":"ses.amazonaws.com",` + base[1:], "EventSource", "another case"},
+		{"duplicate source", strings.Replace(base, `"eventSource":"ses.amazonaws.com"`, `"eventSource":"ec2.amazonaws.com","eventSource":"ses.amazonaws.com"`, 1), "eventSource", "duplicate"},
+		{"duplicate key id", strings.Replace(base, `"accessKeyId":"AKIAEXAMPLEALICE0001"`, `"accessKeyId":"AKIAEXAMPLEALICE0001","accessKeyId":"AKIAOTHER"`, 1), "userIdentity.accessKeyId", "duplicate"},
+		{"case-variant arn", strings.Replace(base, `"arn":"arn:aws:iam::111122223333:user/ops/alice"`, `"arn":"arn:aws:iam::111122223333:user/ops/alice","ARN":"arn:aws:iam::111122223333:user/deploy"`, 1), "userIdentity.ARN", "another case"},
+		{"duplicate resource arn", with("resources", `[{"type":"AWS::SES::EmailIdentity","ARN":"arn:aws:ses:eu-west-1:111122223333:identity/a.example","ARN":"arn:aws:ses:eu-west-1:111122223333:identity/b.example"}]`), "resources[0].ARN", "duplicate"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, err := Decode([]byte(tc.rec), Envelope{})
+			var fe *FieldError
+			if !errors.As(err, &fe) || fe.Field != tc.field || !strings.Contains(err.Error(), tc.err) {
+				t.Fatalf("Decode = %+v, %v; want a *FieldError for %s (%s)", e, err, tc.field, tc.err)
+			}
+		})
+	}
 }

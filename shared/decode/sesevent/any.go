@@ -2,16 +2,18 @@ package sesevent
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"iter"
 	"os"
+	"reflect"
 	"strconv"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/sesguard/sesguard/shared/core/jsonstrict"
 )
 
 // DecodeAny decodes a whole document whose shape is sniffed: a Lambda SQS, SNS, Kinesis or
@@ -59,9 +61,9 @@ func DecodeReaderWith(r io.Reader, name string, opt Options) iter.Seq[Result] {
 	return func(yield func(Result) bool) {
 		br := newPeekReader(r)
 		if isGzip(br.head) {
-			gz, err := gzip.NewReader(br)
+			gz, err := newGunzip(br)
 			if err != nil {
-				yield(readError(name, fmt.Errorf("gzip: %w", err)))
+				yield(readError(name, err))
 				return
 			}
 			br = newPeekReader(gz)
@@ -106,6 +108,11 @@ func DecodeReaderWith(r io.Reader, name string, opt Options) iter.Seq[Result] {
 					return
 				}
 			}
+			return
+		}
+		if err == nil && recordsHead(buf) {
+			// A CloudTrail log file larger than one document: one element at a time.
+			streamRecords(io.MultiReader(bytes.NewReader(buf), br), name, opt, yield)
 			return
 		}
 		// Too large for one document (or a read error part-way): stream what we have, then the rest.
@@ -231,6 +238,10 @@ func decodeDocumentSlow(data []byte, name string) []Result {
 	if len(bytes.TrimSpace(trimmed[dec.InputOffset():])) > 0 {
 		return stream() // several values: NDJSON or concatenated
 	}
+	if field, err := jsonstrict.Check(trimmed, reflect.TypeOf(top)); err != nil {
+		// {"Records":[…],"Records":[…]}: which list is meant depends on the reader.
+		return []Result{errorResult(name+":1", field, err)}
+	}
 	if recs, ok := top["Records"]; ok {
 		return decodeLambdaRecords(recs, name)
 	}
@@ -244,7 +255,7 @@ func decodeDocumentSlow(data []byte, name string) []Result {
 	}
 	if _, ok := top["detail-type"]; ok {
 		var ev events.CloudWatchEvent
-		if err := json.Unmarshal(trimmed, &ev); err == nil {
+		if err := strictUnmarshal(trimmed, &ev); err == nil {
 			return []Result{DecodeEventBridge(ev)}
 		}
 	}
@@ -304,25 +315,25 @@ func decodeLambdaBatch(raw, first json.RawMessage) ([]Result, bool) {
 		Kinesis json.RawMessage `json:"kinesis"`
 		Body    *string         `json:"body"`
 	}
-	if json.Unmarshal(first, &probe) != nil {
+	if strictUnmarshal(first, &probe) != nil {
 		return nil, false
 	}
 	switch {
 	case probe.SNS != nil:
 		var recs []events.SNSEventRecord
-		if json.Unmarshal(raw, &recs) != nil {
+		if strictUnmarshal(raw, &recs) != nil {
 			return nil, false
 		}
 		return DecodeSNS(events.SNSEvent{Records: recs}), true
 	case probe.Kinesis != nil:
 		var recs []events.KinesisEventRecord
-		if json.Unmarshal(raw, &recs) != nil {
+		if strictUnmarshal(raw, &recs) != nil {
 			return nil, false
 		}
 		return DecodeKinesis(events.KinesisEvent{Records: recs}), true
 	case probe.Body != nil:
 		var recs []events.SQSMessage
-		if json.Unmarshal(raw, &recs) != nil {
+		if strictUnmarshal(raw, &recs) != nil {
 			return nil, false
 		}
 		return DecodeSQS(events.SQSEvent{Records: recs}), true
@@ -332,7 +343,7 @@ func decodeLambdaBatch(raw, first json.RawMessage) ([]Result, bool) {
 
 func decodeLambdaRecord(rec json.RawMessage, i int, name string) Result {
 	var keys map[string]json.RawMessage
-	if err := json.Unmarshal(rec, &keys); err != nil {
+	if err := strictUnmarshal(rec, &keys); err != nil {
 		return errorResult(name+":Records["+strconv.Itoa(i)+"]", "", jsonError(err))
 	}
 	var src string
@@ -352,21 +363,21 @@ func decodeLambdaRecord(rec json.RawMessage, i int, name string) Result {
 	switch {
 	case src == "aws:sns" || hasSNS:
 		var r events.SNSEventRecord
-		if err := json.Unmarshal(rec, &r); err != nil {
+		if err := strictUnmarshal(rec, &r); err != nil {
 			id := idOf(keys["Sns"], "MessageId")
 			return errorResult(refOr("sns:", id, i), jsonErrorField(err), jsonError(err))
 		}
 		return decodeSNSRecord(r, i)
 	case src == "aws:kinesis" || hasKinesis:
 		var r events.KinesisEventRecord
-		if err := json.Unmarshal(rec, &r); err != nil {
+		if err := strictUnmarshal(rec, &r); err != nil {
 			id := idOf(keys["kinesis"], "sequenceNumber")
 			return errorResult(refOr("kinesis:", id, i), fieldOr(jsonErrorField(err), "kinesis.data"), jsonError(err))
 		}
 		return decodeKinesisRecord(r, i)
 	case src == "aws:sqs" || hasBody:
 		var r events.SQSMessage
-		if err := json.Unmarshal(rec, &r); err != nil {
+		if err := strictUnmarshal(rec, &r); err != nil {
 			return errorResult(refOr("sqs:", idOf(rec, "messageId"), i), jsonErrorField(err), jsonError(err))
 		}
 		return decodeSQSMessage(r, i)
@@ -377,7 +388,7 @@ func decodeLambdaRecord(rec json.RawMessage, i int, name string) Result {
 
 func decodeFirehoseDocument(data []byte, top map[string]json.RawMessage, raw json.RawMessage, name string) []Result {
 	var whole events.KinesisFirehoseEvent
-	if json.Unmarshal(data, &whole) == nil {
+	if strictUnmarshal(data, &whole) == nil {
 		return DecodeFirehose(whole) // every record fits the type: one pass
 	}
 	var head events.KinesisFirehoseEvent
@@ -394,7 +405,7 @@ func decodeFirehoseDocument(data []byte, top map[string]json.RawMessage, raw jso
 	out := make([]Result, 0, len(recs))
 	for i, rec := range recs {
 		var r events.KinesisFirehoseEventRecord
-		if err := json.Unmarshal(rec, &r); err != nil {
+		if err := strictUnmarshal(rec, &r); err != nil {
 			out = append(out, errorResult(refOr("firehose:", idOf(rec, "recordId"), i), fieldOr(jsonErrorField(err), "data"), jsonError(err)))
 			continue
 		}
@@ -402,6 +413,18 @@ func decodeFirehoseDocument(data []byte, top map[string]json.RawMessage, raw jso
 		out = append(out, res)
 	}
 	return out
+}
+
+// strictUnmarshal is json.Unmarshal with jsonstrict's rule; jsonErrorField and jsonError report
+// its *strictError like a wrong type.
+func strictUnmarshal(data []byte, v any) error {
+	if err := json.Unmarshal(data, v); err != nil {
+		return err
+	}
+	if field, err := jsonstrict.Check(data, reflect.TypeOf(v)); err != nil {
+		return &strictError{field: field, err: err}
+	}
+	return nil
 }
 
 // idOf extracts a string member of a JSON object, best effort, for naming a broken record.

@@ -717,6 +717,11 @@ func (d *fastDecoder) tags(keep bool) (map[string][]string, bool) {
 		vals = d.st.tagVals()
 	}
 	next := 0 // position in sesTags of the name expected next
+	// The names read so far, to decline a repeated one (the encoding/json path refuses it):
+	// the auto-tags matched as literals by their bit, the others by their bytes.
+	var litSeen uint64
+	var nameBuf [8][]byte
+	names := nameBuf[:0]
 	for n := 0; ; n++ {
 		c := d.peek()
 		if c == '}' {
@@ -742,6 +747,10 @@ func (d *fastDecoder) tags(keep bool) (map[string][]string, bool) {
 		if next < len(sesTags) && bytes.HasPrefix(d.data[d.pos:], sesTags[next].quoted) {
 			// The auto-tag SES writes next, matched as a literal (as in objectIn).
 			t := &sesTags[next]
+			if len(names) > 0 && repeated(names, t.quoted[1:len(t.quoted)-1]) {
+				return nil, false
+			}
+			litSeen |= 1 << next
 			d.pos += len(t.quoted)
 			next++
 			if keep {
@@ -776,25 +785,17 @@ func (d *fastDecoder) tags(keep bool) (map[string][]string, bool) {
 			}
 			d.pos++
 			d.keyEsc, d.keyHigh = esc, high
-			if d.keyHigh && !utf8.Valid(key) {
-				return nil, false
+			if d.keyEsc || d.keyHigh && !utf8.Valid(key) || repeated(names, key) {
+				return nil, false // an escaped name could repeat another unescaped
 			}
-			if keep {
-				if d.keyEsc {
-					b, ok := unescape(d.scratch[:0], key)
-					if !ok {
-						return nil, false
-					}
-					d.scratch = b
-					k = string(b)
-					ki = knownTagIndex(k)
-				} else {
-					k, ki = d.tagName(key)
-				}
-			} else if d.keyEsc {
-				if _, ok := unescape(d.scratch[:0], key); !ok {
+			for seen := litSeen; seen != 0; seen &= seen - 1 {
+				if t := &sesTags[bits.TrailingZeros64(seen)]; string(key) == t.name {
 					return nil, false
 				}
+			}
+			names = append(names, key)
+			if keep {
+				k, ki = d.tagName(key)
 			}
 		}
 		if !d.open('[') {
@@ -832,10 +833,19 @@ func (d *fastDecoder) tags(keep bool) (map[string][]string, bool) {
 			}
 		}
 		if ki >= 0 {
-			// A repeated name replaces the earlier value, in the map as in encoding/json.
 			d.known[ki] = first
 		}
 	}
+}
+
+// repeated reports whether names holds name.
+func repeated(names [][]byte, name []byte) bool {
+	for _, n := range names {
+		if string(n) == string(name) {
+			return true
+		}
+	}
+	return false
 }
 
 // oneTagValue consumes `:["value"]` (no white space, one plain ASCII value without escapes)

@@ -96,7 +96,7 @@ var fastCases = []struct {
 	json   string
 }{
 	{"minimal", true, `{"eventType":"Send","mail":{"timestamp":"2026-05-04T09:15:27Z","messageId":"m"}}`},
-	{"escapes", true, `{"eventType":"Send","mail":{"timestamp":"2026-05-04T09:15:27Z","messageId":"m\u00e9\"\\\/\b\f\n\r\t","source":"\u003cx@example.com\u003e","commonHeaders":{"subject":"Hi \ud83d\ude00","from":["\"A, B\" <a@example.com>"]},"tags":{"k\u0065y":["v\u0041"],"ses:source-ip":["192.0.2.1"]}}}`},
+	{"escapes", true, `{"eventType":"Send","mail":{"timestamp":"2026-05-04T09:15:27Z","messageId":"m\u00e9\"\\\/\b\f\n\r\t","source":"\u003cx@example.com\u003e","commonHeaders":{"subject":"Hi \ud83d\ude00","from":["\"A, B\" <a@example.com>"]},"tags":{"key":["v\u0041"],"ses:source-ip":["192.0.2.1"]}}}`},
 	{"utf8", true, `{"eventType":"Send","mail":{"timestamp":"2026-05-04T09:15:27Z","messageId":"m","commonHeaders":{"subject":"Grüße ✓"}}}`},
 	{"empty arrays and maps", true, `{"eventType":"Delivery","mail":{"timestamp":"2026-05-04T09:15:27Z","messageId":"m","destination":[],"tags":{},"commonHeaders":{"from":[]}},"delivery":{"recipients":[]}}`},
 	{"empty tag values", true, `{"eventType":"Send","mail":{"timestamp":"2026-05-04T09:15:27Z","messageId":"m","tags":{"a":[],"ses:source-ip":[]}}}`},
@@ -115,6 +115,13 @@ var fastCases = []struct {
 	{"duplicate null member", false, `{"eventType":"Send","mail":{"timestamp":"2026-05-04T09:15:27Z","messageId":"m"},"mail":null}`},
 	{"case-folded member", false, `{"eventType":"Send","mail":{"timestamp":"2026-05-04T09:15:27Z","MessageId":"m"}}`},
 	{"kelvin-folded member", false, `{"eventType":"Send","mail":{"timestamp":"2026-05-04T09:15:27Z","messageId":"m"},"tags":1,"bounce":{"bounceType":"x"},"clic\u212a":{}}`},
+	{"escaped tag name", false, `{"eventType":"Send","mail":{"timestamp":"2026-05-04T09:15:27Z","messageId":"m","tags":{"k\u0065y":["v"]}}}`},
+	{"duplicate tag", false, `{"eventType":"Send","mail":{"timestamp":"2026-05-04T09:15:27Z","messageId":"m","tags":{"ses:source-ip":["192.0.2.1"],"ses:source-ip":["203.0.113.9"]}}}`},
+	{"duplicate unknown tag", false, `{"eventType":"Send","mail":{"timestamp":"2026-05-04T09:15:27Z","messageId":"m","tags":{"team":["a"],"team":["b"]}}}`},
+	{"escaped duplicate tag", false, `{"eventType":"Send","mail":{"timestamp":"2026-05-04T09:15:27Z","messageId":"m","tags":{"ses:source-ip":["192.0.2.1"],"ses:source\u002dip":["203.0.113.9"]}}}`},
+	{"case-variant type", false, `{"eventType":"Send","EventType":"Delivery","mail":{"timestamp":"2026-05-04T09:15:27Z","messageId":"m"}}`},
+	{"case-variant only", false, `{"EventType":"Delivery","mail":{"timestamp":"2026-05-04T09:15:27Z","messageId":"m"}}`},
+	{"duplicate type", false, `{"eventType":"Send","eventType":"Delivery","mail":{"timestamp":"2026-05-04T09:15:27Z","messageId":"m"}}`},
 	{"escaped member", false, `{"eventType":"Send","mail":{"timestamp":"2026-05-04T09:15:27Z","message\u0049d":"m"}}`},
 	{"null array element", false, `{"eventType":"Send","mail":{"timestamp":"2026-05-04T09:15:27Z","messageId":"m","destination":[null]}}`},
 	{"lone surrogate", false, `{"eventType":"Send","mail":{"timestamp":"2026-05-04T09:15:27Z","messageId":"m\ud800"}}`},
@@ -284,10 +291,20 @@ func FuzzFastPathMatchesSlow(f *testing.F) {
 			}
 		}
 	}
+	for _, raw := range goodRecords(f) {
+		for _, v := range keyVariants(raw) {
+			f.Add(v)
+		}
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkFastMatchesSlow(t, data)
 		checkDocumentFastMatchesSlow(t, data)
 		checkEventBridgeFastMatchesSlow(t, data)
+		// The same input with a duplicated, a case-variant and a repeated-tag member.
+		for _, v := range keyVariants(data) {
+			checkFastMatchesSlow(t, v)
+			checkDocumentFastMatchesSlow(t, v)
+		}
 	})
 }
 
@@ -406,9 +423,15 @@ func FuzzStreamFastMatchesSlow(f *testing.F) {
 	seedFiles(f)
 	for _, tc := range fastCases {
 		f.Add([]byte(tc.json + "\n" + tc.json + "\n"))
+		for _, v := range keyVariants([]byte(tc.json)) {
+			f.Add([]byte(tc.json + "\n" + string(v) + "\n"))
+		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkStreamFastMatchesSlow(t, data)
+		for _, v := range keyVariants(data) {
+			checkStreamFastMatchesSlow(t, v)
+		}
 	})
 }
 

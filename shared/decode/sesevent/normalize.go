@@ -9,8 +9,11 @@ import (
 	"mime"
 	"net/mail"
 	"net/netip"
+	"reflect"
 	"strings"
 	"time"
+
+	"github.com/sesguard/sesguard/shared/core/jsonstrict"
 )
 
 // Auto-tags SES adds to mail.tags (values are arrays).
@@ -74,8 +77,18 @@ func unmarshalObject(data []byte, v any) (string, error) {
 	if err := json.Unmarshal(data, v); err != nil {
 		return jsonErrorField(err), jsonError(err)
 	}
-	return "", nil
+	// encoding/json folds case and keeps the last duplicate; the fast path and other readers do
+	// neither, so such input is an error rather than one reading among several.
+	return jsonstrict.Check(data, reflect.TypeOf(v))
 }
+
+// strictError is a jsonstrict.Check failure at field.
+type strictError struct {
+	field string
+	err   error
+}
+
+func (e *strictError) Error() string { return e.field + ": " + e.err.Error() }
 
 // describeJSON names the kind of value data starts with, for error messages.
 func describeJSON(data []byte) string {
@@ -102,6 +115,10 @@ func truncate(b []byte, n int) string {
 }
 
 func jsonErrorField(err error) string {
+	var se *strictError
+	if errors.As(err, &se) {
+		return se.field
+	}
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
 		// message embeds wireRecord; its name is not part of the JSON path.
@@ -112,6 +129,10 @@ func jsonErrorField(err error) string {
 
 // jsonError shortens encoding/json errors: the field path is reported separately.
 func jsonError(err error) error {
+	var strict *strictError
+	if errors.As(err, &strict) {
+		return strict.err
+	}
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
 		return fmt.Errorf("wrong JSON type: got %s, want %s", te.Value, jsonTypeName(te.Type.String()))

@@ -3,7 +3,6 @@ package sesevent
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
@@ -131,9 +130,9 @@ func (s *Stream) start() {
 	head, _ := br.Peek(3)
 	switch {
 	case len(head) >= 2 && head[0] == 0x1f && head[1] == 0x8b:
-		gz, err := gzip.NewReader(br)
+		gz, err := newGunzip(br)
 		if err != nil {
-			s.readErr = fmt.Errorf("gzip: %w", err)
+			s.readErr = err
 			return
 		}
 		s.r = gz

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
 	"sync/atomic"
 
@@ -57,7 +56,8 @@ func Run(ctx context.Context, agg *Aggregator, inputs []Input, opt RunOptions) e
 	return ctx.Err()
 }
 
-// runOne streams one input; it returns only ctx's error.
+// runOne streams one input; it returns only ctx's error (context.Cause), as soon as ctx is done
+// even while a read blocks.
 func runOne(ctx context.Context, agg *Aggregator, in Input, stdin io.Reader, workers int, p *Progress, onErr func(error)) error {
 	var r io.Reader
 	name := in.Path
@@ -66,9 +66,12 @@ func runOne(ctx context.Context, agg *Aggregator, in Input, stdin io.Reader, wor
 			onErr(fmt.Errorf("stdin: not available"))
 			return nil
 		}
-		r, name = stdin, "<stdin>"
+		r, name = Interruptible(ctx, stdin), "<stdin>"
 	} else {
-		f, err := os.Open(in.Path)
+		f, err := OpenInput(ctx, in.Path)
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
 		if err != nil {
 			p.Errors.Add(1)
 			onErr(fmt.Errorf("open %s: %w", in.Path, err))
@@ -77,8 +80,12 @@ func runOne(ctx context.Context, agg *Aggregator, in Input, stdin io.Reader, wor
 		defer f.Close()
 		r = f
 	}
-	n := 0
 	for res := range sesevent.DecodeReaderWith(&countingReader{r: r, n: &p.Bytes}, name, sesevent.Options{NoRaw: true, NoTags: true, NoRef: true, Workers: workers}) {
+		if res.Err != nil && ctx.Err() != nil {
+			// Once ctx is done every read fails at once, after what was already read has been
+			// decoded: that read error is the interruption, not a bad record.
+			return context.Cause(ctx)
+		}
 		p.Records.Add(1)
 		if res.Err != nil {
 			p.Errors.Add(1)
@@ -89,9 +96,6 @@ func runOne(ctx context.Context, agg *Aggregator, in Input, stdin io.Reader, wor
 		}
 		if res.APICall != nil {
 			agg.AddCall(res.APICall)
-		}
-		if n++; n%4096 == 0 && ctx.Err() != nil {
-			return ctx.Err()
 		}
 	}
 	return nil

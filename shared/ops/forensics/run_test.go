@@ -5,9 +5,11 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -279,5 +281,61 @@ func TestExpandFollowsSymlinks(t *testing.T) {
 	}
 	if exp.PrunedDirs != 1 || len(exp.Inputs) != 1 {
 		t.Errorf("linked hour folder pruning: pruned %d, inputs %+v", exp.PrunedDirs, exp.Inputs)
+	}
+}
+
+// TestExpandReportsSkipped: a walk names the FIFOs it does not open (reading one without a
+// writer blocks) instead of passing over them silently; files beside them are still read.
+func TestExpandReportsSkipped(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "2026", "p.fifo")
+	if err := os.MkdirAll(filepath.Dir(fifo), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "2026", "events.ndjson"), []byte("{}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	exp, err := Expand([]string{dir}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(exp.Inputs) != 1 || !strings.HasSuffix(exp.Inputs[0].Path, "events.ndjson") {
+		t.Errorf("inputs %+v", exp.Inputs)
+	}
+	if want := fifo + ": a named pipe (FIFO)"; len(exp.Skipped) != 1 || exp.Skipped[0] != want {
+		t.Errorf("skipped %q, want [%q]", exp.Skipped, want)
+	}
+}
+
+// TestRunInterrupted: Run returns ctx's cause promptly while blocked opening a FIFO without a
+// writer or reading a stdin that never ends.
+func TestRunInterrupted(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "nowriter")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	cause := errors.New("interrupted (test)")
+	for _, in := range []Input{{Path: fifo}, {Path: Stdin}} {
+		ctx, cancel := context.WithCancelCause(context.Background())
+		time.AfterFunc(200*time.Millisecond, func() { cancel(cause) })
+		agg, err := New(Options{By: ByPrincipal})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- Run(ctx, agg, []Input{in}, RunOptions{Stdin: pr}) }()
+		select {
+		case err := <-done:
+			if !errors.Is(err, cause) {
+				t.Errorf("%s: Run = %v, want the cancellation cause", in.Path, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: Run still blocked 10 s after cancellation", in.Path)
+		}
 	}
 }

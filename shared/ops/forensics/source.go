@@ -29,6 +29,10 @@ type Expansion struct {
 	// Errors are entries that could not be followed (a dangling symbolic link): reported, and
 	// the rest is still read.
 	Errors []error
+	// Skipped are entries of folders that are neither files nor folders (FIFOs, devices,
+	// sockets), "<path>: <what it is>": reading one would block or never end, so a walk does not
+	// open them, and says so. (A path given by name is read whatever it is.)
+	Skipped []string
 }
 
 // PruneSlack is how far before --since a Firehose folder must end to be skipped: Firehose names
@@ -117,7 +121,8 @@ func expandDir(exp *Expansion, dir string, since time.Time, visited map[string]b
 			}
 			return nil
 		}
-		if !typ.IsRegular() {
+		if kind := SkippedKind(typ); kind != "" {
+			exp.Skipped = append(exp.Skipped, path+": "+kind)
 			return nil
 		}
 		info, err := os.Stat(path)

@@ -209,3 +209,24 @@ func TestStore(t *testing.T) {
 		t.Errorf("claim after the entry's time: fresh=%v err=%v", fresh, err)
 	}
 }
+
+// TestDecodeRequestMemberNameRule: a queue message with a member in another case or repeated is
+// refused, naming it.
+func TestDecodeRequestMemberNameRule(t *testing.T) {
+	b, _ := json.Marshal(validRequest())
+	good := string(b)
+	for _, tc := range []struct{ name, body, field string }{
+		{"ref case variant", strings.Replace(good, `"ref":`, `"Ref":"apr-ffffffffffffffffffffffffffffffff","ref":`, 1), "Ref"},
+		{"duplicate kind", strings.Replace(good, `"kind":`, `"kind":"undo","kind":`, 1), "kind"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.body == good {
+				t.Fatal("test body unchanged")
+			}
+			r, err := DecodeRequest([]byte(tc.body))
+			if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "request field "+tc.field) {
+				t.Fatalf("DecodeRequest = %+v, %v; want ErrInvalid naming %s", r, err, tc.field)
+			}
+		})
+	}
+}

@@ -3,8 +3,10 @@ package approval
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"time"
 
+	"github.com/sesguard/sesguard/shared/core/jsonstrict"
 	"github.com/sesguard/sesguard/shared/slack/slackauth"
 )
 
@@ -54,6 +56,9 @@ func DecodeRequest(b []byte) (*Request, error) {
 	var r Request
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("%w: request: %v", ErrInvalid, err)
+	}
+	if field, err := jsonstrict.Check(b, reflect.TypeOf(r)); err != nil {
+		return nil, fmt.Errorf("%w: request field %s: %v", ErrInvalid, field, err)
 	}
 	if err := r.Validate(); err != nil {
 		return nil, err

@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"mime"
 	"net/url"
+	"reflect"
 	"regexp"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/sesguard/sesguard/shared/core/jsonstrict"
 )
 
 // MaxBody caps the request body Parse accepts. A block_actions payload carries the whole
@@ -113,6 +116,11 @@ func Parse(contentType string, body []byte) (*Interaction, error) {
 	if err := json.Unmarshal([]byte(raw), &in); err != nil {
 		return nil, fmt.Errorf("%w: %v", errPayloadShape, err)
 	}
+	// One reading only: encoding/json would take "Response_URL" for response_url and keep the
+	// last of two "value"s.
+	if field, err := jsonstrict.Check([]byte(raw), reflect.TypeOf(in)); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", errPayloadShape, field, err)
+	}
 	if in.Type != TypeBlockActions {
 		return nil, fmt.Errorf("%w: type %q (want %s)", ErrPayloadType, clip(in.Type, 40), TypeBlockActions)
 	}
@@ -165,9 +173,18 @@ func ValidateResponseURL(s string) error {
 		return fmt.Errorf("%w: has a fragment or opaque part", ErrResponseURL)
 	case !strings.HasPrefix(u.Path, "/actions/") && !strings.HasPrefix(u.Path, "/commands/"):
 		return fmt.Errorf("%w: path is not /actions/… or /commands/…", ErrResponseURL)
+	case !responseURLPattern.MatchString(s):
+		// Only the canonical form Slack sends: a client or proxy may resolve dot segments
+		// ("/actions/../../x", "%2e%2e"), merge or split on "//" and "\", or pass a query on,
+		// so the URL posted to could be another path of hooks.slack.com (an incoming webhook).
+		return fmt.Errorf("%w: not in Slack's form https://hooks.slack.com/actions/<ids> (path segments of letters, digits, '-' and '_'; no query, dot segment, escape or empty segment): %q", ErrResponseURL, clip(s, 120))
 	}
 	return nil
 }
+
+// responseURLPattern is the whole text of a response URL as Slack writes it
+// (https://hooks.slack.com/actions/T0001/1780000000123/abcdefABCDEF0123).
+var responseURLPattern = regexp.MustCompile(`^https://hooks\.slack\.com/(?:actions|commands)(?:/[A-Za-z0-9_-]+){1,8}$`)
 
 // clip bounds attacker-supplied text in errors (and so in logs).
 func clip(s string, n int) string {

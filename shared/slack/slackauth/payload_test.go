@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/url"
+	"path"
 	"strings"
 	"testing"
 	"time"
@@ -88,6 +89,28 @@ func TestParse(t *testing.T) {
 		{"response_url with port", formType, formBody(clickPayload(set("response_url", "https://hooks.slack.com:8443/actions/T/1/x"))), ErrResponseURL},
 		{"response_url incoming webhook path", formType, formBody(clickPayload(set("response_url", "https://hooks.slack.com/services/T/B/x"))), ErrResponseURL},
 		{"response_url userinfo trick", formType, formBody(clickPayload(set("response_url", "https://hooks.slack.com@evil.example/actions/x"))), ErrResponseURL},
+		{"response_url dot segments", formType, formBody(clickPayload(set("response_url", "https://hooks.slack.com/actions/../../services/T/B/x"))), ErrResponseURL},
+		{"response_url single dot segment", formType, formBody(clickPayload(set("response_url", "https://hooks.slack.com/actions/./T/1/x"))), ErrResponseURL},
+		{"response_url trailing dot-dot", formType, formBody(clickPayload(set("response_url", "https://hooks.slack.com/actions/T/1/.."))), ErrResponseURL},
+		{"response_url encoded dots", formType, formBody(clickPayload(set("response_url", "https://hooks.slack.com/actions/%2e%2e/%2E%2E/services/T/B/x"))), ErrResponseURL},
+		{"response_url encoded slash", formType, formBody(clickPayload(set("response_url", "https://hooks.slack.com/actions/T%2F..%2F..%2Fservices/x"))), ErrResponseURL},
+		{"response_url double slash", formType, formBody(clickPayload(set("response_url", "https://hooks.slack.com/actions//T/1/x"))), ErrResponseURL},
+		{"response_url trailing slash", formType, formBody(clickPayload(set("response_url", "https://hooks.slack.com/actions/T/1/x/"))), ErrResponseURL},
+		{"response_url backslash", formType, formBody(clickPayload(set("response_url", "https://hooks.slack.com/actions/T\\..\\..\\services/x"))), ErrResponseURL},
+		{"response_url query", formType, formBody(clickPayload(set("response_url", "https://hooks.slack.com/actions/T/1/x?redirect=https://evil.example/"))), ErrResponseURL},
+		{"response_url empty query", formType, formBody(clickPayload(set("response_url", "https://hooks.slack.com/actions/T/1/x?"))), ErrResponseURL},
+		{"response_url fragment", formType, formBody(clickPayload(set("response_url", "https://hooks.slack.com/actions/T/1/x#y"))), ErrResponseURL},
+		{"response_url empty port", formType, formBody(clickPayload(set("response_url", "https://hooks.slack.com:/actions/T/1/x"))), ErrResponseURL},
+		{"response_url port 443", formType, formBody(clickPayload(set("response_url", "https://hooks.slack.com:443/actions/T/1/x"))), ErrResponseURL},
+		{"response_url upper-case host", formType, formBody(clickPayload(set("response_url", "https://HOOKS.SLACK.COM/actions/T/1/x"))), ErrResponseURL},
+		{"response_url upper-case scheme", formType, formBody(clickPayload(set("response_url", "HTTPS://hooks.slack.com/actions/T/1/x"))), ErrResponseURL},
+		{"response_url trailing dot host", formType, formBody(clickPayload(set("response_url", "https://hooks.slack.com./actions/T/1/x"))), ErrResponseURL},
+		{"response_url empty userinfo", formType, formBody(clickPayload(set("response_url", "https://@hooks.slack.com/actions/T/1/x"))), ErrResponseURL},
+		{"response_url space", formType, formBody(clickPayload(set("response_url", "https://hooks.slack.com/actions/T/1/x y"))), ErrResponseURL},
+		{"response_url tab", formType, formBody(clickPayload(set("response_url", "https://hooks.slack.com/actions/T/1/x\t"))), ErrResponseURL},
+		{"response_url semicolon parameter", formType, formBody(clickPayload(set("response_url", "https://hooks.slack.com/actions/T/1/x;a=b"))), ErrResponseURL},
+		{"response_url no id", formType, formBody(clickPayload(set("response_url", "https://hooks.slack.com/actions/"))), ErrResponseURL},
+		{"response_url scheme-relative", formType, formBody(clickPayload(set("response_url", "//hooks.slack.com/actions/T/1/x"))), ErrResponseURL},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -113,6 +136,7 @@ func FuzzParse(f *testing.F) {
 	f.Add(formType, []byte("payload="))
 	f.Add("multipart/form-data; boundary=x", []byte("--x\r\n"))
 	f.Add(formType, formBody(clickPayload(func(m map[string]any) { m["response_url"] = "https://hooks.slack.com/actions/../../x" })))
+	f.Add(formType, formBody(clickPayload(func(m map[string]any) { m["response_url"] = "https://hooks.slack.com/actions/%2e%2e/x" })))
 	f.Fuzz(func(t *testing.T, contentType string, body []byte) {
 		in, err := Parse(contentType, body)
 		if err != nil {
@@ -128,7 +152,8 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("accepted response_url %q", in.ResponseURL)
 		}
 		u, _ := url.Parse(in.ResponseURL)
-		if u.Hostname() != "hooks.slack.com" || u.Port() != "" || u.Scheme != "https" {
+		if u.Hostname() != "hooks.slack.com" || u.Port() != "" || u.Scheme != "https" || u.RawQuery != "" || u.String() != in.ResponseURL ||
+			path.Clean(u.Path) != u.Path || strings.ContainsAny(in.ResponseURL, "%\\") {
 			t.Fatalf("accepted response_url %q", in.ResponseURL)
 		}
 		for _, a := range in.Actions {
@@ -154,4 +179,27 @@ func FuzzVerify(f *testing.F) {
 			t.Fatalf("accepted a signature that is not the body's: %q", signature)
 		}
 	})
+}
+
+// TestParseMemberNameRule: a payload member in another case or repeated is refused, not read
+// one way by sesguard (encoding/json folds case, keeps the last) and another by anyone else.
+func TestParseMemberNameRule(t *testing.T) {
+	b, _ := json.Marshal(clickPayload(nil))
+	good := string(b)
+	for _, tc := range []struct{ name, payload, field string }{
+		{"response_url case variant", strings.Replace(good, `"response_url":`, `"Response_URL":"https://hooks.slack.com/actions/T0001/9/evil","response_url":`, 1), "Response_URL"},
+		{"duplicate response_url", strings.Replace(good, `"response_url":`, `"response_url":"https://hooks.slack.com/actions/T0001/9/evil","response_url":`, 1), "response_url"},
+		{"duplicate action value", strings.Replace(good, `"value":`, `"value":"apr-ffffffffffffffffffffffffffffffff","value":`, 1), "actions[0].value"},
+		{"user id case variant", strings.Replace(good, `"id":"U0123ABCD"`, `"id":"U0123ABCD","ID":"U0999EVIL"`, 1), "user.ID"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.payload == good {
+				t.Fatal("test payload unchanged")
+			}
+			in, err := Parse(formType, []byte(url.Values{"payload": {tc.payload}}.Encode()))
+			if !errors.Is(err, errPayloadShape) || !strings.Contains(err.Error(), tc.field) {
+				t.Fatalf("Parse = %+v, %v; want a payload-shape error naming %s", in, err, tc.field)
+			}
+		})
+	}
 }

@@ -59,7 +59,8 @@ type Verifier struct {
 type Verified struct {
 	// Timestamp is the signed request time.
 	Timestamp time.Time
-	// Signature is the header value; it identifies this exact request for the replay check.
+	// Signature is the header value in canonical form (lower-case hex of the decoded MAC); it
+	// identifies this exact request for the replay check whatever case the header used.
 	Signature string
 }
 
@@ -115,16 +116,20 @@ func (v *Verifier) Verify(timestamp, signature string, body []byte) (Verified, e
 	}
 	at := time.Unix(ts, 0)
 	now := v.now()
-	switch d := now.Sub(at); {
-	case d > v.skew():
-		return Verified{}, fmt.Errorf("%w: %s, %s ago (limit %s)", ErrStale, at.UTC().Format(time.RFC3339), d.Round(time.Second), v.skew())
-	case -d > v.skew():
-		return Verified{}, fmt.Errorf("%w: %s, %s ahead (limit %s)", ErrFuture, at.UTC().Format(time.RFC3339), (-d).Round(time.Second), v.skew())
+	// Compare instants, not now.Sub(at): a Duration saturates at ±292 years, and negating the
+	// minimum one overflows back to it, which let a timestamp centuries ahead pass as "not ahead".
+	switch {
+	case at.Before(now.Add(-v.skew())):
+		return Verified{}, fmt.Errorf("%w: %s, %s ago (limit %s)", ErrStale, at.UTC().Format(time.RFC3339), now.Sub(at).Round(time.Second), v.skew())
+	case at.After(now.Add(v.skew())):
+		return Verified{}, fmt.Errorf("%w: %s, %s ahead (limit %s)", ErrFuture, at.UTC().Format(time.RFC3339), at.Sub(now).Round(time.Second), v.skew())
 	}
 	if !hmac.Equal(mac(v.Secret, timestamp, body), want) {
 		return Verified{}, ErrSignatureMismatch
 	}
-	return Verified{Timestamp: at, Signature: signature}, nil
+	// The canonical form of the decoded MAC, not the header text: hex decoding ignores case, so
+	// "v0=ABC…" and "v0=abc…" are the same signed request and must be one replay key.
+	return Verified{Timestamp: at, Signature: signatureVersion + "=" + hex.EncodeToString(want)}, nil
 }
 
 // parseTimestamp accepts 1 to 12 decimal digits (unix seconds; no sign, no fraction, no spaces),
@@ -146,7 +151,8 @@ func parseTimestamp(s string) (int64, error) {
 }
 
 // parseSignature decodes "v0=<64 hex>"; upper-case hex is accepted (hex decoding is
-// case-insensitive), anything else is malformed.
+// case-insensitive; Verified.Signature is re-encoded, so the replay key does not depend on case),
+// anything else is malformed.
 func parseSignature(s string) ([]byte, error) {
 	rest, ok := strings.CutPrefix(s, signatureVersion+"=")
 	if !ok || len(rest) != 2*sha256.Size {

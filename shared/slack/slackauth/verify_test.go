@@ -100,6 +100,42 @@ func upperHex(s string) string {
 	return string(b)
 }
 
+// mixedHex upper-cases every other hex letter of a signature.
+func mixedHex(s string) string {
+	b := []byte(s)
+	for i := 3; i < len(b); i += 2 {
+		if b[i] >= 'a' && b[i] <= 'f' {
+			b[i] -= 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+// TestVerifyFarTimestamps: timestamps centuries away are refused. now.Sub(at) saturates at
+// -292 years and its negation overflows, so a check on the Duration let them through.
+func TestVerifyFarTimestamps(t *testing.T) {
+	v := &Verifier{Secret: secret, Now: func() time.Time { return now }}
+	for _, tc := range []struct {
+		ts   int64
+		want error
+	}{
+		{now.Unix() + 300*365*24*3600, ErrFuture},
+		{now.Unix() + 293*365*24*3600, ErrFuture},
+		{999999999999, ErrFuture},
+		{now.Unix() + 301, ErrFuture},
+		{now.Unix() + 300, nil},
+		{now.Unix() - 300, nil},
+		{now.Unix() - 301, ErrStale},
+		{0, ErrStale},
+	} {
+		stamp := strconv.FormatInt(tc.ts, 10)
+		_, err := v.Verify(stamp, Sign(secret, tc.ts, body), body)
+		if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
+			t.Errorf("timestamp %s: Verify = %v, want %v", stamp, err, tc.want)
+		}
+	}
+}
+
 // TestCheckReplay: the same signed body is accepted once; a new signature (Slack re-sends with a
 // new timestamp on a genuine retry) is accepted; a cache failure refuses.
 func TestCheckReplay(t *testing.T) {
@@ -120,6 +156,12 @@ func TestCheckReplay(t *testing.T) {
 		{"replayed body 4 min later", 4 * time.Minute, ts(now), sig, ErrReplay},
 		{"replayed body after the window is stale, not new", 2 * time.Minute, ts(now), sig, ErrStale},
 		{"a new click (new timestamp) is accepted", 0, ts(now.Add(6 * time.Minute)), Sign(secret, now.Add(6*time.Minute).Unix(), body), nil},
+		// The same MAC in other spellings is the same request: the key is the decoded bytes.
+		{"replayed in upper-case hex", 0, ts(now.Add(6 * time.Minute)), upperHex(Sign(secret, now.Add(6*time.Minute).Unix(), body)), ErrReplay},
+		{"replayed in mixed-case hex", 0, ts(now.Add(6 * time.Minute)), mixedHex(Sign(secret, now.Add(6*time.Minute).Unix(), body)), ErrReplay},
+		{"replayed with surrounding space", 0, ts(now.Add(6 * time.Minute)), " " + Sign(secret, now.Add(6*time.Minute).Unix(), body) + "\t", ErrReplay},
+		{"first delivery in upper case", 0, ts(now.Add(7 * time.Minute)), upperHex(Sign(secret, now.Add(7*time.Minute).Unix(), body)), nil},
+		{"then in lower case", 0, ts(now.Add(7 * time.Minute)), Sign(secret, now.Add(7*time.Minute).Unix(), body), ErrReplay},
 	}
 	for _, tc := range tests {
 		clock = clock.Add(tc.advance)
