@@ -4,7 +4,11 @@
 // one entry here plus its evaluation code and tests in shared/engine/detect.
 package rules
 
-import "github.com/sesguard/sesguard/shared/core/finding"
+import (
+	"strings"
+
+	"github.com/sesguard/sesguard/shared/core/finding"
+)
 
 // Rule ids: the keys of `rules:` and `response.on` in the policy file and the `rule` field of a
 // Finding.
@@ -107,4 +111,20 @@ func Lookup(id string) (Rule, bool) {
 		}
 	}
 	return Rule{}, false
+}
+
+// Title is the human title of a rule ("SES send from outside the approved networks"), the same
+// on every destination. A coverage gap the catalog does not list shows its name; an unknown rule
+// shows its id. Callers sanitise it.
+func Title(id string) string {
+	if id == "" {
+		return "SES finding"
+	}
+	if r, ok := Lookup(id); ok {
+		return r.Title
+	}
+	if gap, ok := strings.CutPrefix(id, "coverage."); ok {
+		return "SES monitoring gap: " + strings.ReplaceAll(gap, "_", " ")
+	}
+	return "SES finding " + id
 }

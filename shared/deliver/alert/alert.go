@@ -65,19 +65,8 @@ func (a Alert) Validate() error {
 	return nil
 }
 
-// title is the human title of a rule; unknown rules show their name. Callers sanitise it.
-func title(rule string) string {
-	if rule == "" {
-		return "SES finding"
-	}
-	if r, ok := rules.Lookup(rule); ok {
-		return r.Title
-	}
-	if gap, ok := strings.CutPrefix(rule, "coverage."); ok {
-		return "SES monitoring gap: " + strings.ReplaceAll(gap, "_", " ")
-	}
-	return "SES finding " + rule
-}
+// title is the human title of a rule (shared/core/rules). Callers sanitise it.
+func title(rule string) string { return rules.Title(rule) }
 
 // severityLabel is the upper-case severity, or UNKNOWN.
 func severityLabel(s finding.Severity) string {

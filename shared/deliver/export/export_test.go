@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/securityhub"
+	"github.com/aws/aws-sdk-go-v2/service/securityhub/types"
 	hubtypes "github.com/aws/aws-sdk-go-v2/service/securityhub/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
@@ -317,5 +318,22 @@ func TestEntryLimits(t *testing.T) {
 	e, err := b.Entry(item(t, "ok", testFinding("f-1", 1)))
 	if err != nil || e.EventBusName != nil || aws.ToString(e.DetailType) != DetailTypeFinding || len(e.Resources) != 1 {
 		t.Errorf("entry %+v, %v", e, err)
+	}
+}
+
+func TestUpdateInput(t *testing.T) {
+	id := types.AwsSecurityFindingIdentifier{Id: aws.String("f-1"), ProductArn: aws.String("arn:aws:securityhub:us-east-1:111122223333:product/111122223333/default")}
+	note := types.NoteUpdate{Text: aws.String("contained"), UpdatedBy: aws.String("sesguard")}
+	for _, tc := range []struct {
+		workflow types.WorkflowStatus
+		want     bool
+	}{{types.WorkflowStatusNotified, true}, {"", false}} {
+		in := UpdateInput(asff.Update{Identifier: id, Note: note, Workflow: tc.workflow})
+		if len(in.FindingIdentifiers) != 1 || *in.FindingIdentifiers[0].Id != "f-1" || *in.Note.Text != "contained" {
+			t.Errorf("workflow %q: input %+v", tc.workflow, in)
+		}
+		if (in.Workflow != nil) != tc.want || (tc.want && in.Workflow.Status != tc.workflow) {
+			t.Errorf("workflow %q: Workflow %+v, want set=%v", tc.workflow, in.Workflow, tc.want)
+		}
 	}
 }

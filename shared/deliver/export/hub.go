@@ -165,7 +165,7 @@ func (h *Hub) Export(ctx context.Context, items []Item) Failures {
 			fail.add(it.Key, fmt.Errorf("security hub: %w", err))
 			continue
 		}
-		out, err := h.Client.BatchUpdateFindings(ctx, u.Input())
+		out, err := h.Client.BatchUpdateFindings(ctx, UpdateInput(u))
 		if err != nil {
 			if h.notEnabled(err) {
 				return fail
@@ -180,4 +180,14 @@ func (h *Hub) Export(ctx context.Context, items []Item) Failures {
 		}
 	}
 	return fail
+}
+
+// UpdateInput is the BatchUpdateFindings request for u. It lives with the client so the ASFF
+// renderer links no AWS service client.
+func UpdateInput(u asff.Update) *securityhub.BatchUpdateFindingsInput {
+	in := &securityhub.BatchUpdateFindingsInput{FindingIdentifiers: []types.AwsSecurityFindingIdentifier{u.Identifier}, Note: &u.Note}
+	if u.Workflow != "" {
+		in.Workflow = &types.WorkflowUpdate{Status: u.Workflow}
+	}
+	return in
 }

@@ -16,7 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/securityhub/types"
 
 	"github.com/sesguard/sesguard/shared/core/finding"
-	"github.com/sesguard/sesguard/shared/deliver/alert"
+	"github.com/sesguard/sesguard/shared/core/rules"
+	"github.com/sesguard/sesguard/shared/core/sanitize"
 )
 
 // ASFF constants and the limits Security Hub enforces (ASFF syntax reference).
@@ -80,7 +81,7 @@ func Finding(f *finding.Finding, p Product) (types.AwsSecurityFinding, error) {
 		return types.AwsSecurityFinding{}, errors.New("asff: nil finding")
 	}
 	// Checked after cleaning: an id or rule of only invisible characters is empty to Security Hub.
-	id, rule := alert.Clean(f.ID, maxField), alert.Clean(f.Rule, maxField)
+	id, rule := sanitize.Clean(f.ID, maxField), sanitize.Clean(f.Rule, maxField)
 	if !nonEmptyString(id) {
 		return types.AwsSecurityFinding{}, fmt.Errorf("asff: finding has no id (%q)", clipQuote(f.ID))
 	}
@@ -149,7 +150,7 @@ func Finding(f *finding.Finding, p Product) (types.AwsSecurityFinding, error) {
 
 // nonEmpty is s cleaned and clipped, or nil when nothing visible is left (optional fields).
 func nonEmpty(s string, limit int) *string {
-	if c := alert.Clean(s, limit); nonEmptyString(c) {
+	if c := sanitize.Clean(s, limit); nonEmptyString(c) {
 		return aws.String(c)
 	}
 	return nil
@@ -195,7 +196,7 @@ func Severity(s finding.Severity) types.SeverityLabel {
 // configuration checks, everything else is unusual sending behaviour.
 func FindingType(rule string) string {
 	family, _, _ := strings.Cut(rule, ".")
-	classifier := alert.Clean(rule, 128)
+	classifier := sanitize.Clean(rule, 128)
 	switch family {
 	case "coverage":
 		return "Software and Configuration Checks/AWS Security Best Practices/" + classifier
@@ -211,11 +212,11 @@ func FindingType(rule string) string {
 
 // Title is the rule's human title and the principal.
 func Title(f *finding.Finding) string {
-	t := alert.RuleTitle(f.Rule)
+	t := rules.Title(f.Rule)
 	if name := principalName(f.Principal); name != "" {
 		t += " by " + name
 	}
-	return alert.Clean(t, MaxTitle)
+	return sanitize.Clean(t, MaxTitle)
 }
 
 func principalName(p finding.Principal) string {
@@ -261,7 +262,7 @@ func Description(f *finding.Finding) string {
 		fmt.Fprintf(&b, "; response (%s): %s", mode, strings.Join(f.Actions, ", "))
 	}
 	b.WriteString(".")
-	return alert.Clean(b.String(), MaxDescription)
+	return sanitize.Clean(b.String(), MaxDescription)
 }
 
 func orUnknown(s string) string {
@@ -323,7 +324,7 @@ func iamARN(pr finding.Principal, partition, account, kind string) string {
 		return *arn
 	}
 	if name := nonEmpty(pr.Name, maxField); name != nil {
-		return alert.Clean("arn:"+partition+":iam::"+account+":"+kind+"/"+*name, maxField)
+		return sanitize.Clean("arn:"+partition+":iam::"+account+":"+kind+"/"+*name, maxField)
 	}
 	return ""
 }
@@ -331,7 +332,7 @@ func iamARN(pr finding.Principal, partition, account, kind string) string {
 // sesResource is an SES identity or configuration set: ASFF has no SES resource type, so "Other"
 // with the resource's ARN as Id.
 func sesResource(partition string, p Product, kind, name string) types.Resource {
-	name = alert.Clean(name, 256)
+	name = sanitize.Clean(name, 256)
 	return types.Resource{
 		Type:      aws.String("Other"),
 		Id:        aws.String("arn:" + partition + ":ses:" + p.Region + ":" + p.Account + ":" + kind + "/" + name),
@@ -358,7 +359,7 @@ const (
 
 func productFields(f *finding.Finding) map[string]string {
 	m := map[string]string{
-		FieldRule:  alert.Clean(f.Rule, maxField),
+		FieldRule:  sanitize.Clean(f.Rule, maxField),
 		FieldCount: strconv.FormatInt(f.Evidence.Count, 10),
 	}
 	set := func(k, v string) {

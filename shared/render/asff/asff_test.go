@@ -207,14 +207,13 @@ func TestResultGolden(t *testing.T) {
 			if u.Workflow != tc.workflow {
 				t.Errorf("workflow %q, want %q", u.Workflow, tc.workflow)
 			}
-			in := u.Input()
-			if len(in.FindingIdentifiers) != 1 || *in.FindingIdentifiers[0].Id != tc.r.FindingID || *in.FindingIdentifiers[0].ProductArn != prod.ARN() {
-				t.Errorf("identifier %+v", in.FindingIdentifiers)
+			if *u.Identifier.Id != tc.r.FindingID || *u.Identifier.ProductArn != prod.ARN() {
+				t.Errorf("identifier %+v", u.Identifier)
 			}
-			if n := utf8.RuneCountInString(*in.Note.Text); n == 0 || n > MaxNote {
+			if n := utf8.RuneCountInString(*u.Note.Text); n == 0 || n > MaxNote {
 				t.Errorf("note length %d", n)
 			}
-			golden(t, tc.name, canonicalJSON(t, in))
+			golden(t, tc.name, canonicalJSON(t, u))
 		})
 	}
 }
@@ -403,7 +402,7 @@ func TestHostileText(t *testing.T) {
 		if n := utf8.RuneCountInString(*u.Note.Text); n > MaxNote {
 			t.Errorf("%d: note has %d characters", i, n)
 		}
-		checkStrings(t, i, canonicalJSON(t, u.Input()))
+		checkStrings(t, i, canonicalJSON(t, u))
 	}
 }
 

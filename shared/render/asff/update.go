@@ -7,11 +7,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/securityhub"
 	"github.com/aws/aws-sdk-go-v2/service/securityhub/types"
 
 	"github.com/sesguard/sesguard/shared/core/finding"
-	"github.com/sesguard/sesguard/shared/deliver/alert"
+	"github.com/sesguard/sesguard/shared/core/sanitize"
 )
 
 // Update is what a containment result changes on its Security Hub finding, through
@@ -21,15 +20,6 @@ type Update struct {
 	Note       types.NoteUpdate
 	// Workflow is the new Workflow.Status, or "" to leave the analyst's status alone.
 	Workflow types.WorkflowStatus
-}
-
-// Input is the BatchUpdateFindings request for u.
-func (u Update) Input() *securityhub.BatchUpdateFindingsInput {
-	in := &securityhub.BatchUpdateFindingsInput{FindingIdentifiers: []types.AwsSecurityFindingIdentifier{u.Identifier}, Note: &u.Note}
-	if u.Workflow != "" {
-		in.Workflow = &types.WorkflowUpdate{Status: u.Workflow}
-	}
-	return in
 }
 
 // Workflow decides the Workflow.Status a containment result implies:
@@ -74,14 +64,14 @@ func Result(r *finding.Result, p Product) (Update, error) {
 	if r == nil {
 		return Update{}, errors.New("asff: nil containment result")
 	}
-	if !nonEmptyString(alert.Clean(r.FindingID, maxField)) {
+	if !nonEmptyString(sanitize.Clean(r.FindingID, maxField)) {
 		return Update{}, errors.New("asff: containment result has no finding_id")
 	}
 	prod := p
 	if r.Account != "" {
 		prod.Account = r.Account
 	}
-	actor := alert.Clean(r.Actor, 64)
+	actor := sanitize.Clean(r.Actor, 64)
 	if actor == "" {
 		actor = "sesguard"
 	}
@@ -89,7 +79,7 @@ func Result(r *finding.Result, p Product) (Update, error) {
 		actor = "sesguard"
 	}
 	u := Update{
-		Identifier: types.AwsSecurityFindingIdentifier{Id: aws.String(alert.Clean(r.FindingID, maxField)), ProductArn: aws.String(prod.ARN())},
+		Identifier: types.AwsSecurityFindingIdentifier{Id: aws.String(sanitize.Clean(r.FindingID, maxField)), ProductArn: aws.String(prod.ARN())},
 		Note:       types.NoteUpdate{Text: aws.String(Note(r)), UpdatedBy: aws.String(actor)},
 		Workflow:   Workflow(r),
 	}
@@ -134,5 +124,5 @@ func Note(r *finding.Result) string {
 			fmt.Fprintf(&b, " undo: %s", a.Restore)
 		}
 	}
-	return alert.Clean(b.String(), MaxNote)
+	return sanitize.Clean(b.String(), MaxNote)
 }

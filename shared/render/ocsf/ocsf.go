@@ -13,7 +13,8 @@ import (
 	"time"
 
 	"github.com/sesguard/sesguard/shared/core/finding"
-	"github.com/sesguard/sesguard/shared/deliver/alert"
+	"github.com/sesguard/sesguard/shared/core/rules"
+	"github.com/sesguard/sesguard/shared/core/sanitize"
 	"github.com/sesguard/sesguard/shared/render/asff"
 )
 
@@ -217,18 +218,18 @@ func Finding(f *finding.Finding, activity int) (DetectionFinding, error) {
 	d.Message = asff.Title(f)
 	d.Metadata.UID = eventUID(f.ID, activity, d.Time, fmt.Sprint(f.Evidence.Count))
 	d.Info = FindingInfo{
-		UID: alert.Clean(f.ID, 512), Title: asff.Title(f), Desc: asff.Description(f), Types: []string{asff.FindingType(f.Rule)},
+		UID: sanitize.Clean(f.ID, 512), Title: asff.Title(f), Desc: asff.Description(f), Types: []string{asff.FindingType(f.Rule)},
 		CreatedTime: ms(first(f.Evidence.FirstSeen, f.WindowStart)), ModifiedTime: ms(t),
 		FirstSeenTime: ms(f.Evidence.FirstSeen), LastSeenTime: ms(f.Evidence.LastSeen),
-		Analytic: &Analytic{UID: alert.Clean(f.Rule, 256), Name: alert.Clean(alert.RuleTitle(f.Rule), 256), TypeID: 1, Type: "Rule"},
+		Analytic: &Analytic{UID: sanitize.Clean(f.Rule, 256), Name: sanitize.Clean(rules.Title(f.Rule), 256), TypeID: 1, Type: "Rule"},
 	}
 	d.Cloud = cloud(f.Account, f.Region)
 	d.Resources = resources(asffProduct(f.Account, f.Region), f)
 	d.Evidences = evidences(f.Principal, f.SourceIP)
 	d.Unmapped = Unmapped{
-		Schema: f.Schema, Rule: alert.Clean(f.Rule, 256), Mode: alert.Clean(f.Mode, 32), Actions: cleanAll(f.Actions, 64),
+		Schema: f.Schema, Rule: sanitize.Clean(f.Rule, 256), Mode: sanitize.Clean(f.Mode, 32), Actions: cleanAll(f.Actions, 64),
 		From: cleanAll(f.Evidence.From, 256), MessageIDs: cleanAll(f.Evidence.MessageIDs, 256),
-		Identity: alert.Clean(f.Evidence.Identity, 256), ConfigurationSet: alert.Clean(f.Evidence.ConfigurationSet, 256),
+		Identity: sanitize.Clean(f.Evidence.Identity, 256), ConfigurationSet: sanitize.Clean(f.Evidence.ConfigurationSet, 256),
 	}
 	return d, nil
 }
@@ -252,21 +253,21 @@ func Result(r *finding.Result) (DetectionFinding, error) {
 	}
 	fake := &finding.Finding{Rule: r.Rule, Principal: r.Principal}
 	d.Time = ms(r.Time)
-	d.Message = alert.Clean("Containment ("+orDryRun(r.Mode)+") for "+asff.Title(fake), 256)
+	d.Message = sanitize.Clean("Containment ("+orDryRun(r.Mode)+") for "+asff.Title(fake), 256)
 	d.Comment = asff.Note(r)
 	d.Metadata.UID = eventUID(r.FindingID, ActivityUpdate, d.Time, "result", r.Mode, d.Comment)
 	d.Info = FindingInfo{
-		UID: alert.Clean(r.FindingID, 512), Title: asff.Title(fake), Types: []string{asff.FindingType(r.Rule)}, ModifiedTime: ms(r.Time),
-		Analytic: &Analytic{UID: alert.Clean(r.Rule, 256), Name: alert.Clean(alert.RuleTitle(r.Rule), 256), TypeID: 1, Type: "Rule"},
+		UID: sanitize.Clean(r.FindingID, 512), Title: asff.Title(fake), Types: []string{asff.FindingType(r.Rule)}, ModifiedTime: ms(r.Time),
+		Analytic: &Analytic{UID: sanitize.Clean(r.Rule, 256), Name: sanitize.Clean(rules.Title(r.Rule), 256), TypeID: 1, Type: "Rule"},
 	}
 	d.Cloud = cloud(r.Account, r.Region)
 	d.Resources = resources(asffProduct(r.Account, r.Region), fake)
 	d.Evidences = evidences(r.Principal, r.SourceIP)
 	var outcomes []string
 	for _, a := range r.Actions {
-		outcomes = append(outcomes, alert.Clean(a.Action+" "+string(a.Outcome), 128))
+		outcomes = append(outcomes, sanitize.Clean(a.Action+" "+string(a.Outcome), 128))
 	}
-	d.Unmapped = Unmapped{Schema: r.Schema, Rule: alert.Clean(r.Rule, 256), Mode: alert.Clean(r.Mode, 32), Outcomes: outcomes}
+	d.Unmapped = Unmapped{Schema: r.Schema, Rule: sanitize.Clean(r.Rule, 256), Mode: sanitize.Clean(r.Mode, 32), Outcomes: outcomes}
 	return d, nil
 }
 
@@ -299,11 +300,11 @@ func first(ts ...time.Time) time.Time {
 }
 
 func cloud(account, region string) Cloud {
-	return Cloud{Provider: "AWS", Region: alert.Clean(region, 64), Account: Account{UID: alert.Clean(account, 64), TypeID: 10, Type: "AWS Account"}}
+	return Cloud{Provider: "AWS", Region: sanitize.Clean(region, 64), Account: Account{UID: sanitize.Clean(account, 64), TypeID: 10, Type: "AWS Account"}}
 }
 
 func asffProduct(account, region string) asff.Product {
-	return asff.Product{Region: alert.Clean(region, 64), Account: alert.Clean(account, 64)}
+	return asff.Product{Region: sanitize.Clean(region, 64), Account: sanitize.Clean(account, 64)}
 }
 
 // resources reuses the ASFF resource list so both formats name the same things.
@@ -338,7 +339,7 @@ func deref(s *string) string {
 
 func evidences(p finding.Principal, ip string) []Evidence {
 	var e Evidence
-	u := User{Name: alert.Clean(p.Name, 256), UID: alert.Clean(p.ARN, 512), CredentialUID: alert.Clean(p.AccessKeyID, 128)}
+	u := User{Name: sanitize.Clean(p.Name, 256), UID: sanitize.Clean(p.ARN, 512), CredentialUID: sanitize.Clean(p.AccessKeyID, 128)}
 	if u.Name != "" || u.UID != "" || u.CredentialUID != "" {
 		u.TypeID, u.Type = userType(p.Kind)
 		e.Actor = &Actor{User: u}
@@ -370,7 +371,7 @@ func userType(k finding.PrincipalKind) (int, string) {
 func cleanAll(in []string, limit int) []string {
 	var out []string
 	for _, s := range in {
-		if c := alert.Clean(s, limit); c != "" {
+		if c := sanitize.Clean(s, limit); c != "" {
 			out = append(out, c)
 		}
 	}
