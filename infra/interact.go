@@ -16,6 +16,8 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/sesguard/sesguard/shared/core/statekeys"
 )
 
 // Environment of the interact function only (functions/interact/main.go).
@@ -27,8 +29,8 @@ const (
 // Partition-key prefixes of the rows interact may touch (shared/slack/approval.PrefixApproval and
 // PrefixReplay; infra imports shared/policy only, so interact_test.go checks they agree).
 const (
-	approvalKeyPrefix = "approval#"
-	replayKeyPrefix   = "interact#replay#"
+	approvalKeyPrefix = statekeys.Approval
+	replayKeyPrefix   = statekeys.InteractReplay
 )
 
 // interactConcurrency bounds the public endpoint: a flood of (unsigned) requests costs at most

@@ -14,6 +14,7 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/sesguard/sesguard/shared/core/finding"
+	"github.com/sesguard/sesguard/shared/core/statekeys"
 )
 
 // Outbox keeps findings whose publish failed after detection had already counted their events.
@@ -44,11 +45,11 @@ var (
 // "ingest-outbox#<record ref>", sk "outbox", one attribute "finding#<id>" per kept finding (its
 // JSON), expiring with the longest SQS retention.
 const (
-	outboxHashKey   = "pk"
-	outboxRangeKey  = "sk"
+	outboxHashKey   = statekeys.HashKey
+	outboxRangeKey  = statekeys.SortKey
 	outboxSortValue = "outbox"
 	outboxAttr      = "finding#"
-	outboxTTLAttr   = "ttl" // the state table's TTL attribute (shared/engine/detect, shared/deliver/alert)
+	outboxTTLAttr   = statekeys.TTLAttr
 	outboxRetention = 14 * 24 * time.Hour
 )
 
@@ -61,7 +62,7 @@ type DynamoOutbox struct {
 
 func outboxKey(ref string) map[string]ddbtypes.AttributeValue {
 	return map[string]ddbtypes.AttributeValue{
-		outboxHashKey:  &ddbtypes.AttributeValueMemberS{Value: "ingest-outbox#" + ref},
+		outboxHashKey:  &ddbtypes.AttributeValueMemberS{Value: statekeys.IngestOutbox + ref},
 		outboxRangeKey: &ddbtypes.AttributeValueMemberS{Value: outboxSortValue},
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/sesguard/sesguard/shared/core/statekeys"
 )
 
 // dynamoAPI is the subset of DynamoDB the dedup store needs.
@@ -54,20 +56,20 @@ const (
 func (s *DynamoStore) names() map[string]string {
 	k, t := s.KeyAttr, s.TTLAttr
 	if k == "" {
-		k = "pk"
+		k = statekeys.HashKey
 	}
 	if t == "" {
-		t = "ttl"
+		t = statekeys.TTLAttr
 	}
 	return map[string]string{"#pk": k, "#ttl": t, "#alerted": attrAlerted, "#pending": attrPending, "#lease": attrLease}
 }
 
 func (s *DynamoStore) key(k string) map[string]ddbtypes.AttributeValue {
-	key := map[string]ddbtypes.AttributeValue{s.names()["#pk"]: &ddbtypes.AttributeValueMemberS{Value: "alert#" + k}}
+	key := map[string]ddbtypes.AttributeValue{s.names()["#pk"]: &ddbtypes.AttributeValueMemberS{Value: statekeys.Alert + k}}
 	if !s.HashOnly {
 		sk := s.SortKeyAttr
 		if sk == "" {
-			sk = "sk"
+			sk = statekeys.SortKey
 		}
 		key[sk] = &ddbtypes.AttributeValueMemberS{Value: "alert"}
 	}

@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/sesguard/sesguard/shared/core/statekeys"
 )
 
 // Every change to one target (an identity's policy, a user's keys or inline policy, a
@@ -59,7 +61,7 @@ func (l *Ledger) Lease(ctx context.Context, key, owner string) (release func(), 
 		item := itemKey(lockPrefix, key, lockSortKey)
 		item["owner"] = &ddbtypes.AttributeValueMemberS{Value: token}
 		item["expires"] = &ddbtypes.AttributeValueMemberN{Value: strconv.FormatInt(now.Add(leaseTTL).UnixMilli(), 10)}
-		item["ttl"] = &ddbtypes.AttributeValueMemberN{Value: strconv.FormatInt(now.Add(leaseTTL+time.Hour).Unix(), 10)}
+		item[statekeys.TTLAttr] = &ddbtypes.AttributeValueMemberN{Value: strconv.FormatInt(now.Add(leaseTTL+time.Hour).Unix(), 10)}
 		_, err := l.db.PutItem(ctx, &dynamodb.PutItemInput{
 			TableName:                aws.String(l.table),
 			Item:                     item,
@@ -94,7 +96,7 @@ func (l *Ledger) release(ctx context.Context, key, token string) {
 	defer cancel()
 	item := itemKey(lockPrefix, key, lockSortKey)
 	item["expires"] = &ddbtypes.AttributeValueMemberN{Value: "0"}
-	item["ttl"] = &ddbtypes.AttributeValueMemberN{Value: strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10)}
+	item[statekeys.TTLAttr] = &ddbtypes.AttributeValueMemberN{Value: strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10)}
 	// A failed release only delays the next run by leaseTTL: the lease expires by itself.
 	_, _ = l.db.PutItem(rctx, &dynamodb.PutItemInput{
 		TableName:                 aws.String(l.table),

@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/sesguard/sesguard/shared/core/statekeys"
 )
 
 // Status of a ledger row.
@@ -32,14 +34,14 @@ const (
 
 // Ledger table layout (the shared state table: string keys pk and sk).
 const (
-	ledgerHashKey  = "pk"
-	ledgerRangeKey = "sk"
-	actionPrefix   = "contain#action#"
-	lockPrefix     = "contain#lock#"
-	holdersPrefix  = "contain#holders#"
+	ledgerHashKey  = statekeys.HashKey
+	ledgerRangeKey = statekeys.SortKey
+	actionPrefix   = statekeys.ContainAction
+	lockPrefix     = statekeys.ContainLock
+	holdersPrefix  = statekeys.ContainHolders
 	lockSortKey    = "lock"
 	holdersSortKey = "holders"
-	ratePrefix     = "contain#rate#"
+	ratePrefix     = statekeys.ContainRate
 	ledgerSortKey  = "ledger"
 	rateSortKey    = "count"
 	rateTTL        = 48 * time.Hour
@@ -312,7 +314,7 @@ func (l *Ledger) TakeSlot(ctx context.Context, now time.Time, max int) (bool, er
 		item := rateKey()
 		item["times"] = &ddbtypes.AttributeValueMemberS{Value: string(b)}
 		item["v"] = &ddbtypes.AttributeValueMemberN{Value: strconv.FormatInt(ver+1, 10)}
-		item["ttl"] = &ddbtypes.AttributeValueMemberN{Value: strconv.FormatInt(now.Add(rateTTL).Unix(), 10)}
+		item[statekeys.TTLAttr] = &ddbtypes.AttributeValueMemberN{Value: strconv.FormatInt(now.Add(rateTTL).Unix(), 10)}
 		in := &dynamodb.PutItemInput{TableName: aws.String(l.table), Item: item}
 		if ver == 0 {
 			in.ConditionExpression = aws.String("attribute_not_exists(#pk)")

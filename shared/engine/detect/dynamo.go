@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/sesguard/sesguard/shared/core/statekeys"
 )
 
 // DynamoAPI is the part of the DynamoDB client DynamoState uses.
@@ -26,11 +28,11 @@ var _ DynamoAPI = (*dynamodb.Client)(nil)
 // sk (range), TTL attribute "ttl" (epoch seconds). Detection items use pk "detect#<key>" and sk
 // DynamoSortKey, so they never collide with other users of the table.
 const (
-	DynamoHashKey = "pk"
-	DynamoSortKey = "sk"
-	DynamoTTLAttr = "ttl"
+	DynamoHashKey = statekeys.HashKey
+	DynamoSortKey = statekeys.SortKey
+	DynamoTTLAttr = statekeys.TTLAttr
 	dynamoSK      = "detect"
-	dynamoPrefix  = "detect#"
+	dynamoPrefix  = statekeys.Detect
 )
 
 // DynamoState is a State in one DynamoDB table. Marks are conditional puts

@@ -12,14 +12,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/sesguard/sesguard/shared/core/statekeys"
 	"github.com/sesguard/sesguard/shared/slack/slackauth"
 )
 
 // State-table layout (string keys pk, sk; TTL attribute ttl). The partition-key prefixes are
 // also the IAM condition (dynamodb:LeadingKeys) that limits functions/interact to these rows.
 const (
-	PrefixApproval = "approval#"
-	PrefixReplay   = "interact#replay#"
+	PrefixApproval = statekeys.Approval
+	PrefixReplay   = statekeys.InteractReplay
 	sortApproval   = "approval"
 	sortReplay     = "replay"
 	// keepExpired keeps an expired approval readable for a day, so a late click is told
@@ -47,8 +48,8 @@ var _ slackauth.ReplayCache = (*Store)(nil)
 
 func key(pk, sk string) map[string]ddbtypes.AttributeValue {
 	return map[string]ddbtypes.AttributeValue{
-		"pk": &ddbtypes.AttributeValueMemberS{Value: pk},
-		"sk": &ddbtypes.AttributeValueMemberS{Value: sk},
+		statekeys.HashKey: &ddbtypes.AttributeValueMemberS{Value: pk},
+		statekeys.SortKey: &ddbtypes.AttributeValueMemberS{Value: sk},
 	}
 }
 
@@ -70,11 +71,11 @@ func (s *Store) Put(ctx context.Context, a *Approval) error {
 	item["approval"] = &ddbtypes.AttributeValueMemberS{Value: string(b)}
 	item["kind"] = &ddbtypes.AttributeValueMemberS{Value: a.Kind}
 	item["finding_id"] = &ddbtypes.AttributeValueMemberS{Value: a.FindingID}
-	item["ttl"] = unix(a.Expires.Add(keepExpired))
+	item[statekeys.TTLAttr] = unix(a.Expires.Add(keepExpired))
 	_, err = s.DB.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: aws.String(s.Table), Item: item,
 		ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
-		ExpressionAttributeNames: map[string]string{"#pk": "pk"},
+		ExpressionAttributeNames: map[string]string{"#pk": statekeys.HashKey},
 	})
 	if err != nil {
 		return fmt.Errorf("approval %s: store: %w", a.Ref, err)
@@ -119,11 +120,11 @@ func (s *Store) Claim(ctx context.Context, k string, until time.Time) (bool, err
 		now = s.Now()
 	}
 	item := key(PrefixReplay+k, sortReplay)
-	item["ttl"] = unix(until)
+	item[statekeys.TTLAttr] = unix(until)
 	_, err := s.DB.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: aws.String(s.Table), Item: item,
 		ConditionExpression:       aws.String("attribute_not_exists(#pk) OR #ttl < :now"),
-		ExpressionAttributeNames:  map[string]string{"#pk": "pk", "#ttl": "ttl"},
+		ExpressionAttributeNames:  map[string]string{"#pk": statekeys.HashKey, "#ttl": statekeys.TTLAttr},
 		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":now": unix(now)},
 	})
 	var ccf *ddbtypes.ConditionalCheckFailedException

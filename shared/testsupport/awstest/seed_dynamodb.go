@@ -7,13 +7,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/sesguard/sesguard/shared/core/statekeys"
 )
 
 // State table key attribute names used by SeedStateTable (sesguard's single-table layout).
 const (
-	StateHashKey  = "pk"
-	StateRangeKey = "sk"
-	StateTTLAttr  = "ttl"
+	StateHashKey  = statekeys.HashKey
+	StateRangeKey = statekeys.SortKey
+	StateTTLAttr  = statekeys.TTLAttr
 )
 
 // SeedStateTable creates an on-demand DynamoDB table with string keys pk (hash) and sk (range),
