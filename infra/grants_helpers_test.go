@@ -369,14 +369,6 @@ func dropAction(action string) func(raw map[string]any) {
 	}
 }
 
-func svcStmt(svc string) func(string, stmt) bool {
-	return func(_ string, s stmt) bool { return s.hasService(svc) }
-}
-
-func ownerStmt(owner, svc string) func(string, stmt) bool {
-	return func(o string, s stmt) bool { return o == owner && s.hasService(svc) }
-}
-
 // dropDependsOn removes dep from id's DependsOn; returns 1 if it was there.
 func (t cfn) dropDependsOn(id, dep string) int {
 	r := t.res(id)

@@ -199,10 +199,10 @@ func synthConfig(root, name string, extra map[string]any) *synthed {
 func annotations(stack awscdk.Stack) (errs, warns []string) {
 	ann := assertions.Annotations_FromStack(stack)
 	for _, msg := range *ann.FindError(jsii.String("*"), assertions.Match_AnyValue()) {
-		errs = append(errs, fmt.Sprintf("%s: %v", *msg.Id, msg.Entry.Data))
+		errs = append(errs, fmt.Sprintf("%s: %v", *msg.Id, msg.Entry.Data)) //nolint:staticcheck // the construct path; its replacement type is not in the Go CDK 2.270
 	}
 	for _, msg := range *ann.FindWarning(jsii.String("*"), assertions.Match_AnyValue()) {
-		warns = append(warns, fmt.Sprintf("%s: %v", *msg.Id, msg.Entry.Data))
+		warns = append(warns, fmt.Sprintf("%s: %v", *msg.Id, msg.Entry.Data)) //nolint:staticcheck // as above
 	}
 	return errs, warns
 }

@@ -52,10 +52,9 @@ func eventBridgeBody(rec map[string]any, id string) string {
 // scenario is the batch of ten: eight approved sends (SMTP user and role, from the
 // approved network), one SMTP send from a public IP, one garbage record.
 type scenario struct {
-	event      events.SQSEvent
-	attackMsg  string
-	garbageID  string
-	approvedIP string
+	event     events.SQSEvent
+	attackMsg string
+	garbageID string
 }
 
 func newScenario(tag string) scenario { return newScenarioBy(tag, smtpUserName) }

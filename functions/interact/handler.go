@@ -63,13 +63,6 @@ type Handler struct {
 	Log      *slog.Logger
 }
 
-func (h *Handler) now() time.Time {
-	if h.Now != nil {
-		return h.Now()
-	}
-	return time.Now()
-}
-
 func respond(status int, body string) events.LambdaFunctionURLResponse {
 	r := events.LambdaFunctionURLResponse{StatusCode: status, Headers: map[string]string{"Content-Type": "text/plain; charset=utf-8"}}
 	if body != "" {

@@ -134,7 +134,7 @@ func (st *fastState) keep(b []byte) string {
 	}
 	start := len(st.strs)
 	st.strs = append(st.strs, b...)
-	return unsafe.String(&st.strs[start], len(b))
+	return unsafe.String(&st.strs[start], len(b)) //nolint:gosec // audited: a string view of arena bytes that are never written again
 }
 
 // ref returns name + ":" + line as a kept string.
@@ -149,7 +149,7 @@ func (st *fastState) ref(name string, line int) string {
 	st.strs = append(st.strs, name...)
 	st.strs = append(st.strs, ':')
 	st.strs = strconv.AppendInt(st.strs, int64(line), 10)
-	return unsafe.String(&st.strs[start], len(st.strs)-start)
+	return unsafe.String(&st.strs[start], len(st.strs)-start) //nolint:gosec // audited: as above
 }
 
 // strSlice returns an empty, non-nil slice to append one array's strings to, like tagVals;

@@ -308,8 +308,8 @@ func newFieldTable(known int, names []string, sesOrder ...string) *fieldTable {
 		if i < 0 || i >= known {
 			panic("sesevent: field order names unknown member " + n)
 		}
-		t.rank[i] = int8(len(t.order))
-		t.order = append(t.order, int8(i))
+		t.rank[i] = int8(len(t.order)) //nolint:gosec // i < known ≤ 64 and the order has at most known entries
+		t.order = append(t.order, int8(i)) //nolint:gosec // as above
 	}
 	return t
 }
@@ -362,7 +362,7 @@ func (d *fastDecoder) objectIn(read func(i int) bool, t *fieldTable) bool {
 			return false
 		}
 		d.pos++
-		ok := true
+		var ok bool
 		switch {
 		case i == -2 || i >= t.known:
 			return false

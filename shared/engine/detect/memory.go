@@ -93,11 +93,11 @@ func (s *MemoryState) markKey(k markKey, info SendInfo, expires time.Time) bool 
 		// Keep no reference into a decoder's buffers.
 		info = SendInfo{Account: strings.Clone(info.Account), Principal: strings.Clone(info.Principal), Identity: strings.Clone(info.Identity),
 			AccessKeyID: strings.Clone(info.AccessKeyID), VPCEndpointID: strings.Clone(info.VPCEndpointID), MessageID: strings.Clone(info.MessageID)}
-		i = uint32(len(s.infos))
+		i = uint32(len(s.infos)) //nolint:gosec // the info table is compacted at 4096 live entries; far below 2^32
 		s.infos = append(s.infos, info)
 		s.infoIdx[info] = i
 	}
-	s.marks[k] = memMark{expSec: expires.Unix(), expNsec: int32(expires.Nanosecond()), info: i}
+	s.marks[k] = memMark{expSec: expires.Unix(), expNsec: int32(expires.Nanosecond()), info: i} //nolint:gosec // Nanosecond() < 1e9 fits int32
 	if expires.After(s.newest) {
 		s.newest = expires
 	}
@@ -108,7 +108,7 @@ func (s *MemoryState) markKey(k markKey, info SendInfo, expires time.Time) bool 
 // belong to events long before the current point of the stream.
 func (s *MemoryState) prune() {
 	cut := s.newest.Add(-MarkTTL)
-	sec, nsec := cut.Unix(), int32(cut.Nanosecond())
+	sec, nsec := cut.Unix(), int32(cut.Nanosecond()) //nolint:gosec // Nanosecond() < 1e9 fits int32
 	for k, m := range s.marks {
 		if m.before(sec, nsec) {
 			delete(s.marks, k)
@@ -130,7 +130,7 @@ func (s *MemoryState) compactInfos() {
 		info := s.infos[m.info]
 		i, ok := idx[info]
 		if !ok {
-			i = uint32(len(infos))
+			i = uint32(len(infos)) //nolint:gosec // bounded by the live infos, far below 2^32
 			infos = append(infos, info)
 			idx[info] = i
 		}

@@ -293,9 +293,6 @@ func Resources(f *finding.Finding, p Product) []types.Resource {
 	}
 	if key := nonEmpty(pr.AccessKeyID, 128); key != nil {
 		d := &types.AwsIamAccessKeyDetails{AccessKeyId: key, AccountId: aws.String(p.Account), PrincipalName: name}
-		if pr.Kind == finding.KindUser {
-			d.UserName = name
-		}
 		if principalType != "" {
 			d.PrincipalType = aws.String(principalType)
 		}
