@@ -1,0 +1,30 @@
+package main
+
+import (
+	"context"
+	"time"
+
+	"github.com/sesguard/sesguard/shared/ops/forensics"
+)
+
+// cliInputs expands PATH arguments (local files and folders, - for stdin, s3://bucket/prefix/)
+// into inputs, and returns the opener for the remote ones. Firehose hour folders (local) and
+// prefixes (S3) outside [since, until) are pruned before they are listed.
+func cliInputs(ctx context.Context, e env, cmd string, paths []string, since, until time.Time, quiet bool) ([]forensics.Input, forensics.Opener, func(), error) {
+	var local []string
+	var inputs []forensics.Input
+	for _, p := range paths {
+		if !forensics.IsRemote(p) {
+			local = append(local, p)
+		}
+	}
+	exp, err := forensics.Expand(local, since)
+	if err != nil {
+		return nil, nil, func() {}, err
+	}
+	inputs = append(inputs, exp.Inputs...)
+	for _, err := range exp.Errors {
+		e.stderr.Write([]byte(cmd + ": skipped: " + err.Error() + "\n"))
+	}
+	return s3Inputs(ctx, e, cmd, paths, inputs, since, until, quiet)
+}
