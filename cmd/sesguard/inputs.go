@@ -11,14 +11,8 @@ import (
 // into inputs, and returns the opener for the remote ones. Firehose hour folders (local) and
 // prefixes (S3) outside [since, until) are pruned before they are listed.
 func cliInputs(ctx context.Context, e env, cmd string, paths []string, since, until time.Time, quiet bool) ([]forensics.Input, forensics.Opener, func(), error) {
-	var local []string
 	var inputs []forensics.Input
-	for _, p := range paths {
-		if !forensics.IsRemote(p) {
-			local = append(local, p)
-		}
-	}
-	exp, err := forensics.Expand(local, since)
+	exp, err := forensics.Expand(localPaths(paths), since)
 	if err != nil {
 		return nil, nil, func() {}, err
 	}
@@ -27,4 +21,15 @@ func cliInputs(ctx context.Context, e env, cmd string, paths []string, since, un
 		e.stderr.Write([]byte(cmd + ": skipped: " + err.Error() + "\n"))
 	}
 	return s3Inputs(ctx, e, cmd, paths, inputs, since, until, quiet)
+}
+
+// localPaths are the arguments that are not s3:// URLs.
+func localPaths(paths []string) []string {
+	var out []string
+	for _, p := range paths {
+		if !forensics.IsRemote(p) {
+			out = append(out, p)
+		}
+	}
+	return out
 }

@@ -122,7 +122,12 @@ func runInvestigate(ctx context.Context, e env, args []string) int {
 	if err != nil {
 		return fail("%v", err)
 	}
-	exp, err := forensics.Expand(paths, f.Since)
+	exp, err := forensics.Expand(localPaths(paths), f.Since)
+	if err != nil {
+		return fail("%v", err)
+	}
+	inputs, opener, doneS3, err := s3Inputs(ctx, e, "investigate", paths, exp.Inputs, f.Since, f.Until, *quiet)
+	defer doneS3()
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -135,7 +140,7 @@ func runInvestigate(ctx context.Context, e env, args []string) int {
 
 	var prog forensics.Progress
 	var total int64
-	for _, in := range exp.Inputs {
+	for _, in := range inputs {
 		total += in.Size
 	}
 	stopProgress := func() {}
@@ -145,7 +150,7 @@ func runInvestigate(ctx context.Context, e env, args []string) int {
 	tuneBulkGC(e.getenv, investigateMemoryLimit)
 	errs := &errorLog{w: e.stderr, max: 10}
 	start := time.Now()
-	runErr := forensics.Run(ctx, agg, exp.Inputs, forensics.RunOptions{Stdin: e.stdin, Progress: &prog, OnError: errs.add})
+	runErr := forensics.Run(ctx, agg, inputs, forensics.RunOptions{Stdin: e.stdin, Progress: &prog, OnError: errs.add, Open: opener})
 	stopProgress()
 	if runErr != nil {
 		fmt.Fprintf(e.stderr, "investigate: stopped: %v (partial report follows)\n", runErr)
