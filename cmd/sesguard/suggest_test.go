@@ -2,8 +2,10 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -87,7 +89,40 @@ func TestPolicySuggestHistory(t *testing.T) {
 		attackEvents += f.Evidence.Count
 	}
 	t.Logf("findings under the suggested policy: legitimate-only 0, full history %d (%d events)", len(fs), attackEvents)
-	_ = stClean
+
+	// Preflight: the private block needs its VPC for the identity policy.
+	const vpc = "vpc-0b111111111111111"
+	withVPC := filepath.Join(tmp, "with-vpc.yaml")
+	if err := os.WriteFile(withVPC, []byte(strings.Replace(text, "network:\n", "network:\n  vpcs: ["+vpc+"]\n", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	vpcFlag := "--vpc-cidrs=" + vpc + "=10.40.1.0/24"
+	code, out, errOut := runCLI(t, "", nil, "policy", "preflight", "--quiet", "--policy", withVPC, vpcFlag, clean)
+	if code != exitOK || !strings.Contains(out, fmt.Sprintf("%d send(s) judged against the rendered identity policy, 0 would have been DENIED", stClean.sends)) {
+		t.Errorf("preflight of the legitimate month: exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, _ = runCLI(t, "", nil, "policy", "preflight", "--quiet", "--policy", withVPC, vpcFlag, full)
+	if code != exitInput || !strings.Contains(out, fmt.Sprintf("%d would have been DENIED", stFull.attackSends)) || !strings.Contains(out, "45.155.205.0/24") {
+		t.Errorf("preflight of the full history: exit %d, want %d and the %d attack sends\n%s", code, exitInput, stFull.attackSends, out)
+	}
+	t.Logf("preflight, full history:\n%s", out)
+	// A policy missing the newsletter's network denies exactly the newsletter's sends.
+	var kept []string
+	for _, l := range strings.Split(text, "\n") {
+		if !strings.Contains(l, "- 198.51.100.0/24") {
+			kept = append(kept, l)
+		}
+	}
+	missing := filepath.Join(tmp, "missing.yaml")
+	if err := os.WriteFile(missing, []byte(strings.Replace(strings.Join(kept, "\n"), "network:\n", "network:\n  vpcs: ["+vpc+"]\n", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ = runCLI(t, "", nil, "policy", "preflight", "--quiet", "--policy", missing, vpcFlag, clean)
+	if code != exitInput || !strings.Contains(out, "6000 would have been DENIED") ||
+		!regexp.MustCompile(`denied, by principal and network:\n  6000 +ses-smtp-user.20260101-newsletter +198.51.100.0/24\n\n`).MatchString(out) {
+		t.Errorf("preflight without the newsletter's network: exit %d\n%s", code, out)
+	}
+	t.Logf("preflight, newsletter network missing:\n%s", out)
 }
 
 func TestPolicySuggestPrint(t *testing.T) {

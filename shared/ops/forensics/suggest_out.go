@@ -549,6 +549,14 @@ func (s *Suggestion) WriteYAML(w io.Writer) error {
 	p("  # Source addresses grouped into /%d (IPv4) and /%d (IPv6) blocks; sibling blocks merged, never\n", s.Opt.MaxPrefix4, s.Opt.MaxPrefix6)
 	p("  # wider than /%d (IPv4) or /%d (IPv6).\n", s.Opt.MinPrefix4, s.Opt.MinPrefix6)
 	list("  ", "cidrs", s.Networks, false)
+	for _, e := range s.Networks {
+		if pf, err := netip.ParsePrefix(e.Value); err == nil && pf.Addr().IsPrivate() {
+			p("  # Private blocks (%s ...) reach SES through a VPC endpoint: detection matches them\n", e.Value)
+			p("  # here, but the preventive identity policy can only let them through by VPC id, so\n")
+			p("  # list those VPCs under vpcs: before enforcing preventive controls (policy preflight checks).\n")
+			break
+		}
+	}
 	if len(s.VPCEndpoints) > 0 {
 		p("  # Calls came through these VPC endpoints; list the VPC ids behind them under vpcs so the\n")
 		p("  # preventive policies (aws:SourceVpc) let them through:\n")
