@@ -255,8 +255,12 @@ func progressLine(p *forensics.Progress, total int64, el time.Duration, what str
 	if total > 0 {
 		of = fmt.Sprintf(" of %s (%.0f%%)", mib(total), 100*float64(b)/float64(total))
 	}
-	return fmt.Sprintf("investigate: %s %s%s, %d file(s), %d record(s), %d error(s), %.1f MB/s, %s",
-		what, mib(b), of, p.Files.Load(), p.Records.Load(), p.Errors.Load(), float64(b)/1e6/max(el.Seconds(), 1e-9), el.Round(time.Second))
+	eta := ""
+	if total > b && b > 0 && what != "done" {
+		eta = ", ETA " + time.Duration(float64(el)*float64(total-b)/float64(b)).Round(time.Second).String()
+	}
+	return fmt.Sprintf("investigate: %s %s%s, %d file(s), %d record(s), %d error(s), %.1f MB/s, %s%s",
+		what, mib(b), of, p.Files.Load(), p.Records.Load(), p.Errors.Load(), float64(b)/1e6/max(el.Seconds(), 1e-9), el.Round(time.Second), eta)
 }
 
 func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }

@@ -29,7 +29,8 @@ import (
 const replayUsage = `usage: sesguard replay [--policy FILE] [--format text|json] [--vpc-cidrs SPEC] [--attribute] PATH...|-
 
 Decode SES events and CloudTrail SES API-call records (EventBridge "AWS API Call via CloudTrail",
-bare, CloudTrail log files) from files, directories (recursively) or stdin (-) in any envelope
+bare, CloudTrail log files) from files, directories (recursively), s3://bucket/prefix/ (objects in
+key order, SDK standard credentials) or stdin (-) in any envelope
 sesguard knows (SNS, SQS, EventBridge, Firehose, Kinesis, Lambda events, bare records, NDJSON,
 gzip), run
 detection under the policy and print the aggregated findings with their containment plan. The
@@ -124,7 +125,7 @@ func runReplay(ctx context.Context, e env, args []string) int {
 		return nil
 	}
 	for _, path := range paths {
-		for src := range replaySources(e, path, dec) {
+		for src := range replayInputs(ctx, e, path, dec) {
 			if src.err != nil {
 				st.bad++
 				fmt.Fprintf(e.stderr, "replay: %s: %v\n", src.name, src.err)

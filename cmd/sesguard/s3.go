@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"iter"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/sesguard/sesguard/shared/decode/sesevent"
 	"github.com/sesguard/sesguard/shared/ops/forensics"
 )
 
@@ -62,4 +64,34 @@ func s3InputsWith(ctx context.Context, e env, cmd string, api forensics.S3API, u
 	}
 	op := forensics.NewS3Opener(ctx, api, inputs, s3Ahead, s3MaxBuffer)
 	return inputs, op.Open, op.Close, nil
+}
+
+// replayInputs is replaySources for one PATH argument, with s3://bucket/prefix/ read from S3:
+// objects in key order, each a source named s3://bucket/key (so record errors carry key:line).
+func replayInputs(ctx context.Context, e env, path string, dec sesevent.Options) iter.Seq[replaySource] {
+	if !forensics.IsRemote(path) {
+		return replaySources(e, path, dec)
+	}
+	return func(yield func(replaySource) bool) {
+		inputs, open, done, err := s3Inputs(ctx, e, "replay", []string{path}, nil, time.Time{}, time.Time{}, false)
+		defer done()
+		if err != nil {
+			yield(replaySource{name: path, err: err})
+			return
+		}
+		for _, in := range inputs {
+			rc, err := open(ctx, in)
+			if err != nil {
+				if !yield(replaySource{name: in.Path, err: err}) {
+					return
+				}
+				continue
+			}
+			ok := yield(replaySource{name: in.Path, results: sesevent.DecodeReaderWith(rc, in.Path, dec)})
+			rc.Close()
+			if !ok {
+				return
+			}
+		}
+	}
 }

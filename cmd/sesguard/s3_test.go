@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io/fs"
 	"net/http"
 	"os"
@@ -105,7 +106,65 @@ func TestInvestigateS3(t *testing.T) {
 	if g := gets.Load(); g != int64(objects) {
 		t.Errorf("full read made %d GETs, want %d", g, objects)
 	}
+
 	t.Logf("history %d sends, %d objects, %.1f MB gzip; pruned (one day): %d GETs / %d LISTs; unpruned: %d GETs / %d LISTs in %v = %.2f MB/s (%.0f objects/s)",
 		st.sends, objects, float64(st.bytes)/1e6, prunedGets, prunedLists, gets.Load(), lists.Load(), el.Round(time.Millisecond),
 		float64(st.bytes)/1e6/el.Seconds(), float64(objects)/el.Seconds())
+
+	// replay and policy suggest read S3 exactly as they read the local copy.
+	_, rLocal, _ := runCLI(t, "", os.Getenv, "replay", "--format", "json", "--policy", filepath.Join("..", "..", "shared", "policy", "example.yaml"), dir)
+	code, rRemote, errOut := runCLI(t, "", os.Getenv, "replay", "--format", "json", "--policy", filepath.Join("..", "..", "shared", "policy", "example.yaml"), "s3://"+bucket+"/events/")
+	if code != exitInput || !strings.Contains(errOut, "s3://"+bucket+"/"+badKey+":") {
+		t.Errorf("replay s3: exit %d, want %d naming the corrupt object\n%s", code, exitInput, errOut)
+	}
+	if rLocal == "" || rRemote != rLocal {
+		t.Errorf("replay from S3 differs from the local copy (%d vs %d bytes)", len(rRemote), len(rLocal))
+	}
+	_, sLocal, _ := runCLI(t, "", os.Getenv, "policy", "suggest", "--quiet", dir)
+	code, sRemote, errOut := runCLI(t, "", os.Getenv, "policy", "suggest", "--quiet", "s3://"+bucket+"/events/")
+	if code != exitInput || sLocal == "" || sRemote != sLocal {
+		t.Errorf("suggest from S3: exit %d, output equal to local: %v\n%s", code, sRemote == sLocal, errOut)
+	}
+
+}
+
+// TestInvestigateS3Interrupt: a cancelled run (Ctrl-C) stops within a few objects and still
+// prints what it read.
+func TestInvestigateS3Interrupt(t *testing.T) {
+	if testing.Short() {
+		t.Skip("moto")
+	}
+	m := awstest.Start(t)
+	m.Setenv(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var gets atomic.Int64
+	m.Handle(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method == http.MethodGet && r.URL.Query().Get("list-type") == "" && strings.Count(strings.Trim(r.URL.Path, "/"), "/") >= 1 {
+			if gets.Add(1) == 10 {
+				cancel()
+			}
+		}
+		return false
+	})
+	api := s3.NewFromConfig(m.Config(t), func(o *s3.Options) { o.UsePathStyle = true })
+	if _, err := api.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("bkt")}); err != nil {
+		t.Fatal(err)
+	}
+	line := `{"eventType":"Send","mail":{"timestamp":"2026-05-04T10:00:00.000Z","messageId":"m","source":"a@example.com","destination":["b@example.net"],"tags":{"ses:caller-identity":["app"],"ses:source-ip":["198.51.100.7"]}},"send":{}}` + "\n"
+	for i := 0; i < 60; i++ {
+		key := fmt.Sprintf("events/2026/05/04/10/o-%03d", i)
+		if _, err := api.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String("bkt"), Key: aws.String(key), Body: strings.NewReader(line)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var out, errb bytes.Buffer
+	code := run(ctx, env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: os.Getenv}, []string{"investigate", "--quiet", "s3://bkt/events/", "--by", "principal"})
+	if code != exitInput || !strings.Contains(errb.String(), "stopped: context canceled") || !strings.Contains(out.String(), "app") {
+		t.Errorf("interrupted run: exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
+	}
+	if g := gets.Load(); g > 10+s3Ahead+1 {
+		t.Errorf("%d GETs after cancelling at the 10th: not prompt", g)
+	}
+	t.Logf("cancelled at GET 10; %d GETs in all", gets.Load())
 }

@@ -106,18 +106,18 @@ func (e *evidence) add(t time.Time, id string, n int64) {
 	e.n += n
 }
 
+// merge adds o. The sample is the earliest message's, so the output does not depend on the
+// order groups are merged in (map order).
 func (e *evidence) merge(o *evidence) {
 	if o.n == 0 {
 		return
 	}
-	if e.n == 0 || o.first.Before(e.first) {
+	if e.n == 0 || o.first.Before(e.first) || (o.first.Equal(e.first) && o.sample < e.sample) {
 		e.first = o.first
+		e.sample = o.sample
 	}
 	if e.n == 0 || o.last.After(e.last) {
 		e.last = o.last
-	}
-	if e.sample == "" {
-		e.sample = o.sample
 	}
 	e.n += o.n
 }

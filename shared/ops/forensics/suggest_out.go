@@ -208,14 +208,11 @@ func (s *Suggester) Suggest() *Suggestion {
 		}
 		ev := g.ev
 		ev.merge(&g.callEv)
-		if r.Sends+r.Calls == 0 || ev.first.Before(r.First) {
-			r.First = ev.first
+		if r.Sends+r.Calls == 0 || ev.first.Before(r.First) || (ev.first.Equal(r.First) && ev.sample < r.Sample) {
+			r.First, r.Sample = ev.first, ev.sample
 		}
 		if ev.last.After(r.Last) {
 			r.Last = ev.last
-		}
-		if r.Sample == "" {
-			r.Sample = ev.sample
 		}
 		r.Sends += g.ev.n
 		r.Calls += g.calls
@@ -354,8 +351,11 @@ func (s *Suggester) Suggest() *Suggestion {
 	w := int64(o.Limits.PerPrincipal.Window / time.Second)
 	for p, m := range per {
 		for b, c := range m {
-			if sum := c + m[b-1]; sum > out.PeakSends || (sum == out.PeakSends && p < out.PeakPrincipal) {
-				out.PeakSends, out.PeakPrincipal, out.PeakAt = sum, p, time.Unix((b-1)*w, 0).UTC()
+			at := time.Unix((b-1)*w, 0).UTC()
+			// Ties go to the first principal, then the earliest window: map order must not show.
+			if sum := c + m[b-1]; sum > out.PeakSends || (sum == out.PeakSends &&
+				(p < out.PeakPrincipal || (p == out.PeakPrincipal && at.Before(out.PeakAt)))) {
+				out.PeakSends, out.PeakPrincipal, out.PeakAt = sum, p, at
 			}
 		}
 	}
@@ -410,14 +410,11 @@ func (e *Entry) mergeEntry(o *Entry) {
 	if o.Sends+o.Calls == 0 {
 		return
 	}
-	if e.Sends+e.Calls == 0 || o.First.Before(e.First) {
-		e.First = o.First
+	if e.Sends+e.Calls == 0 || o.First.Before(e.First) || (o.First.Equal(e.First) && o.Sample < e.Sample) {
+		e.First, e.Sample = o.First, o.Sample // the earliest message: independent of merge order
 	}
 	if o.Last.After(e.Last) {
 		e.Last = o.Last
-	}
-	if e.Sample == "" {
-		e.Sample = o.Sample
 	}
 	e.Sends += o.Sends
 	e.Calls += o.Calls

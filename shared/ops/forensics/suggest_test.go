@@ -114,3 +114,25 @@ func TestSuggestCommentInjection(t *testing.T) {
 		t.Fatalf("comment kept a line break: %q", got)
 	}
 }
+
+// TestSuggestDeterministic: the same history gives the same bytes (samples used to depend on
+// map order, so a policy suggested from S3 differed from one suggested from the download).
+func TestSuggestDeterministic(t *testing.T) {
+	t0 := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+	var first string
+	for run := 0; run < 8; run++ {
+		s := NewSuggester(SuggestOptions{})
+		for h := 0; h < 200; h++ {
+			s.Add(sugSend(t0.Add(time.Duration(h)*time.Hour), "app", fmt.Sprintf("203.0.%d.7", h%4), "app@example.com"))
+		}
+		var b bytes.Buffer
+		if err := s.Suggest().WriteYAML(&b); err != nil {
+			t.Fatal(err)
+		}
+		if run == 0 {
+			first = b.String()
+		} else if b.String() != first {
+			t.Fatalf("run %d differs from run 0:\n%s\n---\n%s", run, b.String(), first)
+		}
+	}
+}
