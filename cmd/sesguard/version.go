@@ -11,8 +11,11 @@ import (
 // its time, and the toolchain. Findings and containment results carry the same build in
 // producer_version.
 func runVersion(_ context.Context, e env, args []string) int {
-	if len(args) > 0 && args[0] != "-h" && args[0] != "--help" {
-		fmt.Fprintln(e.stderr, "usage: sesguard version")
+	if len(args) > 0 {
+		fmt.Fprintln(e.stderr, "usage: sesguard version (or sesguard --version)\n\nPrint the module version, VCS revision and toolchain this binary was built from.")
+		if args[0] == "-h" || args[0] == "--help" {
+			return exitOK
+		}
 		return exitUsage
 	}
 	b := finding.BuildInfo()
