@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/sesguard/sesguard/shared/ops/forensics"
 	"github.com/sesguard/sesguard/shared/testsupport/awstest"
 )
 
@@ -85,9 +86,10 @@ func TestInvestigateS3(t *testing.T) {
 	if remote != local {
 		t.Errorf("S3 table differs from the local one:\n--- s3 ---\n%s--- local ---\n%s", remote, local)
 	}
-	// One day, plus the hour of slack on each side: 26 hour objects.
-	if g := gets.Load(); g != 26 {
-		t.Errorf("pruned read made %d GETs, want 26 (one day ± 1h)", g)
+	// One day, the hour before it (Firehose buffering) and the day after it (late outcomes):
+	// 1 + 24 + 24 hour objects.
+	if g := gets.Load(); g != 49 {
+		t.Errorf("pruned read made %d GETs, want 49 (one day, 1 h before, %v after)", g, forensics.UntilSlack)
 	}
 	t.Logf("pruned: %d GETs, %d LISTs; %s", gets.Load(), lists.Load(), strings.TrimSpace(errOut))
 	prunedGets, prunedLists := gets.Load(), lists.Load()

@@ -41,10 +41,18 @@ type S3Expansion struct {
 	PrunedPrefixes int     // Firehose YYYY/MM/DD/HH (or dt=) prefixes skipped for --since/--until
 }
 
+// UntilSlack is how long after --until a Firehose prefix is still read: a message sent before
+// until has its Bounce, Complaint or DeliveryDelay events arrive later (a soft bounce after SES's
+// retries, a complaint when the recipient clicks), and investigate joins them to their Send.
+// Outcomes arriving later than this are not read (a local walk, which does not prune on until,
+// would still join them).
+const UntilSlack = 24 * time.Hour
+
 // ExpandS3 lists the objects under url. With since or until set it walks the prefix tree one
 // level at a time and skips Firehose period prefixes (YYYY/, MM/, DD/, HH/, dt=YYYY-MM-DD/) that
-// end PruneSlack or more before since or start PruneSlack or more after until, so a one-day
-// question over a year of archive lists one day; otherwise it lists flat. Pagination is followed.
+// end PruneSlack or more before since or start UntilSlack or more after until, so a one-day
+// question over a year of archive lists about two days; otherwise it lists flat. Pagination is
+// followed.
 func ExpandS3(ctx context.Context, api S3API, url string, since, until time.Time) (S3Expansion, error) {
 	var exp S3Expansion
 	bucket, prefix, err := ParseS3URL(url)
@@ -79,7 +87,7 @@ func ExpandS3(ctx context.Context, api S3API, url string, since, until time.Time
 		}
 		for _, sub := range subs {
 			if start, end, ok := prefixPeriod(strings.TrimPrefix(sub, prefix)); ok {
-				if (!since.IsZero() && !end.Add(PruneSlack).After(since)) || (!until.IsZero() && !start.Add(-PruneSlack).Before(until)) {
+				if (!since.IsZero() && !end.Add(PruneSlack).After(since)) || (!until.IsZero() && !start.Add(-UntilSlack).Before(until)) {
 					exp.PrunedPrefixes++
 					continue
 				}
