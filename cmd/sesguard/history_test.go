@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 )
@@ -172,4 +173,43 @@ func writeHistory(t testing.TB, dir string, attack bool) historyStats {
 	}
 	closeFile()
 	return st
+}
+
+// writeCloudTrail writes the month's CloudTrail SES records as NDJSON: orders-api's daily
+// GetSendQuota from its NAT fleet (monitoring), and with attack the leaked key's reconnaissance
+// (GetSendQuota, ListIdentities) from the attack network minutes before its sends, plus a second
+// stolen identity that only probes. It returns the number of attack calls.
+func writeCloudTrail(t testing.TB, path string, attack bool) int {
+	t.Helper()
+	var b strings.Builder
+	role := func(name string) string {
+		return fmt.Sprintf(`{"type":"AssumedRole","principalId":"AROAEXAMPLE:s","arn":"arn:aws:sts::%[1]s:assumed-role/%[2]s/s","accountId":"%[1]s","accessKeyId":"ASIAEXAMPLE%[3]s","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROAEXAMPLE","arn":"arn:aws:iam::%[1]s:role/%[2]s","accountId":"%[1]s","userName":"%[2]s"}}}`,
+			histAccount, name, strings.ToUpper(name[:3]))
+	}
+	user := func(name string) string {
+		return fmt.Sprintf(`{"type":"IAMUser","principalId":"AIDAEXAMPLE","arn":"arn:aws:iam::%[1]s:user/%[2]s","accountId":"%[1]s","accessKeyId":"AKIAEXAMPLE0001","userName":"%[2]s"}`, histAccount, name)
+	}
+	n := 0
+	call := func(at time.Time, who, name, ip string) {
+		n++
+		fmt.Fprintf(&b, `{"eventVersion":"1.10","userIdentity":%s,"eventTime":"%s","eventSource":"ses.amazonaws.com","eventName":"%s","awsRegion":"eu-west-1","sourceIPAddress":"%s","userAgent":"aws-sdk-go-v2","requestParameters":null,"responseElements":null,"eventID":"ev-%06d","readOnly":true,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"%s","eventCategory":"Management"}`+"\n",
+			who, at.Format(time.RFC3339), name, ip, n, histAccount)
+	}
+	for d := 0; d < histDays; d++ {
+		gen := d / 4
+		call(histStart.AddDate(0, 0, d).Add(6*time.Hour), role("orders-api"), "GetSendQuota", fmt.Sprintf("52.16.10.%d", 10+gen*3))
+	}
+	attackCalls := 0
+	if attack {
+		at := histStart.AddDate(0, 0, 19).Add(2*time.Hour + 55*time.Minute)
+		for i, name := range []string{"GetSendQuota", "ListIdentities", "GetAccount"} {
+			call(at.Add(time.Duration(i)*time.Minute), role("orders-api"), name, "45.155.205.21")
+			call(at.Add(time.Duration(i)*time.Minute+30*time.Second), user("backup-user"), name, "45.155.205.30")
+			attackCalls += 2
+		}
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return attackCalls
 }

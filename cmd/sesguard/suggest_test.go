@@ -23,10 +23,13 @@ func TestPolicySuggestHistory(t *testing.T) {
 	full, clean := filepath.Join(tmp, "full"), filepath.Join(tmp, "clean")
 	stFull := writeHistory(t, full, true)
 	stClean := writeHistory(t, clean, false)
+	ctFull, ctClean := filepath.Join(tmp, "ct-full.ndjson"), filepath.Join(tmp, "ct-clean.ndjson")
+	attackCalls := writeCloudTrail(t, ctFull, true)
+	writeCloudTrail(t, ctClean, false)
 	t.Logf("history: %d sends (%d from the attack) in %d files, %d bytes gzip", stFull.sends, stFull.attackSends, stFull.files, stFull.bytes)
 	pol := filepath.Join(tmp, "sesguard.yaml")
 
-	code, _, errOut := runCLI(t, "", nil, "policy", "suggest", "--quiet", "-o", pol, full)
+	code, _, errOut := runCLI(t, "", nil, "policy", "suggest", "--quiet", "-o", pol, full, ctFull)
 	if code != exitOK {
 		t.Fatalf("suggest: exit %d\n%s", code, errOut)
 	}
@@ -40,6 +43,9 @@ func TestPolicySuggestHistory(t *testing.T) {
 		t.Fatalf("validate: exit %d\n%s%s", code, out, errOut)
 	}
 	notApproved := text[strings.Index(text, "# NOT approved"):]
+	if !regexp.MustCompile(`network 45\.155\.205\.0/24: short-lived: .* by "backup-user", "orders-api"`).MatchString(notApproved) {
+		t.Errorf("the NOT approved section does not name the attack network's callers (the leaked key and the probing backup-user):\n%s", notApproved)
+	}
 	if !strings.Contains(notApproved, "network "+histAttackNet) {
 		t.Errorf("the NOT approved section does not name the attack network %s:\n%s", histAttackNet, notApproved)
 	}
@@ -54,8 +60,8 @@ func TestPolicySuggestHistory(t *testing.T) {
 		t.Errorf("the attack network was laundered into the allow-list:\n%s", approved)
 	}
 
-	replay := func(dir string) []finding.Finding {
-		code, out, errOut := runCLI(t, "", nil, "replay", "--policy", pol, "--format", "json", dir)
+	replay := func(dir, ct string) []finding.Finding {
+		code, out, errOut := runCLI(t, "", nil, "replay", "--policy", pol, "--format", "json", dir, ct)
 		if code != exitOK {
 			t.Fatalf("replay %s: exit %d\n%s", dir, code, errOut)
 		}
@@ -72,12 +78,12 @@ func TestPolicySuggestHistory(t *testing.T) {
 		}
 		return fs
 	}
-	if fs := replay(clean); len(fs) != 0 {
+	if fs := replay(clean, ctClean); len(fs) != 0 {
 		for _, f := range fs {
 			t.Errorf("legitimate traffic raised %s: %s", f.Rule, f.Evidence.Detail)
 		}
 	}
-	fs := replay(full)
+	fs := replay(full, ctFull)
 	if len(fs) == 0 {
 		t.Fatal("the compromised hour raised no finding under the suggested policy")
 	}
@@ -88,7 +94,11 @@ func TestPolicySuggestHistory(t *testing.T) {
 		}
 		attackEvents += f.Evidence.Count
 	}
-	t.Logf("findings under the suggested policy: legitimate-only 0, full history %d (%d events)", len(fs), attackEvents)
+	t.Logf("findings under the suggested policy: legitimate-only 0, full history %d (%d sends/calls; the attack made %d sends and %d API calls)",
+		len(fs), attackEvents, stFull.attackSends, attackCalls)
+	for _, f := range fs {
+		t.Logf("  %s %s %s: %d", f.Rule, f.Principal.Name, f.SourceIP, f.Evidence.Count)
+	}
 
 	// Preflight: the private block needs its VPC for the identity policy.
 	const vpc = "vpc-0b111111111111111"
