@@ -283,9 +283,6 @@ func (s *Suggester) Suggest() *Suggestion {
 	for _, r := range rej {
 		out.NotApproved = append(out.NotApproved, *r)
 	}
-	slices.SortFunc(out.NotApproved, func(a, b Rejection) int {
-		return cmp.Or(cmp.Compare(b.Sends+b.Calls, a.Sends+a.Calls), cmp.Compare(a.What, b.What), cmp.Compare(a.Why, b.Why))
-	})
 
 	// Networks: the approved blocks, merged where siblings are both present.
 	var keys []netip.Prefix
@@ -365,7 +362,43 @@ func (s *Suggester) Suggest() *Suggestion {
 	sortEntries(out.Networks)
 	sortEntries(out.VPCEndpoints)
 	sortEntries(out.Principals)
+
+	// Observed values are attacker-controlled text: only those the loader accepts as literals are
+	// written, so one crafted From can neither widen the policy nor stop the suggestion.
+	out.Principals = out.keepLiteral("senders.principals", "principal", out.Principals)
+	out.From = out.keepLiteral("senders.from", "From", out.From)
+	out.Identities = out.keepLiteral("senders.identities", "identity", out.Identities)
+	out.ConfigurationSets = out.keepLiteral("senders.configuration_sets", "configuration set", out.ConfigurationSets)
+	if !out.RecipientsAny {
+		out.RecipientDomains = out.keepLiteral("recipients.domains", "recipient domain", out.RecipientDomains)
+	}
+	slices.SortFunc(out.NotApproved, func(a, b Rejection) int {
+		return cmp.Or(cmp.Compare(b.Sends+b.Calls, a.Sends+a.Calls), cmp.Compare(a.What, b.What), cmp.Compare(a.Why, b.Why))
+	})
 	return out
+}
+
+// keepLiteral moves the entries that may not be written to field into NotApproved. The
+// *@domain entries fromEntries made are checked as patterns whose domain is a literal.
+func (s *Suggestion) keepLiteral(field, what string, es []Entry) []Entry {
+	kept := es[:0]
+	for _, e := range es {
+		var err error
+		if d, ok := strings.CutPrefix(e.Value, "*@"); ok && field == "senders.from" && e.Note != "" {
+			if err = policy.CheckLiteral("recipients.domains", d); err == nil {
+				err = policy.CheckPattern(field, e.Value)
+			}
+		} else {
+			err = policy.CheckLiteral(field, e.Value)
+		}
+		if err != nil {
+			s.NotApproved = append(s.NotApproved, Rejection{What: what + " " + strconv.Quote(e.Value), Why: "not a valid " + field + " entry: " + err.Error(),
+				Sends: e.Sends, Calls: e.Calls, First: e.First, Last: e.Last, Sample: e.Sample})
+			continue
+		}
+		kept = append(kept, e)
+	}
+	return kept
 }
 
 func inAny(hint []netip.Prefix, b netip.Prefix) bool {

@@ -71,6 +71,16 @@ func TestSuggestNotApproved(t *testing.T) {
 				s.Add(sugSend(t0.Add(5*24*time.Hour+10*time.Hour+time.Duration(i)*10*time.Second), "app", "45.155.205.21", "app@example.com"))
 			}
 		}, "network 45.155.205.0/24: short-lived", "45.155.205."},
+		{"wildcard in an observed From", SuggestOptions{}, func(s *Suggester) {
+			for d := 0; d < 14; d++ {
+				s.Add(sugSend(t0.Add(time.Duration(d*24+10)*time.Hour), "app", "203.0.113.7", "x*y@example.com"))
+			}
+		}, `From "x*y@example.com": not a valid senders.from entry: contains a wildcard`, `x*y@`},
+		{"From the loader refuses", SuggestOptions{}, func(s *Suggester) {
+			for d := 0; d < 14; d++ {
+				s.Add(sugSend(t0.Add(time.Duration(d*24+10)*time.Hour), "app", "203.0.113.7", "a\"b c@example.com"))
+			}
+		}, `From "a\"b c@example.com": not a valid senders.from entry`, `b c@`},
 		{"recon", SuggestOptions{}, func(s *Suggester) {
 			for i := 0; i < 10; i++ {
 				c := &cloudtrail.Event{EventID: fmt.Sprint(i), EventName: "GetSendQuota", ReadOnly: true, EventTime: t0.Add(time.Duration(i*30) * time.Hour),
