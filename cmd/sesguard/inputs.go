@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"time"
 
 	"github.com/sesguard/sesguard/shared/ops/forensics"
@@ -32,4 +34,21 @@ func localPaths(paths []string) []string {
 		}
 	}
 	return out
+}
+
+// relabel rewrites the "investigate: " prefix of the shared progress lines (progressLine) for
+// other commands; each progress line is one Write.
+type relabel struct {
+	w     io.Writer
+	label string
+}
+
+func (r relabel) Write(b []byte) (int, error) {
+	if rest, ok := bytes.CutPrefix(b, []byte("investigate: ")); ok {
+		if _, err := io.WriteString(r.w, r.label+": "+string(rest)); err != nil {
+			return 0, err
+		}
+		return len(b), nil
+	}
+	return r.w.Write(b)
 }

@@ -119,7 +119,7 @@ func runPolicyPreflight(ctx context.Context, e env, args []string) int {
 	var prog forensics.Progress
 	stop := func() {}
 	if !*quiet {
-		stop = startProgress(e.stderr, &prog, inputsSize(inputs), 5*time.Second)
+		stop = startProgress(relabel{e.stderr, "policy preflight"}, &prog, inputsSize(inputs), 5*time.Second)
 	}
 	errs := &errorLog{w: e.stderr, max: 10}
 	runErr := forensics.Visit(ctx, inputs, forensics.VisitOptions{Stdin: e.stdin, Progress: &prog, OnError: errs.add, Open: opener},

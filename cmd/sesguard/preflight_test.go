@@ -1,7 +1,9 @@
 package main
 
 import (
+	"fmt"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/sesguard/sesguard/shared/policy"
@@ -27,5 +29,15 @@ func TestPreflightRequest(t *testing.T) {
 		if r.SourceVpc != tt.vpc || r.SourceIP.IsValid() != tt.public || network != tt.network {
 			t.Errorf("%s: got vpc %q ip %v network %q", tt.ip, r.SourceVpc, r.SourceIP, network)
 		}
+	}
+}
+
+func TestRelabel(t *testing.T) {
+	var b strings.Builder
+	w := relabel{&b, "policy suggest"}
+	fmt.Fprintln(w, "investigate: reading 1.0 MiB")
+	fmt.Fprintln(w, "other line")
+	if got := b.String(); got != "policy suggest: reading 1.0 MiB\nother line\n" {
+		t.Fatalf("got %q", got)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net/netip"
 	"os"
 	"strings"
 	"time"
@@ -118,7 +117,7 @@ func runPolicySuggest(ctx context.Context, e env, args []string) int {
 	var prog forensics.Progress
 	stop := func() {}
 	if !*quiet {
-		stop = startProgress(e.stderr, &prog, inputsSize(inputs), 5*time.Second)
+		stop = startProgress(relabel{e.stderr, "policy suggest"}, &prog, inputsSize(inputs), 5*time.Second)
 	}
 	errs := &errorLog{w: e.stderr, max: 10}
 	runErr := forensics.Visit(ctx, inputs, forensics.VisitOptions{Stdin: e.stdin, Progress: &prog, OnError: errs.add, Open: opener},
@@ -176,5 +175,3 @@ func inputsSize(in []forensics.Input) int64 {
 	}
 	return n
 }
-
-var _ = netip.Prefix{}
