@@ -122,7 +122,12 @@ func runInvestigate(ctx context.Context, e env, args []string) int {
 	if err != nil {
 		return fail("%v", err)
 	}
-	exp, err := forensics.Expand(paths, f.Since)
+	exp, err := forensics.Expand(localPaths(paths), f.Since)
+	if err != nil {
+		return fail("%v", err)
+	}
+	inputs, opener, doneS3, err := s3Inputs(ctx, e, "investigate", paths, exp.Inputs, f.Since, f.Until, *quiet)
+	defer doneS3()
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -138,7 +143,7 @@ func runInvestigate(ctx context.Context, e env, args []string) int {
 
 	var prog forensics.Progress
 	var total int64
-	for _, in := range exp.Inputs {
+	for _, in := range inputs {
 		total += in.Size
 	}
 	stopProgress := func() {}
@@ -148,7 +153,7 @@ func runInvestigate(ctx context.Context, e env, args []string) int {
 	tuneBulkGC(e.getenv, investigateMemoryLimit)
 	errs := &errorLog{w: e.stderr, max: 10}
 	start := time.Now()
-	runErr := forensics.Run(ctx, agg, exp.Inputs, forensics.RunOptions{Stdin: e.stdin, Progress: &prog, OnError: errs.add})
+	runErr := forensics.Run(ctx, agg, inputs, forensics.RunOptions{Stdin: e.stdin, Progress: &prog, OnError: errs.add, Open: opener})
 	stopProgress()
 	if runErr != nil {
 		fmt.Fprintf(e.stderr, "investigate: stopped: %v (partial report follows)\n", runErr)
@@ -257,8 +262,12 @@ func progressLine(p *forensics.Progress, total int64, el time.Duration, what str
 	if total > 0 {
 		of = fmt.Sprintf(" of %s (%.0f%%)", mib(total), 100*float64(b)/float64(total))
 	}
-	return fmt.Sprintf("investigate: %s %s%s, %d file(s), %d record(s), %d error(s), %.1f MB/s, %s",
-		what, mib(b), of, p.Files.Load(), p.Records.Load(), p.Errors.Load(), float64(b)/1e6/max(el.Seconds(), 1e-9), el.Round(time.Second))
+	eta := ""
+	if total > b && b > 0 && what != "done" {
+		eta = ", ETA " + time.Duration(float64(el)*float64(total-b)/float64(b)).Round(time.Second).String()
+	}
+	return fmt.Sprintf("investigate: %s %s%s, %d file(s), %d record(s), %d error(s), %.1f MB/s, %s%s",
+		what, mib(b), of, p.Files.Load(), p.Records.Load(), p.Errors.Load(), float64(b)/1e6/max(el.Seconds(), 1e-9), el.Round(time.Second), eta)
 }
 
 func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }

@@ -44,6 +44,7 @@ func commands() map[string]command {
 		"coverage":      {"report identities and configuration sets sesguard does not monitor", runCoverage},
 		"smtp-check":    {"check DNS, TCP, STARTTLS and AUTH against an SMTP endpoint (sends no mail)", runSMTPCheck},
 		"smtp-password": {"derive the SES SMTP password from a secret access key on stdin", runSMTPPassword},
+		"version":       {"print the module version and VCS revision this binary was built from", runVersion},
 	}
 }
 
@@ -94,6 +95,9 @@ func run(ctx context.Context, e env, args []string) int {
 			return exitUsage
 		}
 		return exitOK
+	}
+	if args[0] == "--version" || args[0] == "-version" {
+		return runVersion(ctx, e, nil)
 	}
 	c, ok := cmds[args[0]]
 	if !ok {

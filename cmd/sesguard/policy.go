@@ -17,6 +17,8 @@ const policyUsage = `usage: sesguard policy validate FILE
        sesguard policy render FILE --kind identity --identity-arn ARN
        sesguard policy render FILE --kind smtp-user
        sesguard policy render FILE --kind endpoint-sg [--vpc-cidrs "vpc-a=10.0.0.0/16;vpc-b=..."]
+       sesguard policy suggest PATH... [--since T] [--until T] [-o FILE] [--network CIDR,...]
+       sesguard policy preflight --policy FILE PATH...
 
 validate  load the policy and report every mistake with file:line:column (exit 1 when invalid).
 render    print the preventive control rendered from the policy, as JSON. The same functions
@@ -26,6 +28,9 @@ render    print the preventive control rendered from the policy, as JSON. The sa
             smtp-user    the IAM policy for SES SMTP users
             endpoint-sg  the ingress rules of the SMTP VPC endpoint's security group; VPC ids
                          need their CIDR blocks from --vpc-cidrs or $SESGUARD_VPC_CIDRS
+suggest   write a reviewed-by-a-person policy from archived history (sesguard policy suggest -h).
+preflight list every archived send the rendered preventive policies would have denied
+          (sesguard policy preflight -h); exit 0 only when none.
 FILE may be - for stdin.
 `
 
@@ -43,8 +48,12 @@ func runPolicy(ctx context.Context, e env, args []string) int {
 		return runPolicyValidate(e, args[1:])
 	case "render":
 		return runPolicyRender(e, args[1:])
+	case "suggest":
+		return runPolicySuggest(ctx, e, args[1:])
+	case "preflight":
+		return runPolicyPreflight(ctx, e, args[1:])
 	}
-	fmt.Fprintf(e.stderr, "policy: unknown subcommand %q (want validate or render)\n\n%s", args[0], policyUsage)
+	fmt.Fprintf(e.stderr, "policy: unknown subcommand %q (want validate, render, suggest or preflight)\n\n%s", args[0], policyUsage)
 	return exitUsage
 }
 

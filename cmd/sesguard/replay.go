@@ -30,7 +30,8 @@ import (
 const replayUsage = `usage: sesguard replay [--policy FILE] [--format text|json] [--vpc-cidrs SPEC] [--attribute] PATH...|-
 
 Decode SES events and CloudTrail SES API-call records (EventBridge "AWS API Call via CloudTrail",
-bare, CloudTrail log files) from files, directories (recursively) or stdin (-) in any envelope
+bare, CloudTrail log files) from files, directories (recursively), s3://bucket/prefix/ (objects in
+key order, SDK standard credentials) or stdin (-) in any envelope
 sesguard knows (SNS, SQS, EventBridge, Firehose, Kinesis, Lambda events, bare records, NDJSON,
 gzip), run
 detection under the policy and print the aggregated findings with their containment plan. The
@@ -135,7 +136,7 @@ func runReplay(ctx context.Context, e env, args []string) int {
 		return code
 	}
 	for _, path := range paths {
-		for src := range replaySources(ctx, e, path, dec) {
+		for src := range replayInputs(ctx, e, path, dec) {
 			if ctx.Err() != nil {
 				return stopped()
 			}

@@ -122,6 +122,9 @@ type Finding struct {
 	Actions []string `json:"actions"`
 	// Mode is the response mode in force when the finding was made: dry-run or enforce.
 	Mode string `json:"mode,omitempty"`
+	// ProducerVersion is the sesguard build that raised it (ProducerVersion), so an alert can be
+	// traced to the code; empty when the build was not stamped.
+	ProducerVersion string `json:"producer_version,omitempty"`
 }
 
 // Actionable reports whether the finding asks for containment.
@@ -189,6 +192,8 @@ type Result struct {
 	// Approval is the reference of the Contain now button of a dry-run result: approving it
 	// applies exactly the planned actions listed here.
 	Approval *ButtonRef `json:"approval,omitempty"`
+	// ProducerVersion is the sesguard build that acted (see Finding.ProducerVersion).
+	ProducerVersion string `json:"producer_version,omitempty"`
 }
 
 // Failed reports whether any action failed.

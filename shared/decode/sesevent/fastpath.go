@@ -308,7 +308,7 @@ func newFieldTable(known int, names []string, sesOrder ...string) *fieldTable {
 		if i < 0 || i >= known {
 			panic("sesevent: field order names unknown member " + n)
 		}
-		t.rank[i] = int8(len(t.order)) //nolint:gosec // i < known ≤ 64 and the order has at most known entries
+		t.rank[i] = int8(len(t.order))     //nolint:gosec // i < known ≤ 64 and the order has at most known entries
 		t.order = append(t.order, int8(i)) //nolint:gosec // as above
 	}
 	return t

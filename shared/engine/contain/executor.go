@@ -113,7 +113,7 @@ func (e *Executor) ContainWith(ctx context.Context, f *finding.Finding, opts Con
 	res := &finding.Result{
 		Schema: finding.SchemaResult, FindingID: f.ID, Rule: f.Rule, Severity: f.Severity, Account: f.Account,
 		Region: f.Region, Principal: f.Principal, SourceIP: f.SourceIP, Mode: mode, Actor: actor, Time: now,
-		Actions: []finding.ActionResult{},
+		Actions: []finding.ActionResult{}, ProducerVersion: finding.ProducerVersion(),
 	}
 	var extra []finding.Finding
 	planned := 0 // dry-run: changes the cap would count
@@ -444,7 +444,7 @@ func rateCappedFinding(f *finding.Finding, t Target, actionID string, max int, n
 	hour := now.UTC().Truncate(time.Hour)
 	h := sha256.Sum256([]byte(RuleRateCapped + "\x00" + f.Account + "\x00" + hour.Format(time.RFC3339)))
 	return finding.Finding{
-		Schema: finding.SchemaFinding, ID: hex.EncodeToString(h[:16]), Rule: RuleRateCapped,
+		Schema: finding.SchemaFinding, ProducerVersion: finding.ProducerVersion(), ID: hex.EncodeToString(h[:16]), Rule: RuleRateCapped,
 		Severity: finding.SeverityHigh, Account: f.Account, Region: f.Region, Principal: f.Principal,
 		SourceIP: f.SourceIP, WindowStart: hour, WindowEnd: hour.Add(time.Hour),
 		Evidence: finding.Evidence{

@@ -274,6 +274,8 @@ func (g *group) finding(d *Detector, pr finding.Principal, agg Aggregate) findin
 		},
 		Actions: d.actions(g.rule),
 		Mode:    d.p.Response.Mode,
+		// Which build raised it, so an alert can be traced to the code.
+		ProducerVersion: finding.ProducerVersion(),
 	}
 }
 

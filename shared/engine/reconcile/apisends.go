@@ -175,7 +175,7 @@ func (r *Reconciler) apiSendFinding(p time.Time, g []missingSend, total int) fin
 		pr.ARN = "arn:aws:iam::" + r.Account + ":user/" + first.Principal
 	}
 	return finding.Finding{
-		Schema: finding.SchemaFinding, ID: detect.FindingID(rule, r.Account, "api:"+first.Principal+"#"+first.AccessKeyID, p), Rule: rule,
+		Schema: finding.SchemaFinding, ProducerVersion: finding.ProducerVersion(), ID: detect.FindingID(rule, r.Account, "api:"+first.Principal+"#"+first.AccessKeyID, p), Rule: rule,
 		Severity: r.Policy.Severity(rule, def.Severity), Account: r.Account, Region: r.Region,
 		Principal: pr, WindowStart: p, WindowEnd: end,
 		Evidence: finding.Evidence{

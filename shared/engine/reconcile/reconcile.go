@@ -221,7 +221,7 @@ func (r *Reconciler) unobservedFinding(p time.Time, cw, seen int64, lim policy.U
 		cw, p.Format(time.RFC3339), end.Format(time.RFC3339), Namespace, MetricSend, seen, missing, lim.Absolute, 100*lim.Relative, lim.Settle)
 	seenCopy := seen
 	return finding.Finding{
-		Schema: finding.SchemaFinding, ID: detect.FindingID(rule, r.Account, "region:"+r.Region, p), Rule: rule,
+		Schema: finding.SchemaFinding, ProducerVersion: finding.ProducerVersion(), ID: detect.FindingID(rule, r.Account, "region:"+r.Region, p), Rule: rule,
 		Severity: r.Policy.Severity(rule, def.Severity), Account: r.Account, Region: r.Region,
 		Principal:   finding.Principal{Kind: finding.KindUnknown},
 		WindowStart: p, WindowEnd: end,
@@ -259,7 +259,7 @@ func (r *Reconciler) reputation(ctx context.Context, points map[int64]float64, m
 	}
 	def, _ := detect.RuleByID(rule)
 	return &finding.Finding{
-		Schema: finding.SchemaFinding, ID: detect.FindingID(rule, r.Account, "region:"+r.Region+"#"+what, hour), Rule: rule,
+		Schema: finding.SchemaFinding, ProducerVersion: finding.ProducerVersion(), ID: detect.FindingID(rule, r.Account, "region:"+r.Region+"#"+what, hour), Rule: rule,
 		Severity: r.Policy.Severity(rule, def.Severity), Account: r.Account, Region: r.Region,
 		Principal:   finding.Principal{Kind: finding.KindUnknown},
 		WindowStart: hour, WindowEnd: hour.Add(time.Hour),

@@ -213,7 +213,7 @@ func (a *Aggregator) group(k string) int32 {
 		a.sum.FoldedIntoOther++
 		return a.group(Other)
 	}
-	k = strings.Clone(k) // kept to the end: no reference into a decoder's buffers
+	k = strings.Clone(k)      // kept to the end: no reference into a decoder's buffers
 	i := int32(len(a.groups)) //nolint:gosec // groups are capped at opt.MaxGroups, far below 2^31
 	a.groups = append(a.groups, &Group{Key: k})
 	a.index[k] = i

@@ -28,6 +28,8 @@ type RunOptions struct {
 	// OnError is called for every record that fails to decode (a *sesevent.DecodeError naming the
 	// file and line) and for inputs that cannot be opened; Run carries on with the next record.
 	OnError func(err error)
+	// Open opens s3:// inputs (see S3Opener); nil reads local files and stdin only.
+	Open Opener
 }
 
 // Run streams every input through the aggregator. It stops early only when ctx is done.
@@ -47,6 +49,22 @@ func Run(ctx context.Context, agg *Aggregator, inputs []Input, opt RunOptions) e
 	for _, in := range inputs {
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		if IsRemote(in.Path) {
+			// Remote inputs share Visit's read loop, aggregated the same way.
+			err := visitOne(ctx, in, VisitOptions{Open: opt.Open}, workers, p, onErr, func(res *sesevent.Result) {
+				for i := range res.Events {
+					agg.Add(&res.Events[i])
+				}
+				if res.APICall != nil {
+					agg.AddCall(res.APICall)
+				}
+			})
+			if err != nil {
+				return err
+			}
+			p.Files.Add(1)
+			continue
 		}
 		if err := runOne(ctx, agg, in, opt.Stdin, workers, p, onErr); err != nil {
 			return err
