@@ -41,6 +41,7 @@ const (
 	ctxBuildDir             = "sesguardBuildDir"
 	ctxCoverageScheduleMins = "sesguardCoverageScheduleMinutes"
 	ctxAlertsFormat         = "sesguardAlertsFormat"
+	ctxPreventive           = "sesguardPreventive"
 )
 
 // defaultPolicyFile is the policy path when sesguardPolicy is not set; when it does not exist the
@@ -97,6 +98,14 @@ type Config struct {
 	BuildDir           string                    // absolute path of the build output (build/<fn>/bootstrap)
 	CoverageEveryMins  int
 	AlertsFormat       string // notify's format on the alerts topic: text or chatbot
+	Preventive         string // policy.PreventiveOff or PreventiveEnforce: the policy's, unless the context overrides
+}
+
+// PreventiveEnforced reports whether identity policies are attached: only when preventive
+// controls were chosen (policy `preventive: enforce` or the context) and not switched off by
+// sesguardIdentityPolicies=false.
+func (c *Config) PreventiveEnforced() bool {
+	return c.Preventive == policy.PreventiveEnforce && c.IdentityPolicies
 }
 
 // MonitoredConfigSets are the configuration sets that get sesguard's event destinations.
@@ -348,6 +357,10 @@ func loadConfig(root string, get func(string) any) (*Config, error) {
 	c.DefaultConfigSet = r.boolean(ctxDefaultConfigSet, true)
 	c.ArchiveDays = r.integer(ctxArchiveDays, 400, 1)
 	c.ResponseMode = r.str(ctxResponseMode, c.Policy.Response.Mode)
+	c.Preventive = r.str(ctxPreventive, c.Policy.Preventive)
+	if c.Preventive == "" {
+		c.Preventive = policy.PreventiveOff // a policy built in code, not loaded
+	}
 	c.RespondConcurrency = r.integer(ctxRespondConcurrency, 2, 2) // the SQS event source needs at least 2
 	c.CoverageEveryMins = r.integer(ctxCoverageScheduleMins, 360, 5)
 	c.AlertsFormat = r.str(ctxAlertsFormat, "text")
@@ -466,6 +479,11 @@ func (c *Config) validate() []error {
 	case policy.ModeDryRun, policy.ModeEnforce:
 	default:
 		bad(ctxResponseMode, "want %s or %s, got %q", policy.ModeDryRun, policy.ModeEnforce, c.ResponseMode)
+	}
+	switch c.Preventive {
+	case policy.PreventiveOff, policy.PreventiveEnforce:
+	default:
+		bad(ctxPreventive, "want %s or %s, got %q", policy.PreventiveOff, policy.PreventiveEnforce, c.Preventive)
 	}
 	switch c.AlertsFormat {
 	case "text", "chatbot":

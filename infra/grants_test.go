@@ -19,7 +19,7 @@ type grantCheck struct {
 }
 
 func TestCrossServiceGrants(t *testing.T) {
-	for _, gc := range grantChecks() {
+	for _, gc := range append(grantChecks(), identityGuardChecks()...) {
 		configs := gc.configs
 		if configs == nil {
 			configs = sortedKeys(configurations)

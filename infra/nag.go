@@ -64,6 +64,11 @@ func applyNag(scope constructs.Construct, s *Sesguard) {
 			"Seed shape 000/003: ses:SendRawEmail on any identity but only with aws:SourceVpc in the approved VPCs (or aws:SourceIp in approved public ranges); the identity policies restrict the identity side.",
 			nagAny)
 	}
+	if g := s.Preventive.Guard; g != nil && len(s.Preventive.DefaultSets) > 0 {
+		suppress(g.Policy, "AwsSolutions-IAM5",
+			"identityguard puts back the identity's previous default configuration set on delete, which may be any set of the account; the identity side of ses:PutEmailIdentityConfigurationSetAttributes is limited to the policy's literal identities.",
+			"Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:configuration-set/*")
+	}
 	for _, sn := range s.Sentinels {
 		suppress(sn.DLQ, "AwsSolutions-SQS3",
 			"This queue is itself a dead-letter queue: of the sentinel rules' cross-Region event bus targets, which cdk-nag does not recognise as a redrive source.")

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -67,16 +66,10 @@ func scopedNames(t cfn) ([]scopedName, error) {
 		case "AWS::Athena::WorkGroup":
 			add("athena workgroup", p["Name"])
 		case "Custom::SesguardIdentityPolicy":
-			var call struct {
-				Parameters struct{ EmailIdentity, PolicyName string } `json:"parameters"`
-			}
-			if err := json.Unmarshal([]byte(unjoin(p["Create"])), &call); err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", id, err))
-				continue
-			}
 			// Identity policy names are per identity: two stacks collide on the same identity.
-			add("identity policy", call.Parameters.PolicyName)
-			out[len(out)-1].value = call.Parameters.EmailIdentity + "/" + call.Parameters.PolicyName
+			add("identity policy", p["PolicyName"])
+			identity, _ := p["EmailIdentity"].(string)
+			out[len(out)-1].value = identity + "/" + fmt.Sprint(p["PolicyName"])
 		default:
 			if prop, ok := generatedOnly[typ]; ok && prop != "" && p[prop] != nil {
 				errs = append(errs, fmt.Errorf("%s (%s) has an explicit %s %s: two stacks would collide", id, typ, prop, canon(p[prop])))
@@ -114,17 +107,22 @@ func TestNamesUniquePerStack(t *testing.T) {
 	}
 	// The longest stack name allowed, so the length rules are checked at the limit.
 	long := "Sesguard-" + strings.Repeat("x", maxStackName-len("Sesguard-"))
-	second := synthConfig(root, "second stack", map[string]any{ctxStackName: long})
+	// Against "local", whose policy enforces preventive controls, so identity policies are compared.
+	second := synthConfig(root, "second stack", map[string]any{ctxStackName: long, ctxPolicy: "infra/testdata/local.yaml"})
 	if second.err != nil {
 		t.Fatal(second.err)
 	}
-	a, b := cfn(get(t, "default").json), cfn(second.json)
+	a, b := cfn(get(t, "local").json), cfn(second.json)
 	if err := checkTwoStacks(a, b); err != nil {
 		t.Fatalf("default and %s: %v", long, err)
 	}
 	mutants := map[string]func(b cfn) int{
 		"second stack reuses the set name": func(b cfn) int {
-			return setProp(b, "AWS::SES::ConfigurationSet", "", "Name", "sesguard-monitored")
+			var name any
+			for id := range a.ofType("AWS::SES::ConfigurationSet") {
+				name = a.props(id)["Name"]
+			}
+			return setProp(b, "AWS::SES::ConfigurationSet", "", "Name", name)
 		},
 		"workgroup name too long": func(b cfn) int {
 			return setProp(b, "AWS::Athena::WorkGroup", "", "Name", strings.Repeat("w", 129))
@@ -134,11 +132,9 @@ func TestNamesUniquePerStack(t *testing.T) {
 		},
 		"same identity policy name": func(b cfn) int {
 			n := 0
-			for _, id := range customResources(b) {
-				if p := b.props(id); b.res(id)["Type"] == "Custom::SesguardIdentityPolicy" {
-					p["Create"] = strings.ReplaceAll(unjoin(p["Create"]), strings.ToLower(long)+"-preventive", "sesguard-preventive")
-					n++
-				}
+			for id := range b.ofType("Custom::SesguardIdentityPolicy") {
+				b.props(id)["PolicyName"] = "sesguard-preventive"
+				n++
 			}
 			return n
 		},

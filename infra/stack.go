@@ -80,7 +80,7 @@ func NewSesguardStack(scope constructs.Construct, cfg *Config) (*Sesguard, error
 			return nil, err
 		}
 	}
-	if s.Preventive, err = newPreventive(stack, "Preventive", cfg, s.Pipeline); err != nil {
+	if s.Preventive, err = newPreventive(stack, "Preventive", cfg, s.Pipeline, s.Functions); err != nil {
 		return nil, err
 	}
 	if un := cfg.Policy.Unresolved(); len(un) > 0 {

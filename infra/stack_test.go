@@ -71,9 +71,10 @@ func TestFunctions(t *testing.T) {
 	if env := props(get(t, "local").resources("AWS::Lambda::Function")[get(t, "local").logicalID(t, "AWS::Lambda::Function", "FunctionsIngest")])["Environment"]; !strings.Contains(canon(env), "vpc-0a1b2c3d4e5f60718=10.20.0.0/16,10.21.0.0/16") {
 		t.Errorf("local: SESGUARD_VPC_CIDRS not handed to the functions: %s", canon(env))
 	}
-	// Tests never build the binaries, so every function must carry the placeholder warning.
-	if got := strings.Count(strings.Join(get(t, "default").warnings, "\n"), "sesguard:placeholder-code"); got != 4 {
-		t.Errorf("default: want 4 placeholder warnings, got %d: %v", got, get(t, "default").warnings)
+	// Tests never build the binaries, so every function must carry the placeholder warning: the
+	// four, and identityguard (the identities' default configuration set is on by default).
+	if got := strings.Count(strings.Join(get(t, "default").warnings, "\n"), "sesguard:placeholder-code"); got != 5 {
+		t.Errorf("default: want 5 placeholder warnings, got %d: %v", got, get(t, "default").warnings)
 	}
 }
 

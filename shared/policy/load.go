@@ -338,6 +338,16 @@ func (l *loader) policy(root *yaml.Node, p *Policy) {
 		{"rules", func(_, v *yaml.Node) { l.rules(v, p) }},
 		{"response", func(_, v *yaml.Node) { l.response(v, &p.Response) }},
 		{"alerts", func(_, v *yaml.Node) { l.alerts(v, &p.Alerts) }},
+		{"preventive", func(_, v *yaml.Node) {
+			// `off` unquoted is a YAML 1.1 boolean; the node's text is what was written either way.
+			if s, ok := l.str(v, "preventive"); ok {
+				if s != PreventiveOff && s != PreventiveEnforce {
+					l.errf(v, "preventive: %q is not %s or %s", s, PreventiveOff, PreventiveEnforce)
+					return
+				}
+				p.Preventive = s
+			}
+		}},
 	})
 	if root.Kind != yaml.MappingNode {
 		return

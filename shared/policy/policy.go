@@ -23,7 +23,18 @@ type Policy struct {
 	Rules    map[string]RuleConfig
 	Response Response
 	Alerts   Alerts
+	// Preventive says whether the CDK app attaches the rendered identity policy (a Deny outside
+	// the approved networks and From addresses) to the policy's identities: PreventiveOff (the
+	// default, so a first deploy cannot block mail) or PreventiveEnforce, chosen explicitly once
+	// `sesguard policy preflight` shows no legitimate send would be denied.
+	Preventive string
 }
+
+// Preventive-control choices (the policy's `preventive` key).
+const (
+	PreventiveOff     = "off"
+	PreventiveEnforce = "enforce"
+)
 
 // Network is the set of networks sends may come from.
 type Network struct {
@@ -159,8 +170,9 @@ func defaults() Policy {
 				Settle: DefaultUnobservedSettle},
 			AccountReputation: ReputationLimit{BounceRate: DefaultAccountBounceRate, ComplaintRate: DefaultAccountComplaintRate},
 		},
-		Response: Response{Mode: ModeDryRun, MaxActionsPerHour: DefaultMaxActionsPerHour, ApprovalExpiry: DefaultApprovalExpiry},
-		Alerts:   Alerts{MinSeverity: finding.SeverityLow},
+		Response:   Response{Mode: ModeDryRun, MaxActionsPerHour: DefaultMaxActionsPerHour, ApprovalExpiry: DefaultApprovalExpiry},
+		Alerts:     Alerts{MinSeverity: finding.SeverityLow},
+		Preventive: PreventiveOff,
 	}
 }
 

@@ -17,6 +17,9 @@ import (
 //     (/v2/email/configuration-sets/{name}/event-destinations[/{dest}])
 //   - PutEmailIdentityConfigurationSetAttributes (PUT /v2/email/identities/{id}/configuration-set),
 //     reflected as ConfigurationSetName in GetEmailIdentity
+//   - CreateEmailIdentityPolicy (POST /v2/email/identities/{id}/policies/{name}) answers 400
+//     AlreadyExistsException when the identity already has a policy of that name, as SES does;
+//     moto silently overwrites it
 //   - SendEmail (POST /v2/email/outbound-emails) answers 400 SendingPausedException while the
 //     account, or the message's configuration set (explicit, else the From identity's default), is
 //     paused.
@@ -118,6 +121,8 @@ func (f *sesv2Filler) serve(w http.ResponseWriter, r *http.Request) bool {
 		f.eventDestinations(w, r, parts[1], parts[3:])
 	case len(parts) == 3 && parts[0] == "identities" && parts[2] == "configuration-set" && r.Method == http.MethodPut:
 		f.putIdentityConfigurationSet(w, r, parts[1])
+	case len(parts) == 4 && parts[0] == "identities" && parts[2] == "policies" && r.Method == http.MethodPost:
+		f.createIdentityPolicy(w, r, parts[1], parts[3])
 	case len(parts) == 2 && parts[0] == "identities" && r.Method == http.MethodGet:
 		f.getEmailIdentity(w, r, parts[1])
 	case len(parts) == 1 && r.Method == http.MethodPost && listShimPaths[parts[0]] != "":
@@ -325,6 +330,27 @@ func (f *sesv2Filler) putIdentityConfigurationSet(w http.ResponseWriter, r *http
 	}
 	f.mu.Unlock()
 	writeJSON(w, http.StatusOK, struct{}{})
+}
+
+// createIdentityPolicy refuses a name the identity already has, then lets moto create it.
+func (f *sesv2Filler) createIdentityPolicy(w http.ResponseWriter, r *http.Request, identity, name string) {
+	rec := f.m.forward(r, http.MethodGet, sesPrefix+"identities/"+identity+"/policies", nil)
+	if rec.Code == http.StatusOK {
+		var out struct{ Policies map[string]string }
+		if err := json.Unmarshal(rec.Body.Bytes(), &out); err == nil {
+			if _, exists := out.Policies[name]; exists {
+				writeAWSError(w, r, http.StatusBadRequest, "AlreadyExistsException",
+					"Policy "+name+" already exists for identity "+identity+".")
+				return
+			}
+		}
+	}
+	body, err := readBody(r)
+	if err != nil {
+		writeAWSError(w, r, http.StatusBadRequest, "BadRequestException", "read body: "+err.Error())
+		return
+	}
+	copyResponse(w, f.m.forward(r, r.Method, r.URL.Path, body), nil)
 }
 
 func (f *sesv2Filler) getEmailIdentity(w http.ResponseWriter, r *http.Request, identity string) {
