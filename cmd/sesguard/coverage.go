@@ -9,12 +9,14 @@ import (
 	"text/tabwriter"
 
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
 	"github.com/sesguard/sesguard/shared/engine/coverage"
 )
 
-const coverageUsage = `usage: sesguard coverage [--region R] [--destination-prefix P] [--format text|json]
+const coverageUsage = `usage: sesguard coverage [--region R] [--destination-prefix P] [--sentinels=false] [--format text|json]
 
 Check that sesguard sees every send in the current account and Region (the same check the
 coverage Lambda runs): every SES identity needs a default configuration set, and every
@@ -23,6 +25,11 @@ publishes SEND, REJECT, BOUNCE, COMPLAINT and DELIVERY. A send without a configu
 produces no events at all, and a sender may name any existing set, so every set counts.
 AWS credentials and Region come from the standard SDK chain. Needs ses:ListEmailIdentities,
 ses:GetEmailIdentity, ses:ListConfigurationSets, ses:GetConfigurationSetEventDestinations.
+
+It also lists the Regions enabled in the account where SES is offered (ec2:DescribeRegions) and
+reports each one, other than this Region (the home stack's), without a sesguard Region sentinel
+(an enabled EventBridge rule described "sesguard sentinel: …", events:ListRules there) as a gap
+coverage.region_no_sentinel; --sentinels=false skips that.
 
 Exit status: 0 when everything is monitored, 2 when something is not, 1 on errors.
 
@@ -35,6 +42,7 @@ func runCoverage(ctx context.Context, e env, args []string) int {
 	prefix := fs.String("destination-prefix", coverage.DefaultDestinationPrefix, "name prefix of sesguard's event destinations")
 	format := fs.String("format", "text", "output format: text or json")
 	region := fs.String("region", "", "AWS Region to check (default: the SDK's, e.g. $AWS_REGION); SES is regional")
+	sentinels := fs.Bool("sentinels", true, "also report enabled SES Regions without a sesguard Region sentinel")
 	rest, code, ok := opParse(fs, args)
 	if !ok {
 		return code
@@ -68,6 +76,17 @@ func runCoverage(ctx context.Context, e env, args []string) int {
 	if err != nil {
 		fmt.Fprintf(e.stderr, "coverage: %v\n", err)
 		return exitUsage
+	}
+	if *sentinels {
+		rulesIn := func(r string) coverage.RuleLister {
+			return eventbridge.NewFromConfig(cfg, func(o *eventbridge.Options) { o.Region = r })
+		}
+		regions, gaps, err := coverage.CheckRegions(ctx, ec2.NewFromConfig(cfg), rulesIn, cfg.Region)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "coverage: %v (--sentinels=false skips the Region check)\n", err)
+			return exitUsage
+		}
+		rep.Regions, rep.Gaps = regions, append(rep.Gaps, gaps...)
 	}
 	if *format == "json" {
 		enc := json.NewEncoder(e.stdout)
@@ -117,6 +136,15 @@ func writeCoverageText(w io.Writer, rep *coverage.Report, region string) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if rep.Regions != nil {
+		watched := 0
+		for _, r := range rep.Regions {
+			if r.Watched {
+				watched++
+			}
+		}
+		fmt.Fprintf(w, "\nRegions: %d enabled SES Region(s), %d watched (this Region's stack or a sentinel)\n", len(rep.Regions), watched)
+	}
 	if region != "" {
 		region = " in " + region
 	}
@@ -127,7 +155,10 @@ func writeCoverageText(w io.Writer, rep *coverage.Report, region string) error {
 	fmt.Fprintf(w, "\n%d gap(s)%s:\n", len(rep.Gaps), region)
 	for _, g := range rep.Gaps {
 		subject := "identity " + g.Identity
-		if g.Identity == "" {
+		switch {
+		case g.Region != "":
+			subject = "Region " + g.Region
+		case g.Identity == "":
 			subject = "configuration set " + g.ConfigurationSet
 		}
 		fmt.Fprintf(w, "  %-42s %s: %s\n", g.Kind, subject, g.Detail)

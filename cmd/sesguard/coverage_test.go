@@ -33,6 +33,7 @@ func TestCoverageCommand(t *testing.T) {
 	}
 	m.SeedIdentity(t, "mail.example.com", "prod-outbound")
 	addDest("prod-outbound", "sesguard-eventbridge")
+	sentinelRegions(t, m) // every other enabled SES Region has its sentinel (coverage_regions_test.go)
 
 	t.Run("all monitored", func(t *testing.T) {
 		code, out, errOut := runCLI(t, "", nil, "coverage")

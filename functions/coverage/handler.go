@@ -23,6 +23,10 @@ import (
 // Checker runs the coverage check (coverage.Check over the SESv2 client).
 type Checker func(ctx context.Context) (*coverage.Report, error)
 
+// RegionChecker lists the enabled SES Regions without a Region sentinel
+// (coverage.CheckRegions from the function's Region).
+type RegionChecker func(ctx context.Context) ([]coverage.RegionStatus, []coverage.Gap, error)
+
 // Publisher publishes a finding to the findings topic.
 type Publisher interface {
 	PublishFinding(ctx context.Context, f *finding.Finding) (string, error)
@@ -49,6 +53,8 @@ const ReconcileEvent = "reconcile"
 // counts with the Send events ingest saw.
 type Handler struct {
 	Check Checker
+	// Regions reports enabled SES Regions without a sentinel; nil: not checked.
+	Regions RegionChecker
 	// Reconciler builds the reconciliation for the invocation's account and Region; nil: off
 	// (no state table configured).
 	Reconciler func(account, region string) Reconciler
@@ -67,6 +73,10 @@ type Summary struct {
 	ConfigurationSets int      `json:"configuration_sets"`
 	Gaps              int      `json:"gaps"`
 	Findings          []string `json:"findings"`
+	// Regions counts the enabled SES Regions checked for a sentinel; RegionCheckError says why
+	// they could not be (the configuration gaps are still published).
+	Regions          int    `json:"regions,omitempty"`
+	RegionCheckError string `json:"region_check_error,omitempty"`
 	// Reconciled are the periods the reconciliation judged (nil when it did not run).
 	Reconciled []reconcile.PeriodCheck `json:"reconciled,omitempty"`
 	// ReconciledAPISends are the periods whose API sends (CloudTrail data events) were checked
@@ -113,14 +123,26 @@ func (h *Handler) Handle(ctx context.Context, payload json.RawMessage) (*Summary
 		log.Error("coverage: check failed", "error", err.Error())
 		return nil, fmt.Errorf("coverage check: %w", err)
 	}
-	sum := &Summary{Identities: len(rep.Identities), ConfigurationSets: len(rep.ConfigurationSets), Gaps: len(rep.Gaps), Findings: []string{}}
+	sum := &Summary{Identities: len(rep.Identities), ConfigurationSets: len(rep.ConfigurationSets), Findings: []string{}}
+	if h.Regions != nil {
+		regions, gaps, err := h.Regions(ctx)
+		if err != nil {
+			// Not fatal: the configuration gaps below still matter. Logged at ERROR and in the
+			// summary, never dropped quietly.
+			log.Error("coverage: Region sentinel check failed", "error", err.Error())
+			sum.RegionCheckError = err.Error()
+		}
+		sum.Regions = len(regions)
+		rep.Gaps = append(rep.Gaps, gaps...)
+	}
+	sum.Gaps = len(rep.Gaps)
 	var errs []error
 	if err := h.reconcile(ctx, log, account, region, now, sum); err != nil {
 		errs = append(errs, err)
 	}
 	for _, g := range rep.Gaps {
 		f := h.gapFinding(g, account, region, now)
-		glog := log.With(fnenv.LogFindingID, f.ID, "rule", f.Rule, "identity", g.Identity, "configuration_set", g.ConfigurationSet)
+		glog := log.With(fnenv.LogFindingID, f.ID, "rule", f.Rule, "identity", g.Identity, "configuration_set", g.ConfigurationSet, "region", f.Region)
 		if _, err := h.Publisher.PublishFinding(ctx, f); err != nil {
 			glog.Error("coverage: publish failed", "error", err.Error())
 			errs = append(errs, err)
@@ -187,6 +209,9 @@ func (h *Handler) reconcile(ctx context.Context, log *slog.Logger, account, regi
 // gapFinding turns a gap into a finding. The id is stable per (rule, account, identity, set), so
 // a gap that persists across runs stays one finding and is alerted once.
 func (h *Handler) gapFinding(g coverage.Gap, account, region string, now time.Time) *finding.Finding {
+	if g.Region != "" {
+		region = g.Region // a Region without a sentinel is that Region's gap
+	}
 	sum := sha256.Sum256([]byte(strings.Join([]string{g.Kind, account, region, g.Identity, g.ConfigurationSet}, "\x00")))
 	sev := defaultSeverity(g.Kind)
 	if h.Severity != nil {

@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
@@ -35,6 +37,9 @@ func main() {
 		fnenv.Fatal(log, "coverage: cannot start: AWS configuration", err)
 	}
 	ses := sesv2.NewFromConfig(awsCfg)
+	regions, rulesIn := ec2.NewFromConfig(awsCfg), func(r string) coverage.RuleLister {
+		return eventbridge.NewFromConfig(awsCfg, func(o *eventbridge.Options) { o.Region = r })
+	}
 	var rec func(account, region string) Reconciler
 	if cfg.Table != "" {
 		// Reconciliation: CloudWatch's AWS/SES Send counts against ingest's counters.
@@ -49,6 +54,9 @@ func main() {
 		Reconciler: rec,
 		Check: func(ctx context.Context) (*coverage.Report, error) {
 			return coverage.Check(ctx, ses, coverage.Options{})
+		},
+		Regions: func(ctx context.Context) ([]coverage.RegionStatus, []coverage.Gap, error) {
+			return coverage.CheckRegions(ctx, regions, rulesIn, awsCfg.Region)
 		},
 		Publisher: topic.New(sns.NewFromConfig(awsCfg), cfg.FindingsTopicARN),
 		Severity:  cfg.Policy.Severity,

@@ -56,9 +56,12 @@ type Handler struct {
 	// Outbox keeps findings whose publish failed, for the record's redelivery (SQS, SNS,
 	// EventBridge). nil: such a finding is only logged in full at ERROR.
 	Outbox     Outbox
-	Attributor Attributor   // nil: Firehose annotations carry the caller name only
-	Network    NetworkJudge // nil: Firehose annotations carry no network verdict
-	Log        *slog.Logger
+	Attributor Attributor // nil: Firehose annotations carry the caller name only
+	// KeyOwner resolves the user of a key an AWS Health event names (IAM); nil: such a key's
+	// user stays unresolved and containment skips it.
+	KeyOwner KeyOwner
+	Network  NetworkJudge // nil: Firehose annotations carry no network verdict
+	Log      *slog.Logger
 	// Reserve is kept back from the invocation deadline for publishes (default
 	// fnenv.DefaultReserve): a publish that hangs gives up in time for its finding to be kept in
 	// the Outbox. Timing out after the detector has counted the events would lose the finding,
@@ -198,6 +201,7 @@ func (h *Handler) process(ctx context.Context, log *slog.Logger, results []sesev
 	var calls []cloudtrail.Event
 	byMessage := map[string][]int{}
 	var decoded, decodedCalls []int
+	ownerErrs := h.resolveKeyUsers(ctx, log, results)
 	for i, res := range results {
 		outs[i].res = res
 		rlog := log.With(fnenv.LogRecord, res.Ref)
@@ -205,6 +209,10 @@ func (h *Handler) process(ctx context.Context, log *slog.Logger, results []sesev
 		case res.Err != nil:
 			outs[i].failed = res.Err
 			rlog.Error("ingest: record rejected", "error", res.Err.Error())
+			continue
+		case ownerErrs[i] != nil:
+			outs[i].failed = ownerErrs[i]
+			rlog.Error("ingest: the user of a key AWS Health names could not be looked up; the record will be retried", "error", ownerErrs[i].Error())
 			continue
 		case res.Skip != "":
 			rlog.Info("ingest: record skipped", "reason", res.Skip)

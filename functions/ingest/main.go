@@ -38,7 +38,8 @@ func main() {
 		fnenv.Fatal(log, "ingest: cannot start: AWS configuration", err)
 	}
 	ddb := dynamodb.NewFromConfig(awsCfg)
-	attr := attribute.New(iam.NewFromConfig(awsCfg), attribute.WithLogger(log))
+	iamc := iam.NewFromConfig(awsCfg)
+	attr := attribute.New(iamc, attribute.WithLogger(log))
 	opts := []detect.Option{detect.WithAttributor(attr), detect.WithLogger(log)}
 	join, err := sendDataEvents(os.Getenv)
 	if err != nil {
@@ -56,6 +57,7 @@ func main() {
 		Publisher:  topic.New(sns.NewFromConfig(awsCfg), cfg.FindingsTopicARN),
 		Outbox:     &DynamoOutbox{API: ddb, Table: cfg.Table},
 		Attributor: attr,
+		KeyOwner:   IAMKeyOwner{API: iamc},
 		Network:    cfg.Policy,
 		Log:        log,
 		Metrics:    &emf.Writer{Function: "ingest", Out: os.Stdout},

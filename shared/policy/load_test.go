@@ -261,7 +261,7 @@ func TestRuleAndActionNames(t *testing.T) {
 		}
 		seen[r] = true
 	}
-	if len(seen) != 19 || KnownRule("network") {
+	if len(seen) != 22 || KnownRule("network") {
 		t.Errorf("rules = %v", RuleNames())
 	}
 	for _, a := range ActionNames() {

@@ -76,6 +76,11 @@ const (
 	MaxRecipients = 10
 	MaxFrom       = 10
 	MaxEventIDs   = 20
+	// A finding aggregating several Regions, SES identities or callers lists them all (up to
+	// these caps; there are about 30 Regions).
+	MaxRegions    = 40
+	MaxIdentities = 20
+	MaxPrincipals = 20
 )
 
 // Evidence is the aggregated proof behind a finding.
@@ -102,6 +107,12 @@ type Evidence struct {
 	// counted (CloudWatch) and the Send events sesguard received.
 	SESCount  int64  `json:"ses_count,omitempty"`
 	SeenCount *int64 `json:"seen_count,omitempty"`
+	// Regions, Identities and Principals list every Region, SES identity and caller behind a
+	// finding that aggregates more than one of them (Finding.Region, Evidence.Identity and
+	// Principal name the first); empty when there is only one.
+	Regions    []string `json:"regions,omitempty"`
+	Identities []string `json:"identities,omitempty"`
+	Principals []string `json:"principals,omitempty"`
 }
 
 // Finding is one aggregated detection. ID is deterministic over (rule, account, principal,

@@ -32,6 +32,11 @@ const (
 	SetupSendingReenabled            = "setup.sending_reenabled"
 	CoverageUnobservedSends          = "coverage.unobserved_sends"
 	ReputationAccountAtRisk          = "reputation.account_at_risk"
+
+	// AWS's own notices (issue 19): AWS Health credentials-risk events and SES's sending status.
+	HealthCredentialsRisk = "health.credentials_risk"
+	SESSendingPaused      = "ses.sending_paused"
+	SESSendingResumed     = "ses.sending_resumed"
 )
 
 // Rule is one catalog entry.
@@ -90,6 +95,12 @@ func All() []Rule {
 			Doc: "SES counted more sends (CloudWatch AWS/SES Send, or a CloudTrail send data event) than sesguard received Send events for, beyond the tolerance", External: true},
 		{ID: ReputationAccountAtRisk, Severity: finding.SeverityHigh, Title: "SES account reputation at risk",
 			Doc: "the account's Reputation.BounceRate or Reputation.ComplaintRate (CloudWatch) reached the warning threshold, below SES's review level", External: true},
+		{ID: HealthCredentialsRisk, Severity: finding.SeverityHigh, Title: "AWS reports an access key exposed or compromised",
+			Doc: "an AWS Health AWS_RISK_CREDENTIALS_EXPOSED / _COMPROMISED / _EXPOSURE_SUSPECTED / _COMPROMISE_SUSPECTED event names the key; AWS's quarantine policy still allows ses:SendEmail and ses:SendRawEmail"},
+		{ID: SESSendingPaused, Severity: finding.SeverityHigh, Title: "SES sending paused",
+			Doc: "SES's Sending Status Disabled event: sending was paused for the account or a configuration set (by SES's enforcement, or by a customer-managed status)"},
+		{ID: SESSendingResumed, Severity: finding.SeverityMedium, Title: "SES sending resumed",
+			Doc: "SES's Sending Status Enabled event: sending resumed; who turned it back on is the setup.sending_reenabled finding of the same account and Region"},
 	}
 }
 

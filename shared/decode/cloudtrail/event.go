@@ -83,6 +83,10 @@ type Event struct {
 	// ProductionAccess is PutAccountDetails' productionAccessEnabled (the request to leave the
 	// sandbox).
 	ProductionAccess *bool `json:"production_access,omitempty"`
+	// Notice is set when the event is not a CloudTrail record but one of AWS's own notices
+	// (notice.go): an AWS Health credentials-risk event or SES's sending-status event. The
+	// SES API-call rules never judge a notice.
+	Notice *Notice `json:"notice,omitempty"`
 }
 
 // Envelope is what the transport knows; Decode uses it where the record is silent.

@@ -38,7 +38,12 @@ func TestDecodeEventBridgeCases(t *testing.T) {
 				}
 			}},
 		{"replayed through a custom source", events.CloudWatchEvent{ID: "3", Source: "sesguard.replay", DetailType: "anything", Detail: json.RawMessage(bareSend)}, "ok:m-1", nil},
-		{"other SES event", events.CloudWatchEvent{ID: "4", Source: "aws.ses", DetailType: "Sending Status Disabled", Detail: json.RawMessage(`{}`)}, "skip", nil},
+		{"other SES event", events.CloudWatchEvent{ID: "4", Source: "aws.ses", DetailType: "Advisor Recommendation Status Open", Detail: json.RawMessage(`{}`)}, "skip", nil},
+		// SES pausing sending is a notice sesguard alerts on (it was skipped as "not a sending event").
+		{"SES sending status", events.CloudWatchEvent{ID: "4b", Source: "aws.ses", DetailType: "Sending Status Disabled", Time: time.Date(2026, 5, 4, 12, 0, 0, 0, time.UTC), Detail: json.RawMessage(`{}`)}, "call:Sending Status Disabled", nil},
+		{"SES sending status without a time", events.CloudWatchEvent{ID: "4c", Source: "aws.ses", DetailType: "Sending Status Disabled", Detail: json.RawMessage(`{}`)}, "err:record eventbridge:4c: field detail.data.record.lastUpdatedTimestamp: missing", nil},
+		{"AWS Health event of another type", events.CloudWatchEvent{ID: "4d", Source: "aws.health", DetailType: "AWS Health Event", Detail: json.RawMessage(`{"eventTypeCode":"AWS_EC2_OPERATIONAL_ISSUE"}`)}, "skip", nil},
+		{"AWS Health event without a type", events.CloudWatchEvent{ID: "4e", Source: "aws.health", DetailType: "AWS Health Event", Detail: json.RawMessage(`{"affectedEntities":[]}`)}, "err:record eventbridge:4e: field detail.eventTypeCode: missing", nil},
 		{"no detail", events.CloudWatchEvent{ID: "5", Source: "aws.ses", DetailType: "Email Sent"}, "err:record eventbridge:5: field detail: missing", nil},
 		{"detail not a record", events.CloudWatchEvent{ID: "6", Source: "aws.ses", DetailType: "Email Sent", Detail: json.RawMessage(`[1]`)}, "err:record eventbridge:6: field detail: want a JSON object", nil},
 	}

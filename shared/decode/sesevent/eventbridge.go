@@ -29,13 +29,14 @@ func sendingDetailType(dt string) bool {
 // (replays through a custom bus cannot use the aws.ses source).
 func DecodeEventBridge(ev events.CloudWatchEvent) Result {
 	return decodeEventBridgeParts(ebParts{
-		ref: "eventbridge:" + ev.ID, carrier: "detail", source: ev.Source, detailType: ev.DetailType,
+		ref: "eventbridge:" + ev.ID, id: ev.ID, carrier: "detail", source: ev.Source, detailType: ev.DetailType,
 		account: ev.AccountID, region: ev.Region, time: ev.Time.UTC(), resources: ev.Resources, detail: ev.Detail,
 	}, Envelope{})
 }
 
 type ebParts struct {
 	ref, carrier, source, detailType, account, region string
+	id                                                string // the EventBridge event id, when read
 	time                                              time.Time
 	resources                                         []string
 	detail                                            json.RawMessage
@@ -49,6 +50,9 @@ func decodeEventBridgeParts(p ebParts, outer Envelope) Result {
 			return errorResult(ref, p.carrier, fmt.Errorf("missing"))
 		}
 		return decodeCloudTrail(d, p.carrier, ref, Envelope{Account: p.account, Region: p.region}.merge(outer))
+	}
+	if res, ok := decodeNotice(p, outer); ok {
+		return res
 	}
 	if p.source == "aws.ses" && !sendingDetailType(p.detailType) {
 		return Result{Ref: ref, Skip: fmt.Sprintf("EventBridge aws.ses event %q is not a sending event", truncate([]byte(p.detailType), 60))}

@@ -103,7 +103,7 @@ func fastEventBridge(data []byte, carrier, ref string, outer Envelope) (Result, 
 		var ok bool
 		switch i {
 		case 0:
-			ok = d.skipStr() // id: the caller names the record
+			p.id, ok = d.str() // the caller names the record; notices use the id
 		case 1:
 			p.detailType, ok = d.str()
 			hasType = true

@@ -77,7 +77,13 @@ func TestGolden(t *testing.T) {
 					t.Errorf("%s: %v", r.Ref, r.Err)
 					continue
 				}
-				if r.APICall != nil {
+				if n := r.APICall; n != nil && n.Notice != nil {
+					// Raw is the notice's detail: with its source and detail-type it decodes to the same event.
+					c, err := cloudtrail.DecodeNotice(r.Raw, cloudtrail.NoticeEnvelope{Source: n.Notice.Source, DetailType: n.EventName, Account: n.Account, Region: n.Region, Time: n.EventTime})
+					if err != nil || c.EventName != n.EventName || c.Principal.AccessKeyID != n.Principal.AccessKeyID {
+						t.Errorf("%s: Raw does not decode to the same notice: %v", r.Ref, err)
+					}
+				} else if r.APICall != nil {
 					// Raw is the CloudTrail record itself: it decodes on its own to the same call.
 					c, err := cloudtrail.Decode(r.Raw, cloudtrail.Envelope{Account: r.APICall.Account, Region: r.APICall.Region})
 					if err != nil || c.EventID != r.APICall.EventID {

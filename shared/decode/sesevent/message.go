@@ -71,7 +71,7 @@ func decodeMessageSlow(data []byte, carrier, ref string, outer Envelope) Result 
 	switch {
 	case m.DetailType != nil || m.Detail != nil:
 		return decodeEventBridgeParts(ebParts{
-			ref: ref, carrier: joinField(carrier, "detail"), source: m.Source, detailType: deref(m.DetailType),
+			ref: ref, id: m.ID, carrier: joinField(carrier, "detail"), source: m.Source, detailType: deref(m.DetailType),
 			account: m.Account, region: m.Region, time: parseEnvTime(m.Time), resources: m.Resources, detail: m.Detail,
 		}, outer)
 	case m.Message != nil:

@@ -25,6 +25,8 @@ func outcome(r Result) string {
 		return "skip"
 	case len(r.Events) == 1:
 		return "ok:" + r.Events[0].MessageID
+	case r.APICall != nil:
+		return "call:" + r.APICall.EventName
 	}
 	return "invalid result"
 }

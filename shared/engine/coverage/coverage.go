@@ -55,7 +55,9 @@ type Gap struct {
 	Kind             string `json:"kind"`
 	Identity         string `json:"identity,omitempty"`
 	ConfigurationSet string `json:"configuration_set,omitempty"`
-	Detail           string `json:"detail"`
+	// Region is set for a Region gap (GapRegionNoSentinel).
+	Region string `json:"region,omitempty"`
+	Detail string `json:"detail"`
 }
 
 // Identity is an SES identity and its default configuration set.
@@ -87,6 +89,8 @@ type Report struct {
 	Identities        []Identity         `json:"identities"`
 	ConfigurationSets []ConfigurationSet `json:"configuration_sets"`
 	Gaps              []Gap              `json:"gaps"`
+	// Regions are the enabled SES Regions and their sentinels (nil when not checked).
+	Regions []RegionStatus `json:"regions,omitempty"`
 }
 
 // Monitored reports whether nothing is uncovered.

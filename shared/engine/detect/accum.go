@@ -109,6 +109,24 @@ type group struct {
 	eventNames    []string
 	vpce          string
 	key           string // a per-send finding's exact key, from joined data events
+
+	// Every Region, SES identity and caller seen (the evidence lists them when more than one).
+	regions, identityList, callers []string
+}
+
+// seen records the Region, identity and caller of one hit.
+func (g *group) seen(region, identity, caller string) {
+	addUnique(&g.regions, region, finding.MaxRegions)
+	addUnique(&g.identityList, identity, finding.MaxIdentities)
+	addUnique(&g.callers, caller, finding.MaxPrincipals)
+}
+
+// several returns list when it holds more than one value, else nil.
+func several(list []string) []string {
+	if len(list) > 1 {
+		return list
+	}
+	return nil
 }
 
 // FindingID is the deterministic id of the finding for (rule, account, dimension, window start):
@@ -142,6 +160,7 @@ func (a *accum) hit(d *Detector, h hitSpec, e *sesevent.Event, recipients []stri
 	if g.region == "" {
 		g.region = e.Region
 	}
+	g.seen(e.Region, e.Identity, e.CallerIdentity)
 	if e.SourceIP.IsValid() && len(g.ips) < maxIPs+1 {
 		addUnique(&g.ips, e.SourceIP.String(), maxIPs+1)
 	}
@@ -186,6 +205,7 @@ func (a *accum) hitCall(d *Detector, h hitSpec, c *cloudtrail.Event, t time.Time
 	if g.region == "" {
 		g.region = c.Region
 	}
+	g.seen(c.Region, c.Identity, c.Principal.Name)
 	if c.SourceIP.IsValid() {
 		addUnique(&g.ips, c.SourceIP.String(), maxIPs+1)
 	}
@@ -233,6 +253,9 @@ func (g *group) finding(d *Detector, pr finding.Principal, agg Aggregate) findin
 	if len(g.eventNames) > 1 {
 		detail += " [calls: " + strings.Join(g.eventNames, ", ") + "]"
 	}
+	if len(g.regions) > 1 {
+		detail += " [Regions: " + strings.Join(g.regions, ", ") + "]"
+	}
 	sourceIP := ""
 	if len(g.ips) > 0 {
 		sourceIP = g.ips[0]
@@ -271,6 +294,9 @@ func (g *group) finding(d *Detector, pr finding.Principal, agg Aggregate) findin
 			EventIDs:         g.eventIDs,
 			EventNames:       g.eventNames,
 			VPCEndpointID:    g.vpce,
+			Regions:          several(g.regions),
+			Identities:       several(g.identityList),
+			Principals:       several(g.callers),
 		},
 		Actions: d.actions(g.rule),
 		Mode:    d.p.Response.Mode,

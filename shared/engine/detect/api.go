@@ -240,6 +240,10 @@ func (d *Detector) ProcessCalls(ctx context.Context, calls []cloudtrail.Event) (
 
 // call applies the API-call rules to one call.
 func (d *Detector) call(a *accum, c *cloudtrail.Event) {
+	if c.Notice != nil {
+		d.notice(a, c) // AWS's own notices have their own rules (health.go)
+		return
+	}
 	t := c.EventTime
 	if t.IsZero() {
 		t = d.now()

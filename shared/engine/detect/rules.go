@@ -56,6 +56,9 @@ func Rules() []Rule {
 		rules.SetupSendingReenabled:            setupSendingReenabled,
 		rules.CoverageUnobservedSends:          coverageUnobservedSends,
 		rules.ReputationAccountAtRisk:          reputationAccountAtRisk,
+		rules.HealthCredentialsRisk:            healthCredentialsRisk,
+		rules.SESSendingPaused:                 sesSendingPaused,
+		rules.SESSendingResumed:                sesSendingResumed,
 	}
 	all := rules.All()
 	out := make([]Rule, 0, len(all))
