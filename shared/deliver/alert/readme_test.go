@@ -6,9 +6,9 @@ import (
 	"testing"
 )
 
-// TestReadmeSlackExample keeps the README's rendered Slack example identical to the golden file.
+// TestReadmeSlackExample keeps shared/deliver/README.md's rendered Slack example identical to the golden file.
 func TestReadmeSlackExample(t *testing.T) {
-	readme, err := os.ReadFile("../../../README.md")
+	readme, err := os.ReadFile("../README.md")
 	if err != nil {
 		t.Fatalf("read README: %v", err)
 	}
