@@ -338,6 +338,8 @@ func (l *loader) policy(root *yaml.Node, p *Policy) {
 		{"rules", func(_, v *yaml.Node) { l.rules(v, p) }},
 		{"response", func(_, v *yaml.Node) { l.response(v, &p.Response) }},
 		{"alerts", func(_, v *yaml.Node) { l.alerts(v, &p.Alerts) }},
+		{"playbook", func(_, v *yaml.Node) { l.playbook(v, &p.Playbook) }},
+		{"baseline", func(_, v *yaml.Node) { l.baseline(v, &p.Baseline) }},
 	})
 	if root.Kind != yaml.MappingNode {
 		return

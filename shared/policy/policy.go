@@ -23,6 +23,9 @@ type Policy struct {
 	Rules    map[string]RuleConfig
 	Response Response
 	Alerts   Alerts
+	// Playbook and Baseline configure the rules over the attacker's steps beyond SES.
+	Playbook Playbook
+	Baseline Baseline
 }
 
 // Network is the set of networks sends may come from.
@@ -161,6 +164,8 @@ func defaults() Policy {
 		},
 		Response: Response{Mode: ModeDryRun, MaxActionsPerHour: DefaultMaxActionsPerHour, ApprovalExpiry: DefaultApprovalExpiry},
 		Alerts:   Alerts{MinSeverity: finding.SeverityLow},
+		Playbook: defaultPlaybook(),
+		Baseline: defaultBaseline(),
 	}
 }
 

@@ -28,6 +28,18 @@ const (
 	SetupSendingReenabled            = "setup.sending_reenabled"
 	CoverageUnobservedSends          = "coverage.unobserved_sends"
 	ReputationAccountAtRisk          = "reputation.account_at_risk"
+
+	// The attacker's playbook beyond SES (issue 20): IAM, STS and Support calls, bursts across
+	// Regions and per-key baselines.
+	PlaybookKeyValidated = "playbook.key_validated"
+	PlaybookPersistence  = "playbook.persistence"
+	PlaybookPrivilege    = "playbook.privilege_grant"
+	PlaybookQuotaCase    = "playbook.quota_case"
+	PlaybookMultiRegion  = "playbook.multi_region"
+	PlaybookQuarantined  = "playbook.quarantine_attached"
+	BaselineFirstSESUse  = "baseline.first_ses_use"
+	BaselineDormantKey   = "baseline.dormant_key"
+	BaselineNewNetwork   = "baseline.new_network"
 )
 
 // Rule is one catalog entry.
@@ -86,6 +98,25 @@ func All() []Rule {
 			Doc: "SES counted more sends (CloudWatch AWS/SES Send, or a CloudTrail send data event) than sesguard received Send events for, beyond the tolerance", External: true},
 		{ID: ReputationAccountAtRisk, Severity: finding.SeverityHigh, Title: "SES account reputation at risk",
 			Doc: "the account's Reputation.BounceRate or Reputation.ComplaintRate (CloudWatch) reached the warning threshold, below SES's review level", External: true},
+		// --- the attacker's playbook beyond SES (issue 20) ---
+		{ID: PlaybookKeyValidated, Severity: finding.SeverityHigh, Title: "Access key validated by a secret scanner",
+			Doc: "sts:GetCallerIdentity with a known secret-scanner user agent (TruffleHog, ...) from outside the approved networks: the key is in someone's hands before any SES call"},
+		{ID: PlaybookPersistence, Severity: finding.SeverityCritical, Title: "IAM identity or credentials created with a key",
+			Doc: "CreateUser / CreateAccessKey / CreateLoginProfile / GetFederationToken by a principal not in playbook.iam_admins, or from outside the approved networks"},
+		{ID: PlaybookPrivilege, Severity: finding.SeverityCritical, Title: "SES sending privilege granted with a key",
+			Doc: "CreatePolicy / Put{User,Group}Policy / Attach{User,Group}Policy granting SES sending (AmazonSESFullAccess, AdministratorAccess, ses:Send*, ses:*, *) by a principal not in playbook.iam_admins, or from outside the approved networks"},
+		{ID: PlaybookQuotaCase, Severity: finding.SeverityHigh, Title: "SES limit support case opened with a key",
+			Doc: "support:CreateCase about SES (sending limits, production access) by a principal not in playbook.iam_admins, or from outside the approved networks"},
+		{ID: PlaybookQuarantined, Severity: finding.SeverityCritical, Title: "AWS quarantined a user's exposed key",
+			Doc: "AWS (AWS Internal) attached AWSCompromisedKeyQuarantine* / AWSExposedCredentialPolicy_DO_NOT_REMOVE to a user: one of its keys is public, and the quarantine does not stop SES sends"},
+		{ID: PlaybookMultiRegion, Severity: finding.SeverityCritical, Title: "One key calling SES in many Regions",
+			Doc: "one access key made SES calls in at least playbook.multi_region.regions Regions within playbook.multi_region.window", Stateful: true},
+		{ID: BaselineFirstSESUse, Severity: finding.SeverityMedium, Title: "First SES use of a key",
+			Doc: "a key (or keyless principal) never seen calling SES before did (baseline.enabled; after the learning period)", Stateful: true},
+		{ID: BaselineDormantKey, Severity: finding.SeverityHigh, Title: "Dormant key used against SES",
+			Doc: "a key unused for at least baseline.dormant_after called SES (baseline.enabled)", Stateful: true},
+		{ID: BaselineNewNetwork, Severity: finding.SeverityHigh, Title: "SES use from a network new to the key",
+			Doc: "a key called SES from a network (IPv4 /24, IPv6 /48) it did not use during its baseline.learning period (baseline.enabled)", Stateful: true},
 	}
 }
 
