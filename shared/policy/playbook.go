@@ -34,6 +34,9 @@ type Baseline struct {
 	// Learning: networks a key used during its first Learning are its own; later SES use from
 	// another network (IPv4 /24, IPv6 /48) is baseline.new_network.
 	Learning time.Duration
+	// Roaming are principals (name patterns) whose source networks change by design (an ECS
+	// service whose tasks get public IPs): baseline.new_network is not judged for them.
+	Roaming []string
 }
 
 // Defaults of the playbook and baseline sections.
@@ -111,5 +114,6 @@ func (l *loader) baseline(n *yaml.Node, b *Baseline) {
 				b.Learning = d
 			}
 		}},
+		{"roaming_principals", func(_, v *yaml.Node) { b.Roaming = l.list(v, what+".roaming_principals", checkPrincipalPattern) }},
 	})
 }

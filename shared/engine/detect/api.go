@@ -234,6 +234,11 @@ func (d *Detector) ProcessCalls(ctx context.Context, calls []cloudtrail.Event) (
 				return fail(err)
 			}
 		}
+		if d.baselineRules != nil {
+			if err := d.baseline(ctx, a, c, &marked); err != nil {
+				return fail(err)
+			}
+		}
 	}
 	updates, err := d.tally(ctx, a)
 	if err != nil {

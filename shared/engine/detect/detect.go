@@ -64,6 +64,8 @@ type Detector struct {
 	joinAPISends bool // WithAPISendJoin
 
 	multiRegionOn bool // playbook.multi_region (playbook.go)
+	// baselineRules are the enabled baseline.* rules (baseline.go), when baseline.enabled.
+	baselineRules map[string]bool
 }
 
 // Option configures a Detector.
@@ -106,6 +108,13 @@ func New(p *policy.Policy, st State, opts ...Option) (*Detector, error) {
 			d.complaint = p.Limits.ComplaintRate.Window > 0
 		case rules.PlaybookMultiRegion:
 			d.multiRegionOn = p.Playbook.RegionWindow > 0 && p.Playbook.Regions > 1
+		case rules.BaselineFirstSESUse, rules.BaselineDormantKey, rules.BaselineNewNetwork:
+			if p.Baseline.Enabled {
+				if d.baselineRules == nil {
+					d.baselineRules = map[string]bool{}
+				}
+				d.baselineRules[r.ID] = true
+			}
 		default:
 			switch {
 			case r.apiCheck != nil:

@@ -70,6 +70,9 @@ func Rules() []Rule {
 		rules.PlaybookQuotaCase:                playbookQuotaCase,
 		rules.PlaybookQuarantined:              playbookQuarantined,
 		rules.PlaybookMultiRegion:              playbookMultiRegion,
+		rules.BaselineFirstSESUse:              baselineFirstSESUse,
+		rules.BaselineDormantKey:               baselineDormantKey,
+		rules.BaselineNewNetwork:               baselineNewNetwork,
 	}
 	all := rules.All()
 	out := make([]Rule, 0, len(all))
