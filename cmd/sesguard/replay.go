@@ -217,6 +217,10 @@ func runReplay(ctx context.Context, e env, args []string) int {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetEscapeHTML(false)
 		for i := range findings {
+			// The plan rides along so automation reads outcomes and reasons, not the text.
+			if plan, err := contain.PlanResults(&findings[i], cfg); err == nil {
+				findings[i].Plan = plan
+			}
 			if err := enc.Encode(&findings[i]); err != nil {
 				fmt.Fprintf(e.stderr, "replay: write: %v\n", err)
 				return exitUsage
@@ -490,29 +494,26 @@ func printReplayText(w io.Writer, p *policy.Policy, st *replayStats, findings []
 
 // printPlan prints the containment plan for a finding from the pure planner (dry-run).
 func printPlan(w io.Writer, f *finding.Finding, cfg *contain.Config) {
-	intents, err := contain.Plan(f, cfg)
+	plan, err := contain.PlanResults(f, cfg)
 	switch {
 	case err != nil:
 		fmt.Fprintf(w, "  plan        error: %v\n", err)
 		return
-	case len(intents) == 0:
+	case len(plan) == 0:
 		fmt.Fprintln(w, "  plan        none (no response.on actions for this rule)")
 		return
 	}
 	fmt.Fprintln(w, "  plan (dry-run):")
-	for _, in := range intents {
-		target := in.Target.Name()
+	for _, a := range plan {
+		target := a.Target
 		if target == "" {
 			target = "-"
 		}
-		outcome := string(finding.OutcomePlanned)
-		if in.Target.Action == contain.ActionDeactivateKeys && f.Principal.AccessKeyID != "" {
-			outcome += ": key " + f.Principal.AccessKeyID + " (named by the finding)"
+		outcome := string(a.Outcome)
+		if a.Reason != "" {
+			outcome += ": " + a.Reason
 		}
-		if !in.Run() {
-			outcome = string(in.Outcome) + ": " + in.Reason
-		}
-		fmt.Fprintf(w, "    %-24s %-32s %s\n", in.Target.Action, target, outcome)
+		fmt.Fprintf(w, "    %-24s %-32s %s\n", a.Action, target, outcome)
 	}
 }
 

@@ -6,6 +6,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/sesguard/sesguard/shared/core/finding"
+	"github.com/sesguard/sesguard/shared/engine/contain"
 )
 
 // cloudTrailBody returns the SQS body of the CloudTrail fixtures: EventBridge
@@ -67,5 +70,39 @@ func TestCloudTrailDetectionFailureFailsTheCallRecords(t *testing.T) {
 	b, _ := json.Marshal(resp)
 	if !strings.Contains(string(b), "m-0") {
 		t.Errorf("response %s", b)
+	}
+}
+
+// TestGlobalCallsPublishWithPlan: an IAM CreateUser by a leaked key (events/global, as the
+// us-east-1 rule delivers it) is a playbook.persistence finding, published with its pure
+// containment plan (each action, outcome and reason) when Plan is set.
+func TestGlobalCallsPublishWithPlan(t *testing.T) {
+	pub := &fakePublisher{}
+	h := newHandler(newDetector(t, false), pub, nil)
+	h.Plan = &contain.Config{On: map[string][]string{"playbook.persistence": {contain.ActionDeactivateKeys, contain.ActionDenySendPolicy}}}
+	data, err := os.ReadFile("../../events/global/eventbridge-iam-create-user.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := invoke(t, h, sqsEvent(string(data)))
+	if err != nil || len(failures(t, resp)) != 0 {
+		t.Fatalf("%v %v", resp, err)
+	}
+	var f *finding.Finding
+	for i := range pub.got {
+		if pub.got[i].Rule == "playbook.persistence" {
+			f = &pub.got[i]
+		}
+	}
+	if f == nil || f.Principal.AccessKeyID != "AKIAZX3LEAKEDUSER001" || len(f.Created) != 1 || f.Created[0].User != "ses_legion" {
+		t.Fatalf("published %v; finding %+v", pub.names(), f)
+	}
+	var plan []string
+	for _, a := range f.Plan {
+		plan = append(plan, a.Target+":"+a.Action+":"+string(a.Outcome))
+	}
+	want := []string{"leaked-user:deactivate_keys:planned", "leaked-user:deny_send_policy:planned", "ses_legion:deactivate_keys:planned", "ses_legion:deny_send_policy:planned"}
+	if !slices.Equal(plan, want) {
+		t.Fatalf("plan %v, want %v", plan, want)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/sesguard/sesguard/shared/core/finding"
 	"github.com/sesguard/sesguard/shared/decode/cloudtrail"
 	"github.com/sesguard/sesguard/shared/decode/sesevent"
+	"github.com/sesguard/sesguard/shared/engine/contain"
 	"github.com/sesguard/sesguard/shared/engine/detect"
 	"github.com/sesguard/sesguard/shared/render/emf"
 )
@@ -69,6 +70,10 @@ type Handler struct {
 	Reserve time.Duration
 	// Metrics receives the EMF records (stdout in Lambda); nil emits none.
 	Metrics *emf.Writer
+	// Plan, when set, is the containment configuration whose pure plan (each action, outcome
+	// and reason; no AWS call) every published finding carries, so automation on the topic
+	// reads it without parsing text. respond still plans against AWS state itself.
+	Plan *contain.Config
 
 	slowSQS bool // read SQS batches with encoding/json only (tests compare both ways)
 }
@@ -292,6 +297,11 @@ func (h *Handler) publishUpdates(ctx, pub context.Context, log *slog.Logger, out
 		if !u.Publish {
 			flog.Info("ingest: finding updated (not republished below the next power of ten)")
 			continue
+		}
+		if h.Plan != nil {
+			if plan, err := contain.PlanResults(&f, h.Plan); err == nil {
+				f.Plan = plan
+			}
 		}
 		msgID, err := h.Publisher.PublishFinding(pub, &f)
 		if err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/sesguard/sesguard/functions/internal/fnenv"
 	"github.com/sesguard/sesguard/functions/internal/topic"
 	"github.com/sesguard/sesguard/shared/engine/attribute"
+	"github.com/sesguard/sesguard/shared/engine/contain"
 	"github.com/sesguard/sesguard/shared/engine/detect"
 	"github.com/sesguard/sesguard/shared/render/emf"
 )
@@ -62,6 +63,9 @@ func main() {
 		Log:        log,
 		Metrics:    &emf.Writer{Function: "ingest", Out: os.Stdout},
 	}
+	planCfg := contain.ConfigFromPolicy(cfg.Policy)
+	planCfg.Mode = cfg.Mode
+	h.Plan = &planCfg
 	log.Info("ingest: ready", "policy", cfg.PolicySource, "mode", cfg.Mode, "table", cfg.Table)
 	lambda.Start(h.Handle)
 }

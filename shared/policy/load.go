@@ -348,6 +348,8 @@ func (l *loader) policy(root *yaml.Node, p *Policy) {
 				p.Preventive = s
 			}
 		}},
+		{"playbook", func(_, v *yaml.Node) { l.playbook(v, &p.Playbook) }},
+		{"baseline", func(_, v *yaml.Node) { l.baseline(v, &p.Baseline) }},
 	})
 	if root.Kind != yaml.MappingNode {
 		return

@@ -261,7 +261,7 @@ func TestRuleAndActionNames(t *testing.T) {
 		}
 		seen[r] = true
 	}
-	if len(seen) != 22 || KnownRule("network") {
+	if len(seen) != len(rules.All()) || len(seen) < 27 || KnownRule("network") {
 		t.Errorf("rules = %v", RuleNames())
 	}
 	for _, a := range ActionNames() {
@@ -269,7 +269,7 @@ func TestRuleAndActionNames(t *testing.T) {
 			t.Errorf("action %q unknown", a)
 		}
 	}
-	if KnownAction("delete_user") || len(ActionNames()) != 5 {
+	if KnownAction("delete_user") || len(ActionNames()) != 7 {
 		t.Errorf("actions = %v", ActionNames())
 	}
 }
@@ -360,6 +360,41 @@ func TestReconcileLimits(t *testing.T) {
 	} {
 		if _, err := Load([]byte("version: 1\n"+bad+"\n"), "t.yaml"); err == nil {
 			t.Errorf("accepted %q", bad)
+		}
+	}
+}
+
+func TestPlaybookAndBaselineKnobs(t *testing.T) {
+	p, err := Load([]byte(`version: 1
+playbook:
+  iam_admins: ["infra-*", "arn:aws:iam::123456789012:role/deploy"]
+  invoked_by: [cloudformation.amazonaws.com]
+  incident_window: 2h
+  multi_region: { regions: 4, window: 5m }
+baseline:
+  enabled: true
+  dormant_after: 240h
+  learning: 168h
+  roaming_principals: [mailer-task-role]
+`), "k.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Playbook.Regions != 4 || p.Playbook.RegionWindow != 5*time.Minute || p.Playbook.IncidentWindow != 2*time.Hour ||
+		!p.IAMAdmin(Caller{Name: "infra-pipeline", Account: "123456789012"}, "123456789012") || p.IAMAdmin(Caller{Name: "dev"}, "") ||
+		!p.TrustedInvoker("cloudformation.amazonaws.com") || p.TrustedInvoker("lambda.amazonaws.com") {
+		t.Errorf("playbook %+v", p.Playbook)
+	}
+	if !p.Baseline.Enabled || p.Baseline.DormantAfter != 240*time.Hour || p.Baseline.Learning != 168*time.Hour || len(p.Baseline.Roaming) != 1 {
+		t.Errorf("baseline %+v", p.Baseline)
+	}
+	d, _ := Load([]byte("version: 1\n"), "d.yaml")
+	if d.Playbook.Regions != 3 || d.Playbook.RegionWindow != 10*time.Minute || d.Baseline.Enabled || d.Baseline.DormantAfter != 30*24*time.Hour || d.Baseline.Learning != 14*24*time.Hour {
+		t.Errorf("defaults %+v %+v", d.Playbook, d.Baseline)
+	}
+	for _, bad := range []string{"playbook: { multi_region: { regions: 1 } }", "baseline: { enabled: yes }", "playbook: { iam_admins: [\"a b\"] }", "baseline: { learning: 0s }"} {
+		if _, err := Load([]byte("version: 1\n"+bad+"\n"), "b.yaml"); err == nil {
+			t.Errorf("%s loaded", bad)
 		}
 	}
 }

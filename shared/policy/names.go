@@ -19,6 +19,9 @@ const (
 	ActionTightenIdentityPolicy = "tighten_identity_policy"
 	ActionPauseConfigurationSet = "pause_configuration_set"
 	ActionPauseAccount          = "pause_account"
+	// Actions on the identities an attacker created (playbook.persistence findings).
+	ActionDenyAllPolicy      = "deny_all_policy"
+	ActionDeleteLoginProfile = "delete_login_profile"
 )
 
 // ActionNames lists every containment action name, least disruptive first.
@@ -29,6 +32,8 @@ func ActionNames() []string {
 		ActionTightenIdentityPolicy,
 		ActionPauseConfigurationSet,
 		ActionPauseAccount,
+		ActionDenyAllPolicy,
+		ActionDeleteLoginProfile,
 	}
 }
 

@@ -28,6 +28,9 @@ type Policy struct {
 	// default, so a first deploy cannot block mail) or PreventiveEnforce, chosen explicitly once
 	// `sesguard policy preflight` shows no legitimate send would be denied.
 	Preventive string
+	// Playbook and Baseline configure the rules over the attacker's steps beyond SES.
+	Playbook Playbook
+	Baseline Baseline
 }
 
 // Preventive-control choices (the policy's `preventive` key).
@@ -173,6 +176,8 @@ func defaults() Policy {
 		Response:   Response{Mode: ModeDryRun, MaxActionsPerHour: DefaultMaxActionsPerHour, ApprovalExpiry: DefaultApprovalExpiry},
 		Alerts:     Alerts{MinSeverity: finding.SeverityLow},
 		Preventive: PreventiveOff,
+		Playbook:   defaultPlaybook(),
+		Baseline:   defaultBaseline(),
 	}
 }
 

@@ -136,6 +136,38 @@ type Finding struct {
 	// ProducerVersion is the sesguard build that raised it (ProducerVersion), so an alert can be
 	// traced to the code; empty when the build was not stamped.
 	ProducerVersion string `json:"producer_version,omitempty"`
+	// Created are the IAM identities and keys the finding's principal created (playbook
+	// persistence steps): containment targets them as well as the principal.
+	Created []Created `json:"created,omitempty"`
+	// Incident links the findings of one key within the playbook's incident window; Chain lists
+	// the earlier steps of that incident, oldest first, for the alert.
+	Incident string `json:"incident,omitempty"`
+	Chain    []Step `json:"chain,omitempty"`
+	// Plan is the containment plan of a finding as replay and the findings topic show it: each
+	// action with its outcome (planned, skipped, skipped_protected, ...) and the reason.
+	Plan []ActionResult `json:"plan,omitempty"`
+}
+
+// MaxCreated caps the created identities a finding lists.
+const MaxCreated = 10
+
+// Created is an IAM user (and/or access key) an attacker's key created.
+type Created struct {
+	User        string `json:"user"`
+	ARN         string `json:"arn,omitempty"`
+	AccessKeyID string `json:"access_key_id,omitempty"`
+	// UserCreated: the finding saw the user's own creation (CreateUser), not only a key or
+	// login profile added to an existing user.
+	UserCreated bool `json:"user_created,omitempty"`
+	// Via lists the calls that created it (CreateUser, CreateAccessKey, CreateLoginProfile).
+	Via []string `json:"via,omitempty"`
+}
+
+// Step is one earlier step of an incident: when, which rule, and a short summary.
+type Step struct {
+	Time    time.Time `json:"time"`
+	Rule    string    `json:"rule"`
+	Summary string    `json:"summary"`
 }
 
 // Actionable reports whether the finding asks for containment.

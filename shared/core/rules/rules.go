@@ -37,6 +37,17 @@ const (
 	HealthCredentialsRisk = "health.credentials_risk"
 	SESSendingPaused      = "ses.sending_paused"
 	SESSendingResumed     = "ses.sending_resumed"
+	// The attacker's playbook beyond SES (issue 20): IAM, STS and Support calls, bursts across
+	// Regions and per-key baselines.
+	PlaybookKeyValidated = "playbook.key_validated"
+	PlaybookPersistence  = "playbook.persistence"
+	PlaybookPrivilege    = "playbook.privilege_grant"
+	PlaybookQuotaCase    = "playbook.quota_case"
+	PlaybookMultiRegion  = "playbook.multi_region"
+	PlaybookQuarantined  = "playbook.quarantine_attached"
+	BaselineFirstSESUse  = "baseline.first_ses_use"
+	BaselineDormantKey   = "baseline.dormant_key"
+	BaselineNewNetwork   = "baseline.new_network"
 )
 
 // Rule is one catalog entry.
@@ -101,6 +112,25 @@ func All() []Rule {
 			Doc: "SES's `Sending Status Disabled` event: sending was paused for the account or a configuration set (SES's enforcement, or a customer-managed status)"},
 		{ID: SESSendingResumed, Severity: finding.SeverityMedium, Title: "SES sending resumed",
 			Doc: "SES's `Sending Status Enabled` event; who turned sending back on is the `setup.sending_reenabled` finding of the same account and Region (CloudTrail)"},
+		// --- the attacker's playbook beyond SES (issue 20) ---
+		{ID: PlaybookKeyValidated, Severity: finding.SeverityHigh, Title: "Access key validated by a secret scanner",
+			Doc: "`sts:GetCallerIdentity` with a secret scanner's user agent (`TruffleHog`, `trufflehog/3.x`; Stratus Red Team's `stratus-red-team_`) from outside the approved networks: the key was found and validated before any SES call"},
+		{ID: PlaybookPersistence, Severity: finding.SeverityCritical, Title: "IAM identity or credentials created with a key",
+			Doc: "`iam:CreateUser` / `CreateAccessKey` / `CreateLoginProfile` or `sts:GetFederationToken` by a principal not in `playbook.iam_admins`, or from outside the approved networks; the finding lists what the key created (`created`)"},
+		{ID: PlaybookPrivilege, Severity: finding.SeverityCritical, Title: "SES sending privilege granted with a key",
+			Doc: "`CreatePolicy` / `Put{User,Group,Role}Policy` / `Attach{User,Group,Role}Policy` granting SES sending (`AmazonSESFullAccess`, a policy named `AdministratorAccess` or `PowerUserAccess`, an Allow of `ses:Send*`, `ses:*`, `*` or a `NotAction` that leaves sends) by a principal not in `playbook.iam_admins`, or from outside the approved networks; refused attempts count"},
+		{ID: PlaybookQuotaCase, Severity: finding.SeverityHigh, Title: "SES limit support case opened with a key",
+			Doc: "`support:CreateCase` about SES (service or category naming SES, or a subject about sending limits, production access, the sandbox) by a principal not in `playbook.iam_admins`, or from outside the approved networks"},
+		{ID: PlaybookQuarantined, Severity: finding.SeverityCritical, Title: "AWS quarantined a user's exposed key",
+			Doc: "AWS (`AWS Internal`) attached `AWSCompromisedKeyQuarantine*` / `AWSExposedCredentialPolicy_DO_NOT_REMOVE` to a user: one of its keys is public, and the quarantine does not deny SES sends; the finding names the user"},
+		{ID: PlaybookMultiRegion, Severity: finding.SeverityCritical, Title: "One key calling SES in many Regions",
+			Doc: "one access key made SES calls in ≥ `playbook.multi_region.regions` Regions (default 3) within `playbook.multi_region.window` (default 10m); the detail lists the Regions", Stateful: true},
+		{ID: BaselineFirstSESUse, Severity: finding.SeverityMedium, Title: "First SES use of a key",
+			Doc: "with `baseline.enabled`: a key (or keyless principal) never seen calling SES did, after the account's first `baseline.learning` period", Stateful: true},
+		{ID: BaselineDormantKey, Severity: finding.SeverityHigh, Title: "Dormant key used against SES",
+			Doc: "with `baseline.enabled`: a key unused for ≥ `baseline.dormant_after` (default 30 days) called SES", Stateful: true},
+		{ID: BaselineNewNetwork, Severity: finding.SeverityHigh, Title: "SES use from a network new to the key",
+			Doc: "with `baseline.enabled`: a key past its `baseline.learning` period (default 14 days) called SES from a network (IPv4 /24, IPv6 /48) it never used before", Stateful: true},
 	}
 }
 

@@ -48,24 +48,29 @@ func fieldErr(field string, format string, args ...any) *FieldError {
 // type the SES API fixes are declared, so a shape this decoder does not know is ignored rather
 // than failed.
 type wire struct {
-	EventID             string          `json:"eventID"`
-	EventTime           *string         `json:"eventTime"`
-	EventSource         *string         `json:"eventSource"`
-	EventName           *string         `json:"eventName"`
-	EventCategory       string          `json:"eventCategory"`
-	ReadOnly            flexBool        `json:"readOnly"`
-	AWSRegion           string          `json:"awsRegion"`
-	RecipientAccountID  string          `json:"recipientAccountId"`
-	UserIdentity        *wireIdentity   `json:"userIdentity"`
-	SourceIPAddress     string          `json:"sourceIPAddress"`
-	UserAgent           string          `json:"userAgent"`
-	VPCEndpointID       string          `json:"vpcEndpointId"`
-	ErrorCode           string          `json:"errorCode"`
-	ErrorMessage        string          `json:"errorMessage"`
+	wireHead
 	RequestParameters   *wireRequest    `json:"requestParameters"`
 	AdditionalEventData *wireAdditional `json:"additionalEventData"`
 	// Resources of a data event: the identity the send used (and its template or set).
 	Resources []wireResource `json:"resources"`
+}
+
+// wireHead is the part of a record every service shares: who, when, where from, and the outcome.
+type wireHead struct {
+	EventID            string        `json:"eventID"`
+	EventTime          *string       `json:"eventTime"`
+	EventSource        *string       `json:"eventSource"`
+	EventName          *string       `json:"eventName"`
+	EventCategory      string        `json:"eventCategory"`
+	ReadOnly           flexBool      `json:"readOnly"`
+	AWSRegion          string        `json:"awsRegion"`
+	RecipientAccountID string        `json:"recipientAccountId"`
+	UserIdentity       *wireIdentity `json:"userIdentity"`
+	SourceIPAddress    string        `json:"sourceIPAddress"`
+	UserAgent          string        `json:"userAgent"`
+	VPCEndpointID      string        `json:"vpcEndpointId"`
+	ErrorCode          string        `json:"errorCode"`
+	ErrorMessage       string        `json:"errorMessage"`
 }
 
 type wireResource struct {
@@ -190,6 +195,15 @@ func Decode(data []byte, env Envelope) (Event, error) {
 	}
 	var w wire
 	if err := json.Unmarshal(data, &w); err != nil {
+		// The SES shape of requestParameters does not bind other services' records: an EC2
+		// record whose requestParameters.domain is an object is another service's record to
+		// skip (or a global-service call to decode with its own shape), not a bad record.
+		if src, ok := peekSource(data); ok && src != SESEventSource {
+			if GlobalSource(src) {
+				return decodeGlobal(data, env)
+			}
+			return Event{}, notSES(src)
+		}
 		return Event{}, jsonError(err)
 	}
 	// encoding/json folds case and keeps the last duplicate ("eventSource":"ec2…",
@@ -197,7 +211,25 @@ func Decode(data []byte, env Envelope) (Event, error) {
 	if field, err := jsonstrict.Check(data, reflect.TypeOf(w)); err != nil {
 		return Event{}, &FieldError{Field: field, Err: err}
 	}
+	if w.EventSource != nil && GlobalSource(*w.EventSource) {
+		return decodeGlobal(data, env)
+	}
 	return normalize(&w, env)
+}
+
+// peekSource reads eventSource alone (for a record whose full decode failed).
+func peekSource(data []byte) (string, bool) {
+	var p struct {
+		EventSource *string `json:"eventSource"`
+	}
+	if json.Unmarshal(data, &p) != nil || p.EventSource == nil {
+		return "", false
+	}
+	return *p.EventSource, true
+}
+
+func notSES(src string) *FieldError {
+	return &FieldError{Field: "eventSource", Err: fmt.Errorf("%w: %q", ErrNotSES, truncate([]byte(src), 60))}
 }
 
 func normalize(w *wire, env Envelope) (Event, error) {
@@ -205,38 +237,11 @@ func normalize(w *wire, env Envelope) (Event, error) {
 		return Event{}, fieldErr("eventSource", "missing")
 	}
 	if *w.EventSource != SESEventSource {
-		return Event{}, &FieldError{Field: "eventSource", Err: fmt.Errorf("%w: %q", ErrNotSES, truncate([]byte(*w.EventSource), 60))}
+		return Event{}, notSES(*w.EventSource)
 	}
-	if w.EventName == nil || *w.EventName == "" {
-		return Event{}, fieldErr("eventName", "missing")
-	}
-	if w.EventTime == nil {
-		return Event{}, fieldErr("eventTime", "missing")
-	}
-	t, err := time.Parse(time.RFC3339Nano, *w.EventTime)
+	e, err := normalizeHead(&w.wireHead, env)
 	if err != nil {
-		return Event{}, fieldErr("eventTime", "%q is not an RFC 3339 time", truncate([]byte(*w.EventTime), 40))
-	}
-	if w.UserIdentity == nil {
-		return Event{}, fieldErr("userIdentity", "missing")
-	}
-	e := Event{
-		EventID: w.EventID, EventTime: t.UTC(), EventName: *w.EventName, Category: w.EventCategory,
-		ReadOnly: bool(w.ReadOnly), Account: w.RecipientAccountID, Region: w.AWSRegion,
-		UserAgent: w.UserAgent, VPCEndpointID: w.VPCEndpointID, ErrorCode: w.ErrorCode, ErrorMessage: w.ErrorMessage,
-	}
-	e.Principal = principal(w.UserIdentity)
-	if e.Account == "" {
-		e.Account = e.Principal.AccountID
-	}
-	if e.Account == "" {
-		e.Account = env.Account
-	}
-	if e.Region == "" {
-		e.Region = env.Region
-	}
-	if e.SourceIP, e.SourceHost, err = sourceAddress(w.SourceIPAddress); err != nil {
-		return Event{}, &FieldError{Field: "sourceIPAddress", Err: err}
+		return Event{}, err
 	}
 	if r := w.RequestParameters; r != nil {
 		e.From = firstOf(r.FromEmailAddress, r.Source)
@@ -276,14 +281,50 @@ func normalize(w *wire, env Envelope) (Event, error) {
 	return e, nil
 }
 
+// normalizeHead checks and maps the fields every service's record shares.
+func normalizeHead(w *wireHead, env Envelope) (Event, error) {
+	if w.EventName == nil || *w.EventName == "" {
+		return Event{}, fieldErr("eventName", "missing")
+	}
+	if w.EventTime == nil {
+		return Event{}, fieldErr("eventTime", "missing")
+	}
+	t, err := time.Parse(time.RFC3339Nano, *w.EventTime)
+	if err != nil {
+		return Event{}, fieldErr("eventTime", "%q is not an RFC 3339 time", truncate([]byte(*w.EventTime), 40))
+	}
+	if w.UserIdentity == nil {
+		return Event{}, fieldErr("userIdentity", "missing")
+	}
+	e := Event{
+		EventID: w.EventID, EventTime: t.UTC(), EventSource: *w.EventSource, EventName: *w.EventName, Category: w.EventCategory,
+		ReadOnly: bool(w.ReadOnly), Account: w.RecipientAccountID, Region: w.AWSRegion,
+		UserAgent: w.UserAgent, VPCEndpointID: w.VPCEndpointID, ErrorCode: w.ErrorCode, ErrorMessage: w.ErrorMessage,
+	}
+	e.Principal = principal(w.UserIdentity)
+	if e.Account == "" {
+		e.Account = e.Principal.AccountID
+	}
+	if e.Account == "" {
+		e.Account = env.Account
+	}
+	if e.Region == "" {
+		e.Region = env.Region
+	}
+	if e.SourceIP, e.SourceHost, err = sourceAddress(w.SourceIPAddress); err != nil {
+		return Event{}, &FieldError{Field: "sourceIPAddress", Err: err}
+	}
+	return e, nil
+}
+
 // principal maps userIdentity to the principal containment acts on: an assumed-role session is
 // its role (the session name is the caller's choice and proves nothing).
 func principal(u *wireIdentity) Principal {
 	p := Principal{Type: u.Type, SessionARN: "", AccessKeyID: u.AccessKeyID, AccountID: u.AccountID,
 		PrincipalID: u.PrincipalID, InvokedBy: u.InvokedBy}
-	var issuerARN, issuerName string
+	var issuerARN, issuerName, issuerType string
 	if sc := u.SessionContext; sc != nil && sc.SessionIssuer != nil {
-		issuerARN, issuerName = sc.SessionIssuer.ARN, sc.SessionIssuer.UserName
+		issuerARN, issuerName, issuerType = sc.SessionIssuer.ARN, sc.SessionIssuer.UserName, sc.SessionIssuer.Type
 	}
 	partition, account, resource := splitARN(u.ARN)
 	if p.AccountID == "" {
@@ -310,6 +351,17 @@ func principal(u *wireIdentity) Principal {
 		p.ARN = u.ARN
 	case "AWSService":
 		p.Name = u.InvokedBy
+	case TypeFederatedUser:
+		// A GetFederationToken session acts with the permissions of the IAM user who called
+		// GetFederationToken (intersected with its session policy): containment acts on that
+		// user, whose explicit deny also binds the session.
+		p.SessionARN = u.ARN
+		p.SessionName = lastSegment(resource, "federated-user/")
+		p.Name = firstOf(issuerName, p.SessionName, u.PrincipalID)
+		p.ARN = u.ARN
+		if issuerType == "IAMUser" && issuerARN != "" {
+			p.ARN = issuerARN
+		}
 	default:
 		// FederatedUser, IdentityCenterUser, AWSAccount, ...: named as CloudTrail names them;
 		// containment treats them as unknown.
@@ -394,7 +446,9 @@ func jsonError(err error) *FieldError {
 		if !strings.Contains(got, "want") {
 			got += ", want " + jsonType(te.Type)
 		}
-		return &FieldError{Field: te.Field, Err: fmt.Errorf("wrong JSON type: got %s", got)}
+		// The shared header is an embedded struct, which encoding/json names in the path.
+		field := strings.TrimPrefix(te.Field, "wireHead.")
+		return &FieldError{Field: field, Err: fmt.Errorf("wrong JSON type: got %s", got)}
 	}
 	var se *json.SyntaxError
 	if errors.As(err, &se) {

@@ -35,14 +35,14 @@ func TestDecodeFixtures(t *testing.T) {
 	}{
 		{"eventbridge-get-send-quota.json", Event{
 			EventID: "5a8f0e21-3c4b-4d6e-9f10-2a3b4c5d6e01", EventTime: time.Date(2026, 5, 4, 8, 58, 12, 0, time.UTC),
-			EventName: "GetSendQuota", Category: CategoryManagement, ReadOnly: true, Account: "111122223333", Region: "eu-west-1",
+			EventSource: SESEventSource, EventName: "GetSendQuota", Category: CategoryManagement, ReadOnly: true, Account: "111122223333", Region: "eu-west-1",
 			Principal: Principal{Type: TypeIAMUser, Name: "leaked-user", ARN: "arn:aws:iam::111122223333:user/leaked-user",
 				AccessKeyID: "AKIAZX3LEAKEDUSER001", AccountID: "111122223333", PrincipalID: "AIDAZX3LEAKEDUSER0001"},
 			SourceIP: netip.MustParseAddr("203.0.113.9"),
 		}},
 		{"eventbridge-create-email-identity.json", Event{
 			EventID: "5a8f0e21-3c4b-4d6e-9f10-2a3b4c5d6e05", EventTime: time.Date(2026, 5, 4, 9, 3, 20, 0, time.UTC),
-			EventName: "CreateEmailIdentity", Category: CategoryManagement, Account: "111122223333", Region: "eu-west-1",
+			EventSource: SESEventSource, EventName: "CreateEmailIdentity", Category: CategoryManagement, Account: "111122223333", Region: "eu-west-1",
 			Principal: Principal{Type: TypeAssumedRole, Name: "ci-deploy-role", ARN: "arn:aws:iam::111122223333:role/ci-deploy-role",
 				SessionARN: "arn:aws:sts::111122223333:assumed-role/ci-deploy-role/gh-actions-8812", SessionName: "gh-actions-8812",
 				AccessKeyID: "ASIAZX3CIDEPLOYTMP01", AccountID: "111122223333", PrincipalID: "AROAZX3CIDEPLOYROLE01:gh-actions-8812"},
@@ -50,14 +50,14 @@ func TestDecodeFixtures(t *testing.T) {
 		}},
 		{"eventbridge-update-account-sending-enabled.json", Event{
 			EventID: "5a8f0e21-3c4b-4d6e-9f10-2a3b4c5d6e06", EventTime: time.Date(2026, 5, 4, 9, 4, 30, 0, time.UTC),
-			EventName: "UpdateAccountSendingEnabled", Category: CategoryManagement, Account: "111122223333", Region: "eu-west-1",
+			EventSource: SESEventSource, EventName: "UpdateAccountSendingEnabled", Category: CategoryManagement, Account: "111122223333", Region: "eu-west-1",
 			Principal: Principal{Type: TypeIAMUser, Name: "leaked-user", ARN: "arn:aws:iam::111122223333:user/leaked-user",
 				AccessKeyID: "AKIAZX3LEAKEDUSER001", AccountID: "111122223333", PrincipalID: "AIDAZX3LEAKEDUSER0001"},
 			SourceIP: netip.MustParseAddr("203.0.113.9"), SendingEnabled: bools(true),
 		}},
 		{"eventbridge-put-account-details.json", Event{
 			EventID: "5a8f0e21-3c4b-4d6e-9f10-2a3b4c5d6e04", EventTime: time.Date(2026, 5, 4, 9, 2, 11, 0, time.UTC),
-			EventName: "PutAccountDetails", Category: CategoryManagement, Account: "111122223333", Region: "eu-west-1",
+			EventSource: SESEventSource, EventName: "PutAccountDetails", Category: CategoryManagement, Account: "111122223333", Region: "eu-west-1",
 			Principal: Principal{Type: TypeIAMUser, Name: "leaked-user", ARN: "arn:aws:iam::111122223333:user/leaked-user",
 				AccessKeyID: "AKIAZX3LEAKEDUSER001", AccountID: "111122223333", PrincipalID: "AIDAZX3LEAKEDUSER0001"},
 			SourceIP: netip.MustParseAddr("203.0.113.9"), ProductionAccess: bools(true),

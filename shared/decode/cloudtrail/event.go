@@ -28,6 +28,9 @@ const (
 	TypeIAMUser     = "IAMUser"
 	TypeAssumedRole = "AssumedRole"
 	TypeRoot        = "Root"
+	// TypeFederatedUser is a GetFederationToken session; Principal names the IAM user who
+	// issued it (ARN) and keeps the federated user's ARN in SessionARN.
+	TypeFederatedUser = "FederatedUser"
 )
 
 // Principal is who made the call, from userIdentity. Name is what the policy's
@@ -55,11 +58,14 @@ type Principal struct {
 type Event struct {
 	EventID   string    `json:"event_id,omitempty"`
 	EventTime time.Time `json:"event_time"`
-	EventName string    `json:"event_name"`
-	Category  string    `json:"category,omitempty"` // Management | Data
-	ReadOnly  bool      `json:"read_only,omitempty"`
-	Account   string    `json:"account,omitempty"` // recipientAccountId, else userIdentity.accountId, else the envelope's
-	Region    string    `json:"region,omitempty"`  // awsRegion, else the envelope's
+	// EventSource is the service called: ses.amazonaws.com, or one of the global services whose
+	// calls belong to the attacker's playbook (iam, sts, support; see GlobalSource).
+	EventSource string `json:"event_source,omitempty"`
+	EventName   string `json:"event_name"`
+	Category    string `json:"category,omitempty"` // Management | Data
+	ReadOnly    bool   `json:"read_only,omitempty"`
+	Account     string `json:"account,omitempty"` // recipientAccountId, else userIdentity.accountId, else the envelope's
+	Region      string `json:"region,omitempty"`  // awsRegion, else the envelope's
 
 	Principal     Principal  `json:"principal"`
 	SourceIP      netip.Addr `json:"source_ip"`
@@ -87,7 +93,62 @@ type Event struct {
 	// (notice.go): an AWS Health credentials-risk event or SES's sending-status event. The
 	// SES API-call rules never judge a notice.
 	Notice *Notice `json:"notice,omitempty"`
+
+	// IAM is what an IAM or STS call asked for and created (global-service calls only).
+	IAM *IAMCall `json:"iam,omitempty"`
+	// Support is the case a support:CreateCase opened (global-service calls only).
+	Support *SupportCase `json:"support,omitempty"`
 }
+
+// IAMCall is the part of an IAM or STS request and response sesguard judges: which user, group
+// or policy the call touched, the policy it granted, and the identity or key it created. Every
+// string is attacker-controlled text.
+type IAMCall struct {
+	UserName   string `json:"user_name,omitempty"`   // requestParameters.userName
+	GroupName  string `json:"group_name,omitempty"`  // requestParameters.groupName
+	RoleName   string `json:"role_name,omitempty"`   // requestParameters.roleName
+	PolicyName string `json:"policy_name,omitempty"` // requestParameters.policyName
+	PolicyARN  string `json:"policy_arn,omitempty"`  // requestParameters.policyArn
+	// PolicyDocument is the inline or managed policy a Put*Policy / CreatePolicy granted, or the
+	// session policy of GetFederationToken, as logged (JSON text, sometimes URL-encoded).
+	PolicyDocument string `json:"policy_document,omitempty"`
+	// FederatedName is GetFederationToken's name (the federated user's name).
+	FederatedName string `json:"federated_name,omitempty"`
+	// CreatedAccessKeyID is the key the call created: CreateAccessKey's accessKey.accessKeyId, or
+	// the session key (ASIA…) of GetFederationToken.
+	CreatedAccessKeyID string `json:"created_access_key_id,omitempty"`
+	// CreatedARN is the ARN of what the call created: CreateUser's user.arn, GetFederationToken's
+	// federatedUser.arn.
+	CreatedARN string `json:"created_arn,omitempty"`
+}
+
+// SupportCase is a support:CreateCase request (the communication body is not kept).
+type SupportCase struct {
+	Subject      string `json:"subject,omitempty"`
+	ServiceCode  string `json:"service_code,omitempty"`
+	CategoryCode string `json:"category_code,omitempty"`
+}
+
+// Global-service event sources decoded alongside SES: their calls are steps of the attacker's
+// playbook around SES (key validation, persistence, privilege, quota requests).
+const (
+	IAMEventSource     = "iam.amazonaws.com"
+	STSEventSource     = "sts.amazonaws.com"
+	SupportEventSource = "support.amazonaws.com"
+)
+
+// GlobalSource reports whether src is one of the global services decoded alongside SES.
+func GlobalSource(src string) bool {
+	switch src {
+	case IAMEventSource, STSEventSource, SupportEventSource:
+		return true
+	}
+	return false
+}
+
+// IsSES reports whether the call is an SES call. An Event built without an event source (older
+// callers and tests) counts as SES, as every Event was before global sources were decoded.
+func (e *Event) IsSES() bool { return e.EventSource == "" || e.EventSource == SESEventSource }
 
 // Envelope is what the transport knows; Decode uses it where the record is silent.
 type Envelope struct {
@@ -96,7 +157,7 @@ type Envelope struct {
 }
 
 // IsSend reports whether the call is one of the SES send operations (logged as data events).
-func (e *Event) IsSend() bool { return SendOperation(e.EventName) }
+func (e *Event) IsSend() bool { return e.IsSES() && SendOperation(e.EventName) }
 
 // SendOperation reports whether eventName is an SES send (v1 SendEmail, SendRawEmail,
 // SendTemplatedEmail, SendBulkTemplatedEmail; v2 SendEmail, SendBulkEmail).

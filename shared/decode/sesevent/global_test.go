@@ -3,19 +3,34 @@ package sesevent
 import (
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/sesguard/sesguard/shared/decode/cloudtrail"
 )
 
-// TestGlobalServiceCallsSkippedByName: IAM, STS and Support CloudTrail calls, which the
-// us-east-1 rules now deliver (issue 19), are skipped naming their event source — never bad
-// input — until a rule judges them.
-func TestGlobalServiceCallsSkippedByName(t *testing.T) {
-	for _, tc := range []struct{ file, source string }{
-		{"eventbridge-sts-get-caller-identity.json", "sts.amazonaws.com"},
-		{"eventbridge-iam-create-user.json", "iam.amazonaws.com"},
-		{"eventbridge-iam-quarantine-attached.json", "iam.amazonaws.com"},
-		{"eventbridge-support-create-case.json", "support.amazonaws.com"},
+// TestGlobalServiceCallsDecoded: IAM, STS and Support CloudTrail calls, which the us-east-1
+// rules deliver (issue 19), decode to API calls naming their event source and what they did
+// (issue 20), never to a skip or to bad input.
+func TestGlobalServiceCallsDecoded(t *testing.T) {
+	for _, tc := range []struct {
+		file, source, name string
+		check              func(c *cloudtrail.Event) bool
+	}{
+		{"eventbridge-sts-get-caller-identity.json", cloudtrail.STSEventSource, "GetCallerIdentity",
+			func(c *cloudtrail.Event) bool {
+				return c.UserAgent == "TruffleHog" && c.Principal.AccessKeyID == "AKIAZX3LEAKEDUSER001"
+			}},
+		{"eventbridge-iam-create-user.json", cloudtrail.IAMEventSource, "CreateUser",
+			func(c *cloudtrail.Event) bool { return c.IAM != nil && c.IAM.UserName == "ses_legion" }},
+		{"eventbridge-iam-quarantine-attached.json", cloudtrail.IAMEventSource, "AttachUserPolicy",
+			func(c *cloudtrail.Event) bool {
+				return c.IAM != nil && c.IAM.UserName == "leaked-user" && c.IAM.PolicyARN == "arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV3" &&
+					c.Principal.Type == "AWSService" && !c.SourceIP.IsValid()
+			}},
+		{"eventbridge-support-create-case.json", cloudtrail.SupportEventSource, "CreateCase",
+			func(c *cloudtrail.Event) bool {
+				return c.Support != nil && c.Support.ServiceCode == "amazon-simple-email-service" && c.Support.CategoryCode == "limit-increase"
+			}},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			b, err := os.ReadFile(filepath.Join("..", "..", "..", "events", "global", tc.file))
@@ -26,8 +41,12 @@ func TestGlobalServiceCallsSkippedByName(t *testing.T) {
 			if len(res) != 1 {
 				t.Fatalf("%d results", len(res))
 			}
-			if res[0].Err != nil || res[0].APICall != nil || !strings.Contains(res[0].Skip, tc.source) {
-				t.Fatalf("got err %v, call %v, skip %q; want a skip naming %s", res[0].Err, res[0].APICall, res[0].Skip, tc.source)
+			c := res[0].APICall
+			if res[0].Err != nil || res[0].Skip != "" || c == nil {
+				t.Fatalf("got err %v, skip %q, call %v; want an API call", res[0].Err, res[0].Skip, c)
+			}
+			if c.EventSource != tc.source || c.EventName != tc.name || c.IsSES() || c.IsSend() || !tc.check(c) {
+				t.Fatalf("decoded %+v (iam %+v, support %+v)", c, c.IAM, c.Support)
 			}
 		})
 	}

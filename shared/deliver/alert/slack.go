@@ -167,6 +167,10 @@ func SlackFinding(f *finding.Finding) SlackMessage {
 		// which Slack would turn into links in plain_text.
 		msg.Blocks = append(msg.Blocks, sectionMrkdwn(field("Why", code(f.Evidence.Detail, capDetail))))
 	}
+	if len(f.Chain) > 0 {
+		// The same key's earlier steps: the responder sees one incident, not unrelated alerts.
+		msg.Blocks = append(msg.Blocks, sectionMrkdwn(field("Earlier steps of this key", code(chainText(f.Chain), capDetail))))
+	}
 	if len(f.Evidence.RecipientsSample) > 0 {
 		msg.Blocks = append(msg.Blocks, sectionMrkdwn(field("Recipients (sample)", listCodes(f.Evidence.RecipientsSample, 5, capShort))))
 	}

@@ -146,6 +146,12 @@ func findingLines(t *textBody, f *finding.Finding) {
 	if ev.Detail != "" {
 		t.kv("Why", ev.Detail, capDetail)
 	}
+	if len(f.Chain) > 0 {
+		t.kv("Earlier steps", chainText(f.Chain), capDetail)
+	}
+	if f.Incident != "" {
+		t.kv("Incident", f.Incident, capShort)
+	}
 	if len(ev.RecipientsSample) > 0 {
 		t.kv("Recipients sample", joinClean(ev.RecipientsSample, 5, capShort), 700)
 	}

@@ -95,9 +95,10 @@ func (c *Config) maxPerHour() int {
 	return c.MaxActionsPerHour
 }
 
-// ActionNames lists the actions, least disruptive first.
+// ActionNames lists the actions, least disruptive first (then the two for created identities).
 func ActionNames() []string {
-	return []string{ActionDeactivateKeys, ActionDenySendPolicy, ActionTightenIdentityPolicy, ActionPauseConfigurationSet, ActionPauseAccount}
+	return []string{ActionDeactivateKeys, ActionDenySendPolicy, ActionTightenIdentityPolicy, ActionPauseConfigurationSet, ActionPauseAccount,
+		ActionDenyAllPolicy, ActionDeleteLoginProfile}
 }
 
 // KnownAction reports whether name is an action this package implements.
@@ -143,12 +144,16 @@ type Target struct {
 	// ApprovedVPCs / ApprovedVPCEs select deny_send_policy's conditional form.
 	ApprovedVPCs  []string
 	ApprovedVPCEs []string
+	// Created is set when the target is an identity the finding's key created; AllKeys then
+	// makes deactivate_keys take every active key of a user whose creation the finding saw.
+	Created *finding.Created
+	AllKeys bool
 }
 
 // Name is the human name of the target ("ses-smtp-user.x", "mail.example.com", "account").
 func (t Target) Name() string {
 	switch t.Action {
-	case ActionDeactivateKeys, ActionDenySendPolicy:
+	case ActionDeactivateKeys, ActionDenySendPolicy, ActionDenyAllPolicy, ActionDeleteLoginProfile:
 		return t.Principal.Name
 	case ActionTightenIdentityPolicy:
 		return t.Identity

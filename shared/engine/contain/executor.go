@@ -40,7 +40,10 @@ func DefaultActions(iamAPI IAMAPI, sesAPI SESAPI) map[string]Action {
 		&TightenIdentityPolicy{SES: sesAPI},
 		&PauseConfigurationSet{SES: sesAPI},
 		&PauseAccount{SES: sesAPI},
+		&DenyAll{IAM: iamAPI},
 	}
+	lp, _ := iamAPI.(LoginProfileAPI) // nil: the action fails with a clear error when planned
+	acts = append(acts, &DeleteLoginProfile{IAM: lp})
 	m := make(map[string]Action, len(acts))
 	for _, a := range acts {
 		m[a.Name()] = a

@@ -27,6 +27,8 @@ const (
 	// KeyRuleNotUsersKey: the finding named a key that is not one of the user's (another
 	// account's or user's key, or one deleted since): nothing is deactivated.
 	KeyRuleNotUsersKey = "finding_key_not_users"
+	// KeyRuleCreatedUser: the user was created by the finding's key, so every active key.
+	KeyRuleCreatedUser = "created_user_all_keys"
 )
 
 // keyUseSlack widens the finding window backwards: IAM's last-used time and the event time come
@@ -62,6 +64,15 @@ func (a *DeactivateKeys) Plan(ctx context.Context, t Target) (Step, error) {
 		start = t.Finding.WindowStart
 	}
 	rule, ids, reason := PickKeys(keys, t.Principal.AccessKeyID, start)
+	if t.AllKeys {
+		// A user the finding saw the attacker's key create: every key of it is the attacker's.
+		rule, ids, reason = KeyRuleCreatedUser, nil, "user "+user+" was created by the finding's key: every active key"
+		for _, k := range keys {
+			if k.Status == string(iamtypes.StatusTypeActive) {
+				ids = append(ids, k.AccessKeyID)
+			}
+		}
+	}
 	st := keysState{User: user, Rule: rule}
 	step := Step{Action: ActionDeactivateKeys, Target: user, Reason: reason}
 	if rule == KeyRuleNotUsersKey {

@@ -46,6 +46,9 @@ func Plan(f *finding.Finding, cfg *Config) ([]Intent, error) {
 			continue
 		}
 		seen[name] = true
+		if createdOnly(name) && len(f.Created) > 0 {
+			continue // aimed at the created identities below, never at the key's own principal
+		}
 		t := Target{
 			Action: name, FindingID: f.ID, Rule: f.Rule, Principal: f.Principal,
 			Identity: f.Evidence.Identity, ConfigurationSet: f.Evidence.ConfigurationSet,
@@ -57,7 +60,19 @@ func Plan(f *finding.Finding, cfg *Config) ([]Intent, error) {
 		}
 		out = append(out, intentFor(t, cfg))
 	}
+	// A persistence finding also targets what the key created (a user, its key, its password).
+	out = append(out, createdIntents(f, dedup(actions), cfg)...)
 	return out, nil
+}
+
+func dedup(actions []string) []string {
+	var out []string
+	for _, a := range actions {
+		if !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // Protected reports whether the principal matches a protected pattern by name or ARN. It errs
@@ -156,6 +171,13 @@ func targetMissing(t Target) string {
 			how + " (tighten_identity_policy denies this principal on the identity) and tell that account's owner"
 	}
 	switch t.Action {
+	case ActionDenyAllPolicy, ActionDeleteLoginProfile:
+		if t.Created == nil {
+			return "applies only to an identity the finding's key created, and the finding lists none"
+		}
+		if p.Kind != finding.KindUser || p.Name == "" {
+			return "principal is not an identified IAM user"
+		}
 	case ActionDeactivateKeys:
 		switch {
 		case p.Kind == finding.KindRole:

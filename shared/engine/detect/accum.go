@@ -109,6 +109,7 @@ type group struct {
 	eventNames    []string
 	vpce          string
 	key           string // a per-send finding's exact key, from joined data events
+	created       []finding.Created
 
 	// Every Region, SES identity and caller seen (the evidence lists them when more than one).
 	regions, identityList, callers []string
@@ -186,7 +187,7 @@ func (a *accum) hit(d *Detector, h hitSpec, e *sesevent.Event, recipients []stri
 }
 
 // hitCall is hit for a CloudTrail API call at time t by principal pr.
-func (a *accum) hitCall(d *Detector, h hitSpec, c *cloudtrail.Event, t time.Time, pr finding.Principal) {
+func (a *accum) hitCall(d *Detector, h hitSpec, c *cloudtrail.Event, t time.Time, pr finding.Principal) *group {
 	key := h.rule + "\x00" + h.account + "\x00" + h.dim + "\x00" + h.start.Format(time.RFC3339)
 	g := a.groups[key]
 	if g == nil {
@@ -224,6 +225,7 @@ func (a *accum) hitCall(d *Detector, h hitSpec, c *cloudtrail.Event, t time.Time
 	if g.vpce == "" {
 		g.vpce = c.VPCEndpointID
 	}
+	return g
 }
 
 // addUnique appends v to *list unless present, empty, or the list holds max values.
@@ -302,6 +304,7 @@ func (g *group) finding(d *Detector, pr finding.Principal, agg Aggregate) findin
 		Mode:    d.p.Response.Mode,
 		// Which build raised it, so an alert can be traced to the code.
 		ProducerVersion: finding.ProducerVersion(),
+		Created:         g.created,
 	}
 }
 

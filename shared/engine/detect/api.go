@@ -229,6 +229,16 @@ func (d *Detector) ProcessCalls(ctx context.Context, calls []cloudtrail.Event) (
 		}
 		b.Events++
 		d.call(a, c)
+		if d.multiRegionOn {
+			if err := d.multiRegion(ctx, a, c, &marked); err != nil {
+				return fail(err)
+			}
+		}
+		if d.baselineRules != nil {
+			if err := d.baseline(ctx, a, c, &marked); err != nil {
+				return fail(err)
+			}
+		}
 	}
 	updates, err := d.tally(ctx, a)
 	if err != nil {
@@ -251,6 +261,9 @@ func (d *Detector) call(a *accum, c *cloudtrail.Event) {
 	start := bucket(t, d.window)
 	pr := callPrincipal(c)
 	for _, r := range d.perCall {
+		if r.global == c.IsSES() {
+			continue // SES rules judge SES calls; playbook rules the IAM, STS and Support calls
+		}
 		bad, detail := r.apiCheck(d.p, c)
 		if !bad {
 			continue
@@ -264,8 +277,19 @@ func (d *Detector) call(a *accum, c *cloudtrail.Event) {
 		if c.Principal.AccessKeyID != "" {
 			dim += "#" + c.Principal.AccessKeyID
 		}
-		a.hitCall(d, hitSpec{rule: r.ID, account: c.Account, principal: c.Principal.Name, dim: dim,
-			start: start, end: start.Add(d.window), detail: detail}, c, t, pr)
+		hpr, name := pr, c.Principal.Name
+		if r.subject != nil {
+			hpr = r.subject(c)
+			name, dim = hpr.Name, "subject:"+hpr.Name
+		}
+		h := hitSpec{rule: r.ID, account: c.Account, principal: name, dim: dim,
+			start: start, end: start.Add(d.window), detail: detail}
+		g := a.hitCall(d, h, c, t, hpr)
+		if r.created {
+			if cr, ok := createdBy(c); ok {
+				addCreated(&g.created, cr)
+			}
+		}
 	}
 }
 
@@ -279,6 +303,12 @@ func callPrincipal(c *cloudtrail.Event) finding.Principal {
 		p.Kind = finding.KindRole
 	case cloudtrail.TypeRoot:
 		p.Kind = finding.KindRoot
+	case cloudtrail.TypeFederatedUser:
+		// A federation session of an IAM user: the user's deny-send binds the session (its
+		// ASIA key is no IAM access key, so deactivate_keys skips it).
+		if strings.Contains(c.Principal.ARN, ":user/") {
+			p.Kind = finding.KindUser
+		}
 	}
 	if p.Name == "" {
 		p.Kind = finding.KindUnknown

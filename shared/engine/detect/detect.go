@@ -62,6 +62,10 @@ type Detector struct {
 	rateWins  []time.Duration // rateWindows(), computed once
 
 	joinAPISends bool // WithAPISendJoin
+
+	multiRegionOn bool // playbook.multi_region (playbook.go)
+	// baselineRules are the enabled baseline.* rules (baseline.go), when baseline.enabled.
+	baselineRules map[string]bool
 }
 
 // Option configures a Detector.
@@ -102,6 +106,15 @@ func New(p *policy.Policy, st State, opts ...Option) (*Detector, error) {
 			d.bounce = p.Limits.BounceRate.Window > 0
 		case rules.ReputationComplaintSpike:
 			d.complaint = p.Limits.ComplaintRate.Window > 0
+		case rules.PlaybookMultiRegion:
+			d.multiRegionOn = p.Playbook.RegionWindow > 0 && p.Playbook.Regions > 1
+		case rules.BaselineFirstSESUse, rules.BaselineDormantKey, rules.BaselineNewNetwork:
+			if p.Baseline.Enabled {
+				if d.baselineRules == nil {
+					d.baselineRules = map[string]bool{}
+				}
+				d.baselineRules[r.ID] = true
+			}
 		default:
 			switch {
 			case r.apiCheck != nil:
@@ -312,6 +325,7 @@ type undoOp struct {
 	key     string
 	delta   int64
 	tally   bool
+	mark    bool // a mark to remove (incident steps)
 	first   time.Time
 	expires time.Time
 }
@@ -346,6 +360,12 @@ func (d *Detector) undo(ctx context.Context, a *accum) error {
 	var errs []error
 	for _, op := range a.undo {
 		var err error
+		if op.mark {
+			if err = d.st.Unmark(ctx, op.key); err != nil {
+				errs = append(errs, fmt.Errorf("undo %s: %w", op.key, err))
+			}
+			continue
+		}
 		if op.tally {
 			_, err = d.st.Tally(ctx, op.key, -op.delta, op.first, op.expires)
 		} else {
@@ -618,7 +638,11 @@ func (d *Detector) tally(ctx context.Context, a *accum) ([]Update, error) {
 		if g.key != "" && g.callPrincipal == nil {
 			pr.AccessKeyID = g.key // joined from the send's CloudTrail data event: exact, not guessed
 		}
-		out = append(out, Update{Finding: g.finding(d, pr, agg), New: prev <= 0, Publish: prev <= 0 || digits(prev) != digits(agg.Count)})
+		u := Update{Finding: g.finding(d, pr, agg), New: prev <= 0, Publish: prev <= 0 || digits(prev) != digits(agg.Count)}
+		if err := d.incident(ctx, a, &u.Finding, u.New); err != nil {
+			return nil, err
+		}
+		out = append(out, u)
 	}
 	return out, nil
 }

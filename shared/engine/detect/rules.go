@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"github.com/sesguard/sesguard/shared/core/finding"
 	"github.com/sesguard/sesguard/shared/core/rules"
 	"github.com/sesguard/sesguard/shared/decode/cloudtrail"
 	"github.com/sesguard/sesguard/shared/decode/sesevent"
@@ -13,12 +14,19 @@ type Rule struct {
 	check      func(p *policy.Policy, e *sesevent.Event) (bool, string)
 	// apiCheck is set for rules over CloudTrail SES API calls (see ProcessCalls).
 	apiCheck func(p *policy.Policy, c *cloudtrail.Event) (bool, string)
+	// global rules judge IAM, STS and Support calls; the others judge SES calls only.
+	global bool
+	// created: the finding lists the identities the calls created (finding.Created).
+	created bool
+	// subject, when set, names the finding's principal instead of the caller (AWS quarantining
+	// a user is a finding about the user).
+	subject func(c *cloudtrail.Event) finding.Principal
 }
 
 // CheckCall evaluates an API-call rule against one CloudTrail SES call: violated, and why.
 // Other rules always report false here.
 func (r Rule) CheckCall(p *policy.Policy, c *cloudtrail.Event) (bool, string) {
-	if r.apiCheck == nil {
+	if r.apiCheck == nil || r.global == c.IsSES() {
 		return false, ""
 	}
 	return r.apiCheck(p, c)
@@ -59,6 +67,15 @@ func Rules() []Rule {
 		rules.HealthCredentialsRisk:            healthCredentialsRisk,
 		rules.SESSendingPaused:                 sesSendingPaused,
 		rules.SESSendingResumed:                sesSendingResumed,
+		rules.PlaybookKeyValidated:             playbookKeyValidated,
+		rules.PlaybookPersistence:              playbookPersistence,
+		rules.PlaybookPrivilege:                playbookPrivilege,
+		rules.PlaybookQuotaCase:                playbookQuotaCase,
+		rules.PlaybookQuarantined:              playbookQuarantined,
+		rules.PlaybookMultiRegion:              playbookMultiRegion,
+		rules.BaselineFirstSESUse:              baselineFirstSESUse,
+		rules.BaselineDormantKey:               baselineDormantKey,
+		rules.BaselineNewNetwork:               baselineNewNetwork,
 	}
 	all := rules.All()
 	out := make([]Rule, 0, len(all))

@@ -15,6 +15,9 @@ const ByAccessKey Dimension = "access-key"
 // a send: SES's own Send event counts the message), filtered by the call's own time, principal
 // and source address.
 func (a *Aggregator) AddCall(c *cloudtrail.Event) {
+	if !c.IsSES() {
+		return // IAM, STS and Support calls are decoded for detection, not counted as SES calls
+	}
 	a.sum.Events++
 	if !a.passCall(c) {
 		a.sum.Filtered++

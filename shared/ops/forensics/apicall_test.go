@@ -58,3 +58,19 @@ func TestAddCallByAccessKey(t *testing.T) {
 		})
 	}
 }
+
+// TestAddCallSkipsGlobalServices: IAM/STS/Support calls, now decoded for the playbook rules, are
+// not SES API calls and are not counted as such.
+func TestAddCallSkipsGlobalServices(t *testing.T) {
+	a, err := New(Options{By: ByAccessKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.AddCall(&cloudtrail.Event{EventSource: cloudtrail.IAMEventSource, EventName: "CreateUser",
+		Principal: cloudtrail.Principal{Name: "leaked-user", AccessKeyID: "AKIA1"}, SourceIP: netip.MustParseAddr("203.0.113.9")})
+	a.AddCall(&cloudtrail.Event{EventSource: cloudtrail.SESEventSource, EventName: "GetSendQuota",
+		Principal: cloudtrail.Principal{Name: "leaked-user", AccessKeyID: "AKIA1"}, SourceIP: netip.MustParseAddr("203.0.113.9")})
+	if a.sum.APICalls != 1 {
+		t.Fatalf("counted %d SES API calls, want 1", a.sum.APICalls)
+	}
+}
