@@ -67,7 +67,7 @@ func codeActions(t *testing.T) map[string][]string {
 		// attribute.New(iam), detect.NewDynamoState(ddb), the outbox (GetItem/UpdateItem), topic.
 		"ingest": uniq(apiActions(t, ifaceOf[attribute.IAMAPI]()), apiActions(t, ifaceOf[detect.DynamoAPI]()), publish),
 		// contain.NewExecutor(iam, sesv2, NewLedger(ddb)), approval.Store (Slack buttons), topic.
-		"respond": uniq(apiActions(t, ifaceOf[contain.IAMAPI]()), apiActions(t, ifaceOf[contain.SESAPI]()), apiActions(t, ifaceOf[contain.DynamoAPI]()),
+		"respond": uniq(apiActions(t, ifaceOf[contain.IAMAPI]()), apiActions(t, ifaceOf[contain.LoginProfileAPI]()), apiActions(t, ifaceOf[contain.SESAPI]()), apiActions(t, ifaceOf[contain.DynamoAPI]()),
 			apiActions(t, ifaceOf[approval.DynamoAPI]()), publish),
 		// alert.NewSecretURL(secretsmanager), alert.DynamoStore, alert.SNSPublisher.
 		"notify": uniq(apiActions(t, fieldType(alert.SecretURL{}, "Client")), apiActions(t, fieldType(alert.DynamoStore{}, "Client")), apiActions(t, fieldType(alert.SNSPublisher{}, "Client"))),

@@ -324,10 +324,11 @@ func grantLeastPrivilege(scope constructs.Construct, cfg *Config, f *functions, 
 
 	// respond: containment writes on non-protected principals, the policy's identities and sets.
 	respond := []awsiam.PolicyStatement{
-		stmt("ContainUsers", []string{"iam:UpdateAccessKey", "iam:PutUserPolicy", "iam:DeleteUserPolicy"}, users),
+		// Login profiles: delete_login_profile on a user a leaked key created (restore recreates it).
+		stmt("ContainUsers", []string{"iam:UpdateAccessKey", "iam:PutUserPolicy", "iam:DeleteUserPolicy", "iam:DeleteLoginProfile", "iam:CreateLoginProfile"}, users),
 		stmt("ContainRoles", []string{"iam:PutRolePolicy", "iam:DeleteRolePolicy"}, roles),
 		// GetUser/GetRole: deny_send_policy checks the principal exists before planning.
-		stmt("ReadUsers", []string{"iam:GetUser", "iam:ListAccessKeys", "iam:GetAccessKeyLastUsed", "iam:GetUserPolicy"}, users),
+		stmt("ReadUsers", []string{"iam:GetUser", "iam:ListAccessKeys", "iam:GetAccessKeyLastUsed", "iam:GetUserPolicy", "iam:GetLoginProfile"}, users),
 		stmt("ReadRoles", []string{"iam:GetRole", "iam:GetRolePolicy"}, roles),
 	}
 	if deny := protectedARNs(cfg, f); len(deny) > 0 {
@@ -399,7 +400,7 @@ func grantLeastPrivilege(scope constructs.Construct, cfg *Config, f *functions, 
 }
 
 // containActions are the IAM writes respond may make (and the protected Deny covers).
-var containActions = []string{"iam:UpdateAccessKey", "iam:PutUserPolicy", "iam:DeleteUserPolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy"}
+var containActions = []string{"iam:UpdateAccessKey", "iam:PutUserPolicy", "iam:DeleteUserPolicy", "iam:DeleteLoginProfile", "iam:CreateLoginProfile", "iam:PutRolePolicy", "iam:DeleteRolePolicy"}
 
 func attach(scope constructs.Construct, id string, role awsiam.Role, statements []awsiam.PolicyStatement) awsiam.Policy {
 	return awsiam.NewPolicy(scope, jsii.String(id), &awsiam.PolicyProps{
