@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/sesguard/sesguard/shared/deliver/httppost"
 	"github.com/sesguard/sesguard/shared/slack/slackauth"
 )
 
@@ -42,8 +43,8 @@ func (p *ResponsePoster) Post(ctx context.Context, responseURL string, msg Slack
 	if client == nil {
 		client = &http.Client{Timeout: timeout}
 	}
-	w := &SlackWebhook{URLs: fixedURL(responseURL), Client: client, MaxAttempts: 2, Backoff: 200 * time.Millisecond,
-		MaxRetryAfter: time.Second, MaxElapsed: timeout, CoolDown: -1}
+	w := &SlackWebhook{httppost.Poster{Target: "slack response_url", URLs: fixedURL(responseURL), Client: client, MaxAttempts: 2, Backoff: 200 * time.Millisecond,
+		MaxRetryAfter: time.Second, MaxElapsed: timeout, CoolDown: -1}}
 	if err := w.Post(ctx, msg); err != nil {
 		return fmt.Errorf("slack response_url: %w", err)
 	}

@@ -11,17 +11,16 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/sesguard/sesguard/shared/deliver/httppost"
 )
 
-// URLSource supplies the Slack webhook URL. The URL is a credential: implementations never log
-// it or put it in an error.
-type URLSource interface {
-	URL(ctx context.Context) (string, error)
-}
+// URLSource supplies the Slack webhook URL (httppost.URLSource). The URL is a credential:
+// implementations never log it or put it in an error.
+type URLSource = httppost.URLSource
 
-// invalidator is implemented by sources that cache; the webhook calls it when Slack says the
-// URL is gone (403/404/410) so the next attempt re-reads a rotated secret.
-type invalidator interface{ Invalidate() }
+// invalidator is implemented by sources that cache (httppost.Invalidator).
+type invalidator = httppost.Invalidator
 
 // secretsAPI is the one Secrets Manager call the notifier needs.
 type secretsAPI interface {
@@ -119,10 +118,4 @@ func parseWebhookSecret(v string) (string, error) {
 }
 
 // redactURL keeps scheme and host of a webhook URL; the path is the credential.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return "[redacted]"
-	}
-	return u.Scheme + "://" + u.Host + "/[redacted]"
-}
+func redactURL(raw string) string { return httppost.RedactURL(raw) }
