@@ -21,4 +21,3 @@ func TestParseRetryAfter(t *testing.T) {
 		}
 	}
 }
-
