@@ -78,6 +78,9 @@ func TestCoverageRegionsWithoutSentinel(t *testing.T) {
 	}
 
 	code, out, _ = runCLI(t, "", nil, "coverage")
+	if code != exitInput {
+		t.Errorf("text: exit %d, want %d", code, exitInput)
+	}
 	for _, w := range []string{"coverage.region_no_sentinel", "Region " + missing + ": SES is offered", "Region " + disabled + ": the sesguard sentinel's rules in " + disabled + " are disabled",
 		"watched (this Region's stack or a sentinel)"} {
 		if !strings.Contains(out, w) {

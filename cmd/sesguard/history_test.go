@@ -30,15 +30,14 @@ const (
 var histStart = time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
 
 type histSend struct {
-	at        time.Time
-	caller    string
-	ip        string
-	from      string
-	identity  string
-	cs        string
-	rcpt      string
-	bounce    bool
-	complaint bool
+	at       time.Time
+	caller   string
+	ip       string
+	from     string
+	identity string
+	cs       string
+	rcpt     string
+	bounce   bool
 }
 
 type historyStats struct {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"time"
 
@@ -20,7 +21,7 @@ func cliInputs(ctx context.Context, e env, cmd string, paths []string, since, un
 	}
 	inputs = append(inputs, exp.Inputs...)
 	for _, err := range exp.Errors {
-		e.stderr.Write([]byte(cmd + ": skipped: " + err.Error() + "\n"))
+		fmt.Fprintf(e.stderr, "%s: skipped: %v\n", cmd, err)
 	}
 	return s3Inputs(ctx, e, cmd, paths, inputs, since, until, quiet)
 }

@@ -22,11 +22,9 @@ func TestRegionGapsAgainstMoto(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var watched []string
 	for _, r := range out.Regions {
 		if n := *r.RegionName; n != awstest.Region && n != "eu-central-1" {
 			m.SeedSentinelRule(t, n, "Sesguard-sentinel-"+n+"-SesApiCallsRule", true)
-			watched = append(watched, n)
 		}
 	}
 	p := &memPublisher{}

@@ -117,5 +117,3 @@ func parseWebhookSecret(v string) (string, error) {
 	return v, nil
 }
 
-// redactURL keeps scheme and host of a webhook URL; the path is the credential.
-func redactURL(raw string) string { return httppost.RedactURL(raw) }

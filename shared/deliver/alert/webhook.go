@@ -57,6 +57,3 @@ func (w *SlackWebhook) Post(ctx context.Context, msg SlackMessage) error {
 	}
 	return w.Poster.Post(ctx, payload)
 }
-
-// temporary reports whether a later Post may succeed (httppost.Temporary).
-func temporary(err error) bool { return httppost.Temporary(err) }

@@ -101,7 +101,6 @@ type simResult struct {
 	detected       bool
 	detectDelay    time.Duration // from the attacker's first call to the first finding naming it
 	attackFindings int
-	stateKeys      int
 }
 
 func runBaselineSim(t testing.TB, publicFleet bool, roaming []string) simResult {
