@@ -17,7 +17,7 @@ import (
 )
 
 // iamPrefix maps an SDK service package to its IAM action prefix.
-var iamPrefix = map[string]string{"iam": "iam", "sesv2": "ses", "dynamodb": "dynamodb", "secretsmanager": "secretsmanager", "sns": "sns", "securityhub": "securityhub", "eventbridge": "events", "sqs": "sqs", "cloudwatch": "cloudwatch"}
+var iamPrefix = map[string]string{"iam": "iam", "sesv2": "ses", "dynamodb": "dynamodb", "secretsmanager": "secretsmanager", "sns": "sns", "securityhub": "securityhub", "eventbridge": "events", "sqs": "sqs", "cloudwatch": "cloudwatch", "ec2": "ec2", "firehose": "firehose"}
 
 // apiActions derives the IAM actions an SDK client interface can call: each method's name under
 // the prefix of the package of its input type (GetUser(ctx, *iam.GetUserInput) → iam:GetUser).
@@ -71,8 +71,10 @@ func codeActions(t *testing.T) map[string][]string {
 			apiActions(t, ifaceOf[approval.DynamoAPI]()), publish),
 		// alert.NewSecretURL(secretsmanager), alert.DynamoStore, alert.SNSPublisher.
 		"notify": uniq(apiActions(t, fieldType(alert.SecretURL{}, "Client")), apiActions(t, fieldType(alert.DynamoStore{}, "Client")), apiActions(t, fieldType(alert.SNSPublisher{}, "Client"))),
-		// coverage.Check(sesv2), topic; reconcile.Reconciler(cloudwatch, detect.NewDynamoState(ddb)).
-		"coverage": uniq(apiActions(t, ifaceOf[coverage.SESAPI]()), apiActions(t, ifaceOf[reconcile.MetricsAPI]()), apiActions(t, ifaceOf[detect.DynamoAPI]()), publish),
+		// coverage.Check(sesv2), coverage.CheckRegions(ec2, eventbridge), topic;
+		// reconcile.Reconciler(cloudwatch, detect.NewDynamoState(ddb)).
+		"coverage": uniq(apiActions(t, ifaceOf[coverage.SESAPI]()), apiActions(t, ifaceOf[coverage.RegionLister]()), apiActions(t, ifaceOf[coverage.RuleLister]()),
+			apiActions(t, ifaceOf[reconcile.MetricsAPI]()), apiActions(t, ifaceOf[detect.DynamoAPI]()), publish),
 	}
 }
 

@@ -37,9 +37,11 @@ type exportConfig struct {
 	// Bus is "" (no events), "default", a name in this account, or an ARN (possibly another
 	// account's, for the central bus).
 	Bus string
+	// Lake is the Security Lake custom source (infra/securitylake.go); zero when not opted in.
+	Lake lakeConfig
 }
 
-func (e exportConfig) enabled() bool { return e.SecurityHub || e.Bus != "" }
+func (e exportConfig) enabled() bool { return e.SecurityHub || e.Bus != "" || e.Lake.enabled() }
 
 var busARN = regexp.MustCompile(`^arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus/[A-Za-z0-9._\-/]+$`)
 var busName = regexp.MustCompile(`^[A-Za-z0-9._\-]{1,256}$`)
@@ -63,6 +65,7 @@ func loadExportConfig(get func(string) any) (exportConfig, error) {
 		}
 		e.Bus = bus
 	}
+	e.Lake = loadLakeConfig(r)
 	if len(r.errs) > 0 {
 		return e, r.errs[0]
 	}
@@ -82,6 +85,7 @@ func (e exportConfig) busResource() *string {
 
 // exporter is the export Lambda with its own queue on the findings topic and its own role.
 type exporter struct {
+	Lake   *securityLake // nil unless the Security Lake custom source is opted in
 	Fn     awslambda.Function
 	Role   awsiam.Role
 	Policy awsiam.Policy
@@ -113,6 +117,10 @@ func newExporter(scope constructs.Construct, id string, cfg *Config, tp *topics,
 	}
 	if ec.Bus != "" {
 		env[envEventBus] = jsii.String(ec.Bus)
+	}
+	if ec.Lake.enabled() {
+		x.Lake = newSecurityLake(c, "SecurityLake", ec.Lake)
+		env[envSecurityLake] = x.Lake.Stream.Ref()
 	}
 	x.Fn = awslambda.NewFunction(c, jsii.String("Function"), &awslambda.FunctionProps{
 		Description:   jsii.String(description),
@@ -164,6 +172,10 @@ func newExporter(scope constructs.Construct, id string, cfg *Config, tp *topics,
 		stmts = append(stmts, awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{Sid: jsii.String("PutEvents"), Actions: jsii.Strings("events:PutEvents"),
 			Resources: &[]*string{ec.busResource()}}))
 	}
+	if x.Lake != nil {
+		stmts = append(stmts, awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{Sid: jsii.String("PutLakeRecords"), Actions: jsii.Strings("firehose:PutRecordBatch"),
+			Resources: &[]*string{x.Lake.Stream.AttrArn()}}))
+	}
 	x.Policy = attach(c, "Policy", x.Role, stmts)
 
 	five := awscdk.Duration_Minutes(jsii.Number(5))
@@ -182,8 +194,15 @@ func newExporter(scope constructs.Construct, id string, cfg *Config, tp *topics,
 		a.AddAlarmAction(awscloudwatchactions.NewSnsAction(tp.Alerts))
 	}
 	awscdk.NewCfnOutput(scope, jsii.String("ExportDestinations"), &awscdk.CfnOutputProps{
-		Value:       jsii.String(fmt.Sprintf("securityhub=%t eventbus=%s", ec.SecurityHub, ec.Bus)),
+		Value:       jsii.String(fmt.Sprintf("securityhub=%t eventbus=%s securitylake=%s", ec.SecurityHub, ec.Bus, lakeOutput(ec.Lake))),
 		Description: jsii.String("Where the export function sends findings and containment results"),
 	})
 	return x
+}
+
+func lakeOutput(l lakeConfig) string {
+	if !l.enabled() {
+		return "-"
+	}
+	return "s3://" + l.Bucket + "/" + l.Prefix
 }

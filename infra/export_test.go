@@ -1,12 +1,21 @@
 package main
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/service/firehose"
+
 	"github.com/sesguard/sesguard/shared/deliver/export"
 )
+
+// lakeAPI mirrors functions/export.LakeAPI (package main, not importable): the Security Lake
+// destination's only call.
+type lakeAPI interface {
+	PutRecordBatch(ctx context.Context, in *firehose.PutRecordBatchInput, opts ...func(*firehose.Options)) (*firehose.PutRecordBatchOutput, error)
+}
 
 // TestExportPermissionsAreExact pins the export role. Sources for each grant:
 //   - securityhub:BatchImportFindings on the account's default product ARN and
@@ -30,6 +39,7 @@ func TestExportPermissionsAreExact(t *testing.T) {
 		allow([]string{"securityhub:BatchImportFindings"}, sub("arn:${AWS::Partition}:securityhub:${AWS::Region}:${AWS::AccountId}:product/${AWS::AccountId}/default")),
 		allow([]string{"securityhub:BatchUpdateFindings"}, sub("arn:${AWS::Partition}:securityhub:${AWS::Region}:${AWS::AccountId}:hub/default")),
 		allow([]string{"events:PutEvents"}, "arn:aws:events:eu-west-1:999999999999:event-bus/sesguard-central"),
+		allow([]string{"firehose:PutRecordBatch"}, getAtt(id("AWS::KinesisFirehose::DeliveryStream", "ExportSecurityLakeStream"), "Arn")),
 	}
 	assertStatements(t, "export", s.roleStatements(t, id("AWS::IAM::Role", "ExportRole")), want)
 }
@@ -38,7 +48,7 @@ func TestExportPermissionsAreExact(t *testing.T) {
 // interfaces it is built on (export.HubAPI, export.BusAPI) and compares them with its grants.
 func TestExportPermissionsMatchCode(t *testing.T) {
 	s := get(t, "export")
-	code := slices.Concat(apiActions(t, ifaceOf[export.HubAPI]()), apiActions(t, ifaceOf[export.BusAPI]()))
+	code := slices.Concat(apiActions(t, ifaceOf[export.HubAPI]()), apiActions(t, ifaceOf[export.BusAPI]()), apiActions(t, ifaceOf[lakeAPI]()))
 	slices.Sort(code)
 	granted := grantedActions(s.roleStatements(t, s.logicalID(t, "AWS::IAM::Role", "ExportRole")))
 	if !slices.Equal(code, granted) {
@@ -51,7 +61,7 @@ func TestExportPermissionsMatchCode(t *testing.T) {
 func TestExportWiring(t *testing.T) {
 	for _, name := range sortedKeys(configurations) {
 		ctx := configurations[name]
-		optedIn := ctx[ctxSecurityHub] != nil || ctx[ctxEventBus] != nil || ctx[ctxCentralBusArn] != nil
+		optedIn := ctx[ctxSecurityHub] != nil || ctx[ctxEventBus] != nil || ctx[ctxCentralBusArn] != nil || ctx[ctxSecurityLakeLocation] != nil
 		var fns int
 		for id := range get(t, name).resources("AWS::Lambda::Function") {
 			if strings.HasPrefix(id, "ExportFunction") {
@@ -81,6 +91,9 @@ func TestExportWiring(t *testing.T) {
 	}
 	fn := props(s.resources("AWS::Lambda::Function")[s.logicalID(t, "AWS::Lambda::Function", "ExportFunction")])
 	env, _ := fn["Environment"].(map[string]any)["Variables"].(map[string]any)
+	if canon(env[envSecurityLake]) != canon(ref(s.logicalID(t, "AWS::KinesisFirehose::DeliveryStream", "ExportSecurityLakeStream"))) {
+		t.Errorf("export env %s: no Security Lake stream", canon(env))
+	}
 	if env[envSecurityHub] != "true" || env[envEventBus] != "arn:aws:events:eu-west-1:999999999999:event-bus/sesguard-central" || canon(env[envAccountID]) != canon(ref("AWS::AccountId")) {
 		t.Errorf("export env %s", canon(env))
 	}
@@ -102,6 +115,12 @@ func TestLoadExportConfig(t *testing.T) {
 		{map[string]any{ctxCentralBusArn: arn, ctxEventBus: "default"}, exportConfig{}, "give one"},
 		{map[string]any{ctxSecurityHub: "maybe"}, exportConfig{}, ctxSecurityHub},
 		{map[string]any{ctxEventBus: "bad bus!"}, exportConfig{}, "want default"},
+		{map[string]any{ctxSecurityLakeLocation: "s3://lake-bucket/ext/sesguard/", ctxSecurityLakeRole: "arn:aws:iam::111122223333:role/p"},
+			exportConfig{Lake: lakeConfig{Bucket: "lake-bucket", Prefix: "ext/sesguard/", Role: "arn:aws:iam::111122223333:role/p"}}, ""},
+		{map[string]any{ctxSecurityLakeLocation: "s3://lake-bucket/ext/sesguard"}, exportConfig{}, "give both"},
+		{map[string]any{ctxSecurityLakeLocation: "s3://lake-bucket/sesguard/", ctxSecurityLakeRole: "arn:aws:iam::111122223333:role/p"}, exportConfig{}, "ext/<source>"},
+		{map[string]any{ctxSecurityLakeLocation: "s3://lake-bucket/ext/a/../../b/", ctxSecurityLakeRole: "arn:aws:iam::111122223333:role/p"}, exportConfig{}, "ext/<source>"},
+		{map[string]any{ctxSecurityLakeLocation: "s3://lake-bucket/ext/sesguard/", ctxSecurityLakeRole: "role/p"}, exportConfig{}, "provider role ARN"},
 	} {
 		got, err := loadExportConfig(func(k string) any { return tc.ctx[k] })
 		if tc.err != "" {

@@ -395,6 +395,10 @@ func grantLeastPrivilege(scope constructs.Construct, cfg *Config, f *functions, 
 		// Each read on its own resource type (SESv2 service authorization reference).
 		stmt("ReadIdentities", []string{"ses:GetEmailIdentity"}, sesArn("identity/*")),
 		stmt("ReadConfigurationSets", []string{"ses:GetConfigurationSetEventDestinations"}, sesArn("configuration-set/*")),
+		// Regions without a sentinel (coverage.CheckRegions): the enabled Regions, then the
+		// default bus's rules in each. Both accept only "*" as the resource (EC2 and EventBridge
+		// service authorization references: no resource type for DescribeRegions or ListRules).
+		stmt("RegionSentinels", []string{"ec2:DescribeRegions", "events:ListRules"}, jsii.String("*")),
 	}, publish(tp.Findings.TopicArn())...)
 	f.Policies["coverage"] = attach(scope, "CoveragePolicy", f.Roles["coverage"], coverage)
 }

@@ -418,6 +418,34 @@ func grantChecks() []grantCheck {
 			},
 		},
 		{
+			// The coverage function's Region sentinel check (coverage.CheckRegions): ec2:DescribeRegions
+			// for the enabled Regions, events:ListRules on each Region's default bus. Neither action
+			// has a resource type in the Service Authorization Reference ("Actions, resources, and
+			// condition keys for Amazon EC2" / "... for Amazon EventBridge"), so "*" is the only
+			// resource that grants them.
+			name:  "coverage→Regions and sentinel rules",
+			check: checkCoverageRegions,
+			mutants: map[string]func(cfn) int{
+				"coverage cannot list Regions": func(t cfn) int {
+					return t.editStatements(func(o string, s stmt) bool {
+						return strings.HasPrefix(o, "FunctionsCoveragePolicy") && s.allowsAction("ec2:DescribeRegions")
+					}, dropAction("ec2:DescribeRegions"))
+				},
+				"coverage cannot list rules": func(t cfn) int {
+					return t.editStatements(func(o string, s stmt) bool {
+						return strings.HasPrefix(o, "FunctionsCoveragePolicy") && s.allowsAction("events:ListRules")
+					}, dropAction("events:ListRules"))
+				},
+				"rules on one bus ARN only": func(t cfn) int {
+					return t.editStatements(func(o string, s stmt) bool {
+						return strings.HasPrefix(o, "FunctionsCoveragePolicy") && s.allowsAction("events:ListRules")
+					}, func(raw map[string]any) {
+						raw["Resource"] = sub("arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default")
+					})
+				},
+			},
+		},
+		{
 			// S3 server access logging → the log bucket: with no ACLs, the log bucket's policy
 			// must let logging.s3.amazonaws.com s3:PutObject under the target prefix, with
 			// aws:SourceArn = the source bucket and aws:SourceAccount ("Permissions for log
@@ -720,6 +748,11 @@ func checkFirehoseToS3(t cfn) error {
 	for _, id := range sortedKeys(streams) {
 		d, _ := t.props(id)["ExtendedS3DestinationConfiguration"].(map[string]any)
 		role, bucketArn := refID(d["RoleARN"]), d["BucketARN"]
+		if lit, _ := d["RoleARN"].(string); strings.HasPrefix(lit, "arn:") && strings.HasPrefix(id, "ExportSecurityLakeStream") {
+			// The Security Lake provider role: created, trusted and granted the source's prefix
+			// by Security Lake, outside this template (checkLakeGrants covers the rest).
+			continue
+		}
 		s, ok := findAllow(t.trust(role), "firehose.amazonaws.com", nil, "sts:AssumeRole")
 		if !ok {
 			errs = append(errs, fmt.Errorf("%s: role %s does not trust firehose.amazonaws.com", id, role))
@@ -998,6 +1031,25 @@ func checkFunctionDLQs(t cfn) error {
 	}
 	if n == 0 {
 		return errors.New("no function with a DLQ")
+	}
+	return errors.Join(errs...)
+}
+
+func checkCoverageRegions(t cfn) error {
+	var role string
+	for _, id := range sortedKeys(t.ofType("AWS::IAM::Role")) {
+		if strings.HasPrefix(id, "FunctionsCoverageRole") {
+			role = id
+		}
+	}
+	if role == "" {
+		return errors.New("no coverage role")
+	}
+	var errs []error
+	for _, a := range []string{"ec2:DescribeRegions", "events:ListRules"} {
+		if _, ok := findAllow(t.stmtsFor(role), "", "*", a); !ok {
+			errs = append(errs, fmt.Errorf("coverage role %s may not %s on *", role, a))
+		}
 	}
 	return errors.Join(errs...)
 }

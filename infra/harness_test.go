@@ -60,6 +60,9 @@ var configurations = map[string]map[string]any{
 	"export": {
 		ctxSecurityHub:   "true",
 		ctxCentralBusArn: "arn:aws:events:eu-west-1:999999999999:event-bus/sesguard-central",
+		// A custom source as Security Lake answers CreateCustomLogSource (provider location, role).
+		ctxSecurityLakeLocation: "s3://aws-security-data-lake-eu-west-1-abcdefghij0123/ext/sesguard/1.0/",
+		ctxSecurityLakeRole:     "arn:aws:iam::111122223333:role/AmazonSecurityLake-Provider-sesguard-eu-west-1",
 	},
 	// securityaccount: the central security account (infra/central.go) with Security Hub on.
 	"securityaccount": {

@@ -164,6 +164,7 @@ func expectedStatements(t *testing.T, s *synthed) map[string][]stmtWant {
 			allow([]string{"ses:ListEmailIdentities", "ses:ListConfigurationSets"}, "*"),
 			allow([]string{"ses:GetEmailIdentity"}, sesResource("identity/*")),
 			allow([]string{"ses:GetConfigurationSetEventDestinations"}, sesResource("configuration-set/*")),
+			allow([]string{"ec2:DescribeRegions", "events:ListRules"}, "*"),
 			allow([]string{"sns:Publish"}, findings), kms,
 			// Reconciliation (infra/reconcile.go): SES's metrics and the state table.
 			allow([]string{"cloudwatch:GetMetricData"}, "*"),

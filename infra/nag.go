@@ -55,7 +55,7 @@ func applyNag(scope constructs.Construct, s *Sesguard) {
 		"Containment targets whichever principal a finding names, unknown at deploy time; an explicit Deny statement in the same policy excludes the protected principals and sesguard's own roles. ses:PutAccountSendingAttributes/GetAccount (only when the policy uses pause_account) have no resource-level permissions. ses:GetEmailIdentity / GetEmailIdentityPolicies on every identity (only with pause_configuration_set / tighten_identity_policy) are the plan's reads of whichever identity a finding names, as is ses:GetConfigurationSet on every set; the writes are on the policy's literal identities and sets only.",
 		respond...)
 	suppress(s.Functions.Policies["coverage"], "AwsSolutions-IAM5",
-		"ses:ListEmailIdentities and ses:ListConfigurationSets support no resource-level permissions; the two Get calls are reads over every identity and set in the account, which is what a coverage check is.",
+		"ses:ListEmailIdentities, ses:ListConfigurationSets, ec2:DescribeRegions and events:ListRules (the Region sentinel check, every enabled Region) support no resource-level permissions; the two Get calls are reads over every identity and set in the account, which is what a coverage check is.",
 		nagAny,
 		"Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:identity/*",
 		"Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:configuration-set/*")

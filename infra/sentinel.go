@@ -137,7 +137,7 @@ func loadRegionConfig(get func(string) any, getenv func(string) string) (regionC
 		return rc, r.errs[0]
 	}
 	if len(asked) == 1 && asked[0] == "all" {
-		asked = sesRegions
+		asked = sesRegions()
 	}
 	if len(asked) == 0 {
 		return rc, nil
@@ -145,12 +145,12 @@ func loadRegionConfig(get func(string) any, getenv func(string) string) (regionC
 	if rc.Home == "" {
 		return rc, fmt.Errorf("context %s needs the home Region: deploy with cdk (it sets CDK_DEFAULT_REGION) or set -c %s", ctxRegions, ctxHomeRegion)
 	}
-	if !slices.Contains(sesRegions, rc.Home) {
-		return rc, fmt.Errorf("context %s: home Region %q is not a commercial SES Region (infra/regions.go)", ctxHomeRegion, rc.Home)
+	if !slices.Contains(sesRegions(), rc.Home) {
+		return rc, fmt.Errorf("context %s: home Region %q is not a commercial SES Region (shared/engine/coverage.SESRegions)", ctxHomeRegion, rc.Home)
 	}
 	for _, reg := range asked {
-		if !slices.Contains(sesRegions, reg) {
-			return rc, fmt.Errorf("context %s: %q is not a commercial SES Region (infra/regions.go lists them)", ctxRegions, reg)
+		if !slices.Contains(sesRegions(), reg) {
+			return rc, fmt.Errorf("context %s: %q is not a commercial SES Region (shared/engine/coverage.SESRegions lists them)", ctxRegions, reg)
 		}
 		if reg != rc.Home && !slices.Contains(rc.Sentinels, reg) {
 			rc.Sentinels = append(rc.Sentinels, reg)

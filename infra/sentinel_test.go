@@ -292,7 +292,7 @@ func TestLoadRegionConfig(t *testing.T) {
 	}{
 		{name: "none", ctx: map[string]any{}},
 		{name: "list minus home", ctx: map[string]any{ctxRegions: "us-east-1,eu-central-1,eu-west-1"}, env: "eu-west-1", want: []string{"eu-central-1", "us-east-1"}},
-		{name: "all", ctx: map[string]any{ctxRegions: "all"}, env: "us-east-1", want: slices.DeleteFunc(slices.Clone(sesRegions), func(r string) bool { return r == "us-east-1" })},
+		{name: "all", ctx: map[string]any{ctxRegions: "all"}, env: "us-east-1", want: slices.DeleteFunc(sesRegions(), func(r string) bool { return r == "us-east-1" })},
 		{name: "context home wins", ctx: map[string]any{ctxRegions: []any{"us-east-1"}, ctxHomeRegion: "eu-west-1"}, env: "us-east-1", want: []string{"us-east-1"}},
 		{name: "no home", ctx: map[string]any{ctxRegions: "us-east-1"}, wantErr: ctxHomeRegion},
 		{name: "unknown region", ctx: map[string]any{ctxRegions: "us-east-1,mars-north-1"}, env: "eu-west-1", wantErr: `"mars-north-1"`},

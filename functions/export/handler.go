@@ -14,7 +14,7 @@ import (
 	"github.com/sesguard/sesguard/shared/deliver/export"
 )
 
-// Destination is one place findings go (export.Hub, export.Bus).
+// Destination is one place findings go (export.Hub, export.Bus, Lake).
 type Destination interface {
 	Export(ctx context.Context, items []export.Item) export.Failures
 }
@@ -22,6 +22,7 @@ type Destination interface {
 var (
 	_ Destination = (*export.Hub)(nil)
 	_ Destination = (*export.Bus)(nil)
+	_ Destination = (*Lake)(nil)
 )
 
 // Handler is the export function: one SQS batch of findings-topic messages in, Security Hub

@@ -93,6 +93,8 @@ func TestLoad(t *testing.T) {
 		{"nothing", map[string]string{}, "nothing to export", false, ""},
 		{"bad flag", map[string]string{envSecurityHub: "yes", envEventBus: "b"}, "want true or false", false, ""},
 		{"hub without account", map[string]string{envSecurityHub: "true", "AWS_REGION": "eu-west-1"}, "12-digit", true, ""},
+		{"lake alone", map[string]string{envSecurityLake: "sesguard-SecurityLake-abc_1.2"}, "", false, ""},
+		{"lake bad name", map[string]string{envSecurityLake: "s3://bucket/ext"}, "want a Firehose stream name", false, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, err := load(func(k string) string { return tc.env[k] })

@@ -21,9 +21,12 @@ const GapRegionNoSentinel = "coverage.region_no_sentinel"
 // the description is what identifies them.
 const SentinelDescriptionPrefix = "sesguard sentinel: "
 
-// SESRegions are the commercial Regions where SES offers its API; only they need a sentinel.
-// Keep in step with infra/regions.go (same source: the "email" service of botocore's
-// endpoints.json, and the AWS General Reference's SES endpoints table).
+// SESRegions are the commercial (aws partition) Regions where SES offers its API; only they need
+// a sentinel. The CDK app uses this list too (`-c sesguardRegions=all`, and a Region not listed is
+// refused by name). Source: the "email" service of the aws partition in botocore's
+// data/endpoints.json (botocore 1.43.11, FIPS endpoints left out), which matches the table of
+// "Amazon Simple Email Service endpoints and quotas" in the AWS General Reference
+// (https://docs.aws.amazon.com/general/latest/gr/ses.html). Update it when SES opens a Region.
 var SESRegions = []string{
 	"af-south-1",
 	"ap-northeast-1", "ap-northeast-2", "ap-northeast-3",
