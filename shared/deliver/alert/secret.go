@@ -116,4 +116,3 @@ func parseWebhookSecret(v string) (string, error) {
 	}
 	return v, nil
 }
-
