@@ -200,6 +200,9 @@ func (d *Detector) Process(ctx context.Context, events []sesevent.Event) (Batch,
 	if err := d.countSends(ctx, a); err != nil {
 		return fail(err)
 	}
+	if err := d.principalCounters(ctx, a); err != nil {
+		return fail(err)
+	}
 	if d.volume {
 		if err := d.evalVolume(ctx, a); err != nil {
 			return fail(err)
@@ -312,6 +315,7 @@ type undoOp struct {
 	key     string
 	delta   int64
 	tally   bool
+	attrs   []AttrDelta // an itemCounters update of item key
 	first   time.Time
 	expires time.Time
 }
@@ -346,9 +350,16 @@ func (d *Detector) undo(ctx context.Context, a *accum) error {
 	var errs []error
 	for _, op := range a.undo {
 		var err error
-		if op.tally {
+		switch {
+		case op.attrs != nil:
+			neg := make([]AttrDelta, len(op.attrs))
+			for i, x := range op.attrs {
+				neg[i] = AttrDelta{Attr: x.Attr, Delta: -x.Delta}
+			}
+			_, err = d.st.(itemCounters).AddItem(ctx, op.key, neg, op.expires)
+		case op.tally:
 			_, err = d.st.Tally(ctx, op.key, -op.delta, op.first, op.expires)
-		} else {
+		default:
 			_, err = d.st.Add(ctx, op.key, -op.delta, op.expires)
 		}
 		if err != nil {
@@ -426,7 +437,17 @@ func (d *Detector) eachStateCall(n int, stop bool, call func(k int) error) []err
 	return errs
 }
 
+// IngestEventTypes are the SES event types detection reads: every rule and join works from Sends
+// (per-send rules, volume, rate denominators, the Send counters coverage reconciles, the API-send
+// join) and from Bounces and Complaints (rate numerators). The pipeline routes only these to the
+// ingest function; Delivery, Reject, DeliveryDelay, Rendering Failure, Open and Click go to the
+// archive only (each would cost an SQS request and an invocation share for nothing).
+func IngestEventTypes() []string {
+	return []string{string(sesevent.TypeSend), string(sesevent.TypeBounce), string(sesevent.TypeComplaint)}
+}
+
 // relevant reports whether an event can change detection (others are counted and ignored).
+// Keep it in step with IngestEventTypes.
 func relevant(e *sesevent.Event) bool {
 	switch e.Type {
 	case sesevent.TypeSend, sesevent.TypeBounce, sesevent.TypeComplaint:
