@@ -11,15 +11,45 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/sesguard/sesguard/shared/engine/detect"
 )
 
-// sesEventTypes are the event types sesguard subscribes to. Opens and clicks are left out: they
-// say nothing about who sent and would multiply the volume.
+// sesEventTypes are the event types the evidence archive (Firehose) gets. Opens and clicks are
+// left out: they say nothing about who sent and would multiply the volume.
 var sesEventTypes = []string{"SEND", "REJECT", "BOUNCE", "COMPLAINT", "DELIVERY", "DELIVERY_DELAY", "RENDERING_FAILURE"}
 
-// sesDetailTypes are the EventBridge detail-types of those event types.
-var sesDetailTypes = []string{"Email Sent", "Email Rejected", "Email Bounced", "Email Complaint Received",
-	"Email Delivered", "Email Delivery Delayed", "Email Rendering Failed"}
+// sesTypeNames maps SES event-record eventType values to the configuration-set MatchingEventTypes
+// names and the EventBridge detail-types.
+var sesTypeNames = map[string][2]string{
+	"Send": {"SEND", "Email Sent"}, "Reject": {"REJECT", "Email Rejected"}, "Bounce": {"BOUNCE", "Email Bounced"},
+	"Complaint": {"COMPLAINT", "Email Complaint Received"}, "Delivery": {"DELIVERY", "Email Delivered"},
+	"DeliveryDelay": {"DELIVERY_DELAY", "Email Delivery Delayed"}, "Rendering Failure": {"RENDERING_FAILURE", "Email Rendering Failed"},
+}
+
+// ingestTypes returns the MatchingEventTypes and detail-types routed to the ingest queue: only
+// the types detection reads (detect.IngestEventTypes: Send, Bounce, Complaint). Deliveries are
+// as many as sends and cost an SQS request each for nothing; they stay in the archive.
+func ingestTypes() (matching, detailTypes []string) {
+	for _, t := range detect.IngestEventTypes() {
+		n := sesTypeNames[t]
+		matching, detailTypes = append(matching, n[0]), append(detailTypes, n[1])
+	}
+	return matching, detailTypes
+}
+
+// The ingest queue's event source mapping, chosen with `go run ./cmd/bench -cost` (README,
+// "Cost"): the batching window bounds the time to contain (≤ 5 s); the batch size is large
+// enough that a window's events arrive in one invocation up to ~200 sends a second, so state
+// writes scale with windows, not with batches of ten. 1,000 records of ≤ 6 KB stay under the
+// 6 MB invocation payload.
+const (
+	ingestBatchSize     = 1000
+	ingestBatchWindowS  = 5
+	ingestFnTimeoutS    = 30
+	ingestVisibilityS   = 6 * ingestFnTimeoutS // AWS guidance: ≥ 6 × the function timeout
+	ingestMaxReceiveCnt = 5
+)
 
 // queuePair is a work queue and its dead-letter queue.
 type queuePair struct {
@@ -58,7 +88,8 @@ type pipeline struct {
 func newPipeline(scope constructs.Construct, id string, cfg *Config, tp *topics, ar *archive) *pipeline {
 	c := constructs.NewConstruct(scope, jsii.String(id))
 	p := &pipeline{ConfigSets: map[string]awsses.CfnConfigurationSet{}}
-	p.Ingest = newQueuePair(c, "Ingest", awscdk.Duration_Seconds(jsii.Number(180)), 5)
+	p.Ingest = newQueuePair(c, "Ingest", awscdk.Duration_Seconds(jsii.Number(ingestVisibilityS)), ingestMaxReceiveCnt)
+	matching, detailTypes := ingestTypes()
 
 	useEB := cfg.EventTransport == transportEventBridge || cfg.EventTransport == transportBoth
 	useSNS := cfg.EventTransport == transportSNS || cfg.EventTransport == transportBoth
@@ -78,7 +109,7 @@ func newPipeline(scope constructs.Construct, id string, cfg *Config, tp *topics,
 			Description: jsii.String("sesguard: SES sending events → ingest queue"),
 			EventPattern: &awsevents.EventPattern{
 				Source:     jsii.Strings("aws.ses"),
-				DetailType: jsii.Strings(sesDetailTypes...),
+				DetailType: jsii.Strings(detailTypes...),
 			},
 		})
 		p.Rule.AddTarget(awseventstargets.NewSqsQueue(p.Ingest.Queue, &awseventstargets.SqsQueueProps{
@@ -143,9 +174,9 @@ func newPipeline(scope constructs.Construct, id string, cfg *Config, tp *topics,
 			p.ConfigSets[name] = created
 			setRef = created.Ref()
 		}
-		add := func(suffix string, dest *awsses.CfnConfigurationSetEventDestination_EventDestinationProperty) awsses.CfnConfigurationSetEventDestination {
+		add := func(suffix string, types []string, dest *awsses.CfnConfigurationSetEventDestination_EventDestinationProperty) awsses.CfnConfigurationSetEventDestination {
 			dest.Enabled = jsii.Bool(true)
-			dest.MatchingEventTypes = jsii.Strings(sesEventTypes...)
+			dest.MatchingEventTypes = jsii.Strings(types...)
 			dest.Name = jsii.String("sesguard-" + suffix)
 			d := awsses.NewCfnConfigurationSetEventDestination(c, jsii.String("Dest-"+name+"-"+suffix), &awsses.CfnConfigurationSetEventDestinationProps{
 				ConfigurationSetName: setRef,
@@ -155,20 +186,20 @@ func newPipeline(scope constructs.Construct, id string, cfg *Config, tp *topics,
 			return d
 		}
 		if useEB {
-			add("eventbridge", &awsses.CfnConfigurationSetEventDestination_EventDestinationProperty{
+			add("eventbridge", matching, &awsses.CfnConfigurationSetEventDestination_EventDestinationProperty{
 				EventBridgeDestination: &awsses.CfnConfigurationSetEventDestination_EventBridgeDestinationProperty{
 					EventBusArn: awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default"), nil),
 				},
 			})
 		}
 		if useSNS {
-			d := add("sns", &awsses.CfnConfigurationSetEventDestination_EventDestinationProperty{
+			d := add("sns", matching, &awsses.CfnConfigurationSetEventDestination_EventDestinationProperty{
 				SnsDestination: &awsses.CfnConfigurationSetEventDestination_SnsDestinationProperty{TopicArn: p.EventsTopic.TopicArn()},
 			})
 			// Created after (and deleted before) the topic policy that lets SES publish.
 			d.Node().AddDependency(topicPolicy)
 		}
-		d := add("archive", &awsses.CfnConfigurationSetEventDestination_EventDestinationProperty{
+		d := add("archive", sesEventTypes, &awsses.CfnConfigurationSetEventDestination_EventDestinationProperty{
 			KinesisFirehoseDestination: &awsses.CfnConfigurationSetEventDestination_KinesisFirehoseDestinationProperty{
 				DeliveryStreamArn: ar.Stream.AttrArn(),
 				IamRoleArn:        sesRole.RoleArn(),
