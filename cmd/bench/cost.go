@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/sesguard/sesguard/shared/engine/detect"
 	"github.com/sesguard/sesguard/shared/testsupport/awstest"
 	"github.com/sesguard/sesguard/shared/testsupport/lambdatest"
 	"github.com/sesguard/sesguard/shared/testsupport/sescorpus"
@@ -210,7 +211,11 @@ func costScenario(ctx context.Context, tb *benchTB, m *awstest.Moto, rc *request
 
 	var corpus bytes.Buffer
 	// Messages have 2-4 records; generate enough and cut at the message count below.
-	if _, err := sescorpus.Write(&corpus, sescorpus.Options{Seed: c.seed, Records: c.messages*2 + c.messages/10 + 10}); err != nil {
+	// Mid-hour: a run of minutes starting on the hour would read every volume bucket's
+	// predecessor from the previous hour's counter item, which a steady stream does for one
+	// bucket in twelve.
+	start := time.Date(2026, 5, 4, 0, 20, 0, 0, time.UTC)
+	if _, err := sescorpus.Write(&corpus, sescorpus.Options{Seed: c.seed, Start: start, Records: c.messages*2 + c.messages/10 + 10}); err != nil {
 		return u, err
 	}
 	route := map[string]bool{}
@@ -494,10 +499,12 @@ func typeMix(m map[string]int) string {
 	return strings.Join(parts, ", ")
 }
 
-// Defaults of the simulated ingest queue: keep them equal to infra/pipeline.go.
+// Defaults of the simulated ingest queue: keep them equal to infra/pipeline.go (ingestBatchSize,
+// ingestBatchWindowS; the rule routes detect.IngestEventTypes). Before issue 21: -batch 10
+// -ingest-types all.
 const (
-	defaultBatch  = 10
+	defaultBatch  = 1000
 	defaultWindow = 5 * time.Second
 )
 
-func defaultIngestTypes() []string { return []string{"all"} }
+func defaultIngestTypes() []string { return detect.IngestEventTypes() }
