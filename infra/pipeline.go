@@ -15,27 +15,25 @@ import (
 	"github.com/sesguard/sesguard/shared/engine/detect"
 )
 
-// sesEventTypes are the event types the evidence archive (Firehose) gets. Opens and clicks are
-// left out: they say nothing about who sent and would multiply the volume.
+// sesEventTypes are the event types sesguard's destinations publish. Opens and clicks are left
+// out: they say nothing about who sent and would multiply the volume.
 var sesEventTypes = []string{"SEND", "REJECT", "BOUNCE", "COMPLAINT", "DELIVERY", "DELIVERY_DELAY", "RENDERING_FAILURE"}
 
-// sesTypeNames maps SES event-record eventType values to the configuration-set MatchingEventTypes
-// names and the EventBridge detail-types.
-var sesTypeNames = map[string][2]string{
-	"Send": {"SEND", "Email Sent"}, "Reject": {"REJECT", "Email Rejected"}, "Bounce": {"BOUNCE", "Email Bounced"},
-	"Complaint": {"COMPLAINT", "Email Complaint Received"}, "Delivery": {"DELIVERY", "Email Delivered"},
-	"DeliveryDelay": {"DELIVERY_DELAY", "Email Delivery Delayed"}, "Rendering Failure": {"RENDERING_FAILURE", "Email Rendering Failed"},
+// sesDetailTypes maps SES event-record eventType values to their EventBridge detail-types.
+var sesDetailTypes = map[string]string{
+	"Send": "Email Sent", "Reject": "Email Rejected", "Bounce": "Email Bounced", "Complaint": "Email Complaint Received",
+	"Delivery": "Email Delivered", "DeliveryDelay": "Email Delivery Delayed", "Rendering Failure": "Email Rendering Failed",
 }
 
-// ingestTypes returns the MatchingEventTypes and detail-types routed to the ingest queue: only
-// the types detection reads (detect.IngestEventTypes: Send, Bounce, Complaint). Deliveries are
-// as many as sends and cost an SQS request each for nothing; they stay in the archive.
-func ingestTypes() (matching, detailTypes []string) {
+// ingestDetailTypes are the detail-types the rule routes to the ingest queue: only the types
+// detection reads (detect.IngestEventTypes: Send, Bounce, Complaint). Deliveries are as many as
+// sends and would cost an SQS request each for nothing; they stay in the archive.
+func ingestDetailTypes() []string {
+	var out []string
 	for _, t := range detect.IngestEventTypes() {
-		n := sesTypeNames[t]
-		matching, detailTypes = append(matching, n[0]), append(detailTypes, n[1])
+		out = append(out, sesDetailTypes[t])
 	}
-	return matching, detailTypes
+	return out
 }
 
 // The ingest queue's event source mapping, chosen with `go run ./cmd/bench -cost` (README,
@@ -89,7 +87,9 @@ func newPipeline(scope constructs.Construct, id string, cfg *Config, tp *topics,
 	c := constructs.NewConstruct(scope, jsii.String(id))
 	p := &pipeline{ConfigSets: map[string]awsses.CfnConfigurationSet{}}
 	p.Ingest = newQueuePair(c, "Ingest", awscdk.Duration_Seconds(jsii.Number(ingestVisibilityS)), ingestMaxReceiveCnt)
-	matching, detailTypes := ingestTypes()
+	// Every destination publishes every type (coverage requires a live destination with SEND,
+	// REJECT, BOUNCE, COMPLAINT and DELIVERY); the rule and the SNS subscription let only the
+	// types detection reads into the ingest queue. SES events on the default bus cost nothing.
 
 	useEB := cfg.EventTransport == transportEventBridge || cfg.EventTransport == transportBoth
 	useSNS := cfg.EventTransport == transportSNS || cfg.EventTransport == transportBoth
@@ -109,7 +109,7 @@ func newPipeline(scope constructs.Construct, id string, cfg *Config, tp *topics,
 			Description: jsii.String("sesguard: SES sending events → ingest queue"),
 			EventPattern: &awsevents.EventPattern{
 				Source:     jsii.Strings("aws.ses"),
-				DetailType: jsii.Strings(detailTypes...),
+				DetailType: jsii.Strings(ingestDetailTypes()...),
 			},
 		})
 		p.Rule.AddTarget(awseventstargets.NewSqsQueue(p.Ingest.Queue, &awseventstargets.SqsQueueProps{
@@ -139,6 +139,9 @@ func newPipeline(scope constructs.Construct, id string, cfg *Config, tp *topics,
 		p.EventsTopic.AddSubscription(awssnssubscriptions.NewSqsSubscription(p.Ingest.Queue, &awssnssubscriptions.SqsSubscriptionProps{
 			RawMessageDelivery: jsii.Bool(true),
 			DeadLetterQueue:    p.Ingest.DLQ,
+			FilterPolicyWithMessageBody: &map[string]awssns.FilterOrPolicy{
+				"eventType": awssns.FilterOrPolicy_Filter(awssns.SubscriptionFilter_StringFilter(&awssns.StringConditions{Allowlist: jsii.Strings(detect.IngestEventTypes()...)})),
+			},
 		}))
 	}
 
@@ -174,9 +177,9 @@ func newPipeline(scope constructs.Construct, id string, cfg *Config, tp *topics,
 			p.ConfigSets[name] = created
 			setRef = created.Ref()
 		}
-		add := func(suffix string, types []string, dest *awsses.CfnConfigurationSetEventDestination_EventDestinationProperty) awsses.CfnConfigurationSetEventDestination {
+		add := func(suffix string, dest *awsses.CfnConfigurationSetEventDestination_EventDestinationProperty) awsses.CfnConfigurationSetEventDestination {
 			dest.Enabled = jsii.Bool(true)
-			dest.MatchingEventTypes = jsii.Strings(types...)
+			dest.MatchingEventTypes = jsii.Strings(sesEventTypes...)
 			dest.Name = jsii.String("sesguard-" + suffix)
 			d := awsses.NewCfnConfigurationSetEventDestination(c, jsii.String("Dest-"+name+"-"+suffix), &awsses.CfnConfigurationSetEventDestinationProps{
 				ConfigurationSetName: setRef,
@@ -186,20 +189,20 @@ func newPipeline(scope constructs.Construct, id string, cfg *Config, tp *topics,
 			return d
 		}
 		if useEB {
-			add("eventbridge", matching, &awsses.CfnConfigurationSetEventDestination_EventDestinationProperty{
+			add("eventbridge", &awsses.CfnConfigurationSetEventDestination_EventDestinationProperty{
 				EventBridgeDestination: &awsses.CfnConfigurationSetEventDestination_EventBridgeDestinationProperty{
 					EventBusArn: awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default"), nil),
 				},
 			})
 		}
 		if useSNS {
-			d := add("sns", matching, &awsses.CfnConfigurationSetEventDestination_EventDestinationProperty{
+			d := add("sns", &awsses.CfnConfigurationSetEventDestination_EventDestinationProperty{
 				SnsDestination: &awsses.CfnConfigurationSetEventDestination_SnsDestinationProperty{TopicArn: p.EventsTopic.TopicArn()},
 			})
 			// Created after (and deleted before) the topic policy that lets SES publish.
 			d.Node().AddDependency(topicPolicy)
 		}
-		d := add("archive", sesEventTypes, &awsses.CfnConfigurationSetEventDestination_EventDestinationProperty{
+		d := add("archive", &awsses.CfnConfigurationSetEventDestination_EventDestinationProperty{
 			KinesisFirehoseDestination: &awsses.CfnConfigurationSetEventDestination_KinesisFirehoseDestinationProperty{
 				DeliveryStreamArn: ar.Stream.AttrArn(),
 				IamRoleArn:        sesRole.RoleArn(),

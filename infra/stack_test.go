@@ -367,12 +367,7 @@ func TestEventDestinations(t *testing.T) {
 			dest := p["EventDestination"].(map[string]any)
 			set := canon(p["ConfigurationSetName"])
 			perSet[set] = append(perSet[set], dest["Name"].(string))
-			// The archive keeps every type; ingest gets only the ones detection reads.
-			wantTypes, _ := ingestTypes()
-			if dest["Name"] == "sesguard-archive" {
-				wantTypes = sesEventTypes
-			}
-			if canon(dest["MatchingEventTypes"]) != canon(wantTypes) || dest["Enabled"] != true {
+			if canon(dest["MatchingEventTypes"]) != canon(sesEventTypes) || dest["Enabled"] != true {
 				t.Errorf("%s: destination %v types %v", name, dest["Name"], dest["MatchingEventTypes"])
 			}
 			if dest["Name"] == "sesguard-eventbridge" && !strings.Contains(canon(dest), "event-bus/default") {
