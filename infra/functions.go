@@ -68,7 +68,7 @@ type fnSpec struct {
 }
 
 var fnSpecs = []fnSpec{
-	{"ingest", "decode SES events, attribute, detect, publish findings", 30, 256},
+	{"ingest", "decode SES events, attribute, detect, publish findings", ingestFnTimeoutS, 256},
 	{"respond", "contain actionable findings (dry-run or enforce), record the ledger", 60, 256},
 	{"notify", "announce findings and containment results to Slack and the alerts topic", 30, 128},
 	{"coverage", "check every identity and configuration set is monitored", 120, 256},
@@ -166,8 +166,8 @@ func newFunctions(scope constructs.Construct, id string, cfg *Config, tp *topics
 
 	// ingest ← SES events.
 	f.Fn["ingest"].AddEventSource(awslambdaeventsources.NewSqsEventSource(pl.Ingest.Queue, &awslambdaeventsources.SqsEventSourceProps{
-		BatchSize:               jsii.Number(10),
-		MaxBatchingWindow:       awscdk.Duration_Seconds(jsii.Number(5)),
+		BatchSize:               jsii.Number(ingestBatchSize),
+		MaxBatchingWindow:       awscdk.Duration_Seconds(jsii.Number(ingestBatchWindowS)),
 		ReportBatchItemFailures: jsii.Bool(true),
 	}))
 

@@ -691,11 +691,19 @@ func checkSESToEventBridge(t cfn) error {
 	if bus, ok := p["EventBusName"]; ok && bus != "default" {
 		errs = append(errs, fmt.Errorf("%s: rule on bus %v, SES publishes to the default bus", rule, bus))
 	}
+	// The rule routes exactly the published types detection reads (detect.IngestEventTypes);
+	// the others stay on the bus (free) and in the archive.
 	got := asList(p["EventPattern"].(map[string]any)["detail-type"])
+	ingest := map[string]bool{"SEND": true, "BOUNCE": true, "COMPLAINT": true}
 	for _, et := range sortedKeys(wantTypes) {
 		dt, known := sesDetailType[et]
-		if !known || !slices.Contains(got, any(dt)) {
+		switch {
+		case !known:
+			errs = append(errs, fmt.Errorf("%s: published event type %s has no known detail-type", rule, et))
+		case ingest[et] && !slices.Contains(got, any(dt)):
 			errs = append(errs, fmt.Errorf("%s: published event type %s (detail-type %q) not matched", rule, et, dt))
+		case !ingest[et] && slices.Contains(got, any(dt)):
+			errs = append(errs, fmt.Errorf("%s: event type %s (detail-type %q) routed to ingest, which does not read it", rule, et, dt))
 		}
 	}
 	return errors.Join(errs...)

@@ -42,6 +42,8 @@ type config struct {
 	dir       string
 	archiveMB int
 	procs     int
+	cost      bool
+	costCfg   costConfig
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -54,8 +56,29 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&c.dir, "dir", "", "work directory (default: a temporary one, removed afterwards)")
 	fs.IntVar(&c.archiveMB, "archive-mb", 0, "also generate an archive of this many MiB and report investigate/replay peak RSS on it")
 	fs.IntVar(&c.procs, "procs", 1, "GOMAXPROCS for sesguard replay (the per-core figure)")
+	fs.BoolVar(&c.cost, "cost", false, "instead: run the ingest and respond binaries against moto on a realistic stream and a flood and print the bill per million sends")
+	fs.IntVar(&c.costCfg.messages, "cost-messages", 3000, "-cost: messages (sends) per scenario")
+	fs.IntVar(&c.costCfg.batch, "batch", defaultBatch, "-cost: ingest queue batch size (infra/pipeline.go)")
+	fs.DurationVar(&c.costCfg.window, "window", defaultWindow, "-cost: ingest queue batching window (infra/pipeline.go)")
+	types := fs.String("ingest-types", strings.Join(defaultIngestTypes(), ","), "-cost: SES event types routed to ingest (\"all\": every type)")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	c.costCfg.types = strings.Split(*types, ",")
+	c.costCfg.seed = c.seed
+	if c.cost {
+		dir, err := os.MkdirTemp("", "sesguard-cost-")
+		if err != nil {
+			fmt.Fprintf(stderr, "bench: %v\n", err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		c.costCfg.dir = dir
+		if err := costRun(ctx, c.costCfg, stdout, stderr); err != nil {
+			fmt.Fprintf(stderr, "bench: cost: %v\n", err)
+			return 1
+		}
+		return 0
 	}
 	if c.records <= 0 || c.runs <= 0 || fs.NArg() > 0 {
 		fmt.Fprintln(stderr, "bench: -records and -runs must be positive; no arguments")

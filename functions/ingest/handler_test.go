@@ -393,7 +393,8 @@ func TestLogsCarryIDs(t *testing.T) {
 		if err := json.Unmarshal([]byte(line), &m); err != nil {
 			t.Fatalf("log line not JSON: %q", line)
 		}
-		sawFinding = sawFinding || (m["ses_message_id"] == "msg-42" && m["finding_id"] == p.got[0].ID && m["request_id"] == nil)
+		ids, _ := m["ses_message_ids"].([]any)
+		sawFinding = sawFinding || (len(ids) == 1 && ids[0] == "msg-42" && m["finding_id"] == p.got[0].ID && m["request_id"] == nil)
 		sawReject = sawReject || (m["msg"] == "ingest: record rejected" && m["record"] == "sqs:m-1")
 	}
 	if !sawFinding || !sawReject {
@@ -440,5 +441,39 @@ func TestSendDataEventsEnv(t *testing.T) {
 		if got != c.want || (err == nil) != (c.err == "") || (err != nil && err.Error() != c.err) {
 			t.Errorf("%q: %v %v", c.v, got, err)
 		}
+	}
+}
+
+// A flood logs one line per finding and batch, naming the batch's messages in the finding's
+// evidence sample, not one line per message.
+func TestFloodLogsOneLinePerFinding(t *testing.T) {
+	var logs bytes.Buffer
+	p := &fakePublisher{}
+	var bodies []string
+	for i := range 8 {
+		bodies = append(bodies, sendRecord(fmt.Sprintf("msg-%d", i), "thief", "198.51.100.7"))
+	}
+	if _, err := invoke(t, newHandler(newDetector(t, false), p, &logs), sqsEvent(bodies...)); err != nil {
+		t.Fatal(err)
+	}
+	if len(p.got) != 1 {
+		t.Fatalf("published %d findings", len(p.got))
+	}
+	lines := 0
+	for line := range strings.SplitSeq(strings.TrimSpace(logs.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("log line not JSON: %q", line)
+		}
+		if m["finding_id"] != p.got[0].ID {
+			continue
+		}
+		lines++
+		if ids, _ := m["ses_message_ids"].([]any); len(ids) != 8 {
+			t.Errorf("finding line names %d messages, want 8: %s", len(ids), line)
+		}
+	}
+	if lines != 1 {
+		t.Errorf("%d log lines for the finding, want 1:\n%s", lines, logs.String())
 	}
 }

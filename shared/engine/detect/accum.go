@@ -1,9 +1,11 @@
 package detect
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -33,6 +35,12 @@ type accum struct {
 	undo []undoOp // State increments made so far, taken back if the batch fails
 
 	sendCounts map[sendPeriod]int64 // first-seen Send events of the batch per counter period
+
+	// Counters read by principalCounters (one item per principal and rate bucket): the volume
+	// bucket and its predecessor, and the principal's rate denominator. Nil: evalVolume and
+	// evalRates keep their own counters.
+	volCur, volPrev map[volKey]int64
+	sndCount        map[rateKey]int64
 }
 
 func newAccum() *accum {
@@ -313,4 +321,140 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
+}
+
+// AttrDelta is an increment of one counter attribute of a State item.
+type AttrDelta struct {
+	Attr  string
+	Delta int64
+}
+
+// itemCounters is implemented by States that keep several counters in one item and add to them
+// in one write (DynamoState: one UpdateItem, one write unit for an item under 1 KB).
+type itemCounters interface {
+	// AddItem adds the deltas to their attributes of item and returns every counter attribute
+	// of the item after the update.
+	AddItem(ctx context.Context, item string, deltas []AttrDelta, expires time.Time) (map[string]int64, error)
+	// GetAttr returns one counter attribute of item (0 when absent).
+	GetAttr(ctx context.Context, item, attr string) (int64, error)
+}
+
+// principalCounters puts a principal's volume buckets and its rate denominator for one rate
+// bucket in one item, so a batch costs one write per principal instead of two writes and a
+// read: volume is then read from the same update (its previous bucket too, unless that lies in
+// the previous rate bucket). It applies when the State supports it and every volume bucket lies
+// inside one rate bucket (the rate window a multiple of the volume window); else evalVolume and
+// evalRates write their own counters as before.
+func (d *Detector) principalCounters(ctx context.Context, a *accum) error {
+	ic, wv, rw, ok := d.itemCounters()
+	if !ok {
+		return nil
+	}
+	vs, rs := int64(wv/time.Second), int64(rw/time.Second)
+	items := map[itemKey][]AttrDelta{}
+	var order []itemKey
+	add := func(k itemKey, attr string, n int64) {
+		if _, ok := items[k]; !ok {
+			order = append(order, k)
+		}
+		items[k] = append(items[k], AttrDelta{Attr: attr, Delta: n})
+	}
+	volAttr := func(start int64) string { return "v" + strconv.FormatInt(vs, 10) + "_" + strconv.FormatInt(start, 10) }
+	itemName := func(k itemKey) string { return counterItem(k.account, k.principal, rs, k.start) }
+	for _, k := range a.volOrder {
+		add(itemKey{k.account, k.principal, floorDiv(k.start, rs) * rs}, volAttr(k.start), int64(len(a.vol[k].sends)))
+	}
+	for _, k := range a.sendOrder {
+		if !k.identity && k.win == rs {
+			add(itemKey{k.account, k.name, k.start}, "snd", a.sends[k])
+		}
+	}
+	a.volCur, a.volPrev, a.sndCount = map[volKey]int64{}, map[volKey]int64{}, map[rateKey]int64{}
+	got := make(map[itemKey]map[string]int64, len(order))
+	for _, k := range order {
+		start := time.Unix(k.start, 0)
+		expires := d.expiry(maxTime(start.Add(rw+MarkTTL), start.Add(rw+2*wv)))
+		vals, err := ic.AddItem(ctx, itemName(k), items[k], expires)
+		if err != nil {
+			return err
+		}
+		a.undo = append(a.undo, undoOp{key: itemName(k), attrs: items[k], expires: expires})
+		got[k] = vals
+		if n, ok := vals["snd"]; ok && slicesHasSnd(items[k]) {
+			a.sndCount[rateKey{account: k.account, name: k.principal, win: rs, start: k.start}] = n
+		}
+	}
+	for _, k := range a.volOrder {
+		ik := itemKey{k.account, k.principal, floorDiv(k.start, rs) * rs}
+		a.volCur[k] = got[ik][volAttr(k.start)]
+		prev := k.start - vs
+		pk := itemKey{k.account, k.principal, floorDiv(prev, rs) * rs}
+		if pk == ik {
+			a.volPrev[k] = got[ik][volAttr(prev)]
+			continue
+		}
+		n, err := ic.GetAttr(ctx, itemName(pk), volAttr(prev))
+		if err != nil {
+			return err
+		}
+		a.volPrev[k] = n
+	}
+	return nil
+}
+
+// itemKey is a principal's counter item: account, principal and rate bucket start.
+type itemKey struct {
+	account, principal string
+	start              int64
+}
+
+// counterItem is the State item of a principal's counters for one rate bucket.
+func counterItem(account, principal string, rateWin, start int64) string {
+	return "ctr#" + account + "#" + principal + "#" + strconv.FormatInt(rateWin, 10) + "#" + strconv.FormatInt(start, 10)
+}
+
+// itemCounters reports whether principal counters share items (principalCounters), with the
+// volume and rate windows.
+func (d *Detector) itemCounters() (itemCounters, time.Duration, time.Duration, bool) {
+	ic, ok := d.st.(itemCounters)
+	if !ok || !d.volume || len(d.rateWins) == 0 {
+		return nil, 0, 0, false
+	}
+	wv, rw := d.p.Limits.PerPrincipal.Window, d.rateWins[0]
+	if wv <= 0 || rw%wv != 0 {
+		return nil, 0, 0, false
+	}
+	return ic, wv, rw, true
+}
+
+// rateDenominator reads the send counter of k outside the batch's own updates.
+func (d *Detector) rateDenominator(ctx context.Context, k rateKey) (int64, error) {
+	if ic, _, rw, ok := d.itemCounters(); ok && !k.identity && k.win == int64(rw/time.Second) {
+		return ic.GetAttr(ctx, counterItem(k.account, k.name, k.win, k.start), "snd")
+	}
+	return d.st.Get(ctx, rateCounterKey("snd", k))
+}
+
+func slicesHasSnd(ds []AttrDelta) bool {
+	for _, d := range ds {
+		if d.Attr == "snd" {
+			return true
+		}
+	}
+	return false
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }

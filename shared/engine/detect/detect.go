@@ -211,6 +211,9 @@ func (d *Detector) Process(ctx context.Context, events []sesevent.Event) (Batch,
 	if err := d.countSends(ctx, a); err != nil {
 		return fail(err)
 	}
+	if err := d.principalCounters(ctx, a); err != nil {
+		return fail(err)
+	}
 	if d.volume {
 		if err := d.evalVolume(ctx, a); err != nil {
 			return fail(err)
@@ -229,7 +232,17 @@ func (d *Detector) Process(ctx context.Context, events []sesevent.Event) (Batch,
 	return b, nil
 }
 
+// IngestEventTypes are the SES event types detection reads: every rule and join works from Sends
+// (per-send rules, volume, rate denominators, the Send counters coverage reconciles, the API-send
+// join) and from Bounces and Complaints (rate numerators). The pipeline routes only these to the
+// ingest function; Delivery, Reject, DeliveryDelay, Rendering Failure, Open and Click go to the
+// archive only (each would cost an SQS request and an invocation share for nothing).
+func IngestEventTypes() []string {
+	return []string{string(sesevent.TypeSend), string(sesevent.TypeBounce), string(sesevent.TypeComplaint)}
+}
+
 // relevant reports whether an event can change detection (others are counted and ignored).
+// Keep it in step with IngestEventTypes.
 func relevant(e *sesevent.Event) bool {
 	switch e.Type {
 	case sesevent.TypeSend, sesevent.TypeBounce, sesevent.TypeComplaint:

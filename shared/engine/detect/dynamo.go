@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -46,6 +47,7 @@ type DynamoState struct {
 var (
 	_ State           = (*DynamoState)(nil)
 	_ concurrentState = (*DynamoState)(nil)
+	_ itemCounters    = (*DynamoState)(nil)
 )
 
 // MarkConcurrency lets Process issue a batch's dedup marks concurrently: each is an independent
@@ -194,4 +196,68 @@ func num(v types.AttributeValue) (int64, error) {
 		return 0, errors.New("count attribute missing or not a number")
 	}
 	return strconv.ParseInt(n.Value, 10, 64)
+}
+
+// AddItem implements itemCounters: one UpdateItem ADDs every delta to its attribute of the item
+// and returns the item's numeric attributes after the update. Several counters of one principal
+// in one small item cost one write unit instead of one each.
+func (s *DynamoState) AddItem(ctx context.Context, item string, deltas []AttrDelta, expires time.Time) (map[string]int64, error) {
+	names := map[string]string{"#ttl": DynamoTTLAttr}
+	values := map[string]types.AttributeValue{":ttl": epoch(expires)}
+	var expr strings.Builder
+	expr.WriteString("ADD ")
+	for i, d := range deltas {
+		if i > 0 {
+			expr.WriteString(", ")
+		}
+		n, v := "#a"+strconv.Itoa(i), ":d"+strconv.Itoa(i)
+		names[n] = d.Attr
+		values[v] = &types.AttributeValueMemberN{Value: strconv.FormatInt(d.Delta, 10)}
+		expr.WriteString(n + " " + v)
+	}
+	// expires is the item's (the latest of its counters'), and never earlier than a previous writer's.
+	expr.WriteString(" SET #ttl = :ttl")
+	out, err := s.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(s.table),
+		Key:                       s.key(item),
+		UpdateExpression:          aws.String(expr.String()),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
+		ReturnValues:              types.ReturnValueAllNew,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("state add %s: %w", item, err)
+	}
+	got := make(map[string]int64, len(out.Attributes))
+	for k, v := range out.Attributes {
+		if k == DynamoTTLAttr {
+			continue
+		}
+		if n, ok := v.(*types.AttributeValueMemberN); ok {
+			x, err := strconv.ParseInt(n.Value, 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("state add %s: attribute %s: %w", item, k, err)
+			}
+			got[k] = x
+		}
+	}
+	return got, nil
+}
+
+// GetAttr implements itemCounters with a consistent read of one attribute (0 when absent).
+func (s *DynamoState) GetAttr(ctx context.Context, item, attr string) (int64, error) {
+	out, err := s.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: s.key(item), ConsistentRead: aws.Bool(true),
+		ProjectionExpression: aws.String("#a"), ExpressionAttributeNames: map[string]string{"#a": attr}})
+	if err != nil {
+		return 0, fmt.Errorf("state get %s %s: %w", item, attr, err)
+	}
+	v, ok := out.Item[attr]
+	if !ok {
+		return 0, nil
+	}
+	n, err := num(v)
+	if err != nil {
+		return 0, fmt.Errorf("state get %s %s: %w", item, attr, err)
+	}
+	return n, nil
 }

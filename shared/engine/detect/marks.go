@@ -110,7 +110,8 @@ type undoOp struct {
 	key     string
 	delta   int64
 	tally   bool
-	mark    bool // a mark to remove (incident steps)
+	mark    bool        // a mark to remove (incident steps)
+	attrs   []AttrDelta // an itemCounters update of item key
 	first   time.Time
 	expires time.Time
 }
@@ -151,9 +152,16 @@ func (d *Detector) undo(ctx context.Context, a *accum) error {
 			}
 			continue
 		}
-		if op.tally {
+		switch {
+		case op.attrs != nil:
+			neg := make([]AttrDelta, len(op.attrs))
+			for i, x := range op.attrs {
+				neg[i] = AttrDelta{Attr: x.Attr, Delta: -x.Delta}
+			}
+			_, err = d.st.(itemCounters).AddItem(ctx, op.key, neg, op.expires)
+		case op.tally:
 			_, err = d.st.Tally(ctx, op.key, -op.delta, op.first, op.expires)
-		} else {
+		default:
 			_, err = d.st.Add(ctx, op.key, -op.delta, op.expires)
 		}
 		if err != nil {

@@ -84,6 +84,10 @@ func (k feedbackKind) counter() string {
 func (d *Detector) evalRates(ctx context.Context, a *accum) error {
 	sends := make(map[rateKey]int64, len(a.sendOrder))
 	for _, k := range a.sendOrder {
+		if n, ok := a.sndCount[k]; ok { // counted with the principal's volume (principalCounters)
+			sends[k] = n
+			continue
+		}
 		w := time.Duration(k.win) * time.Second
 		n, err := d.add(ctx, a, rateCounterKey("snd", k), a.sends[k], d.expiry(time.Unix(k.start, 0).Add(w+MarkTTL)))
 		if err != nil {
@@ -107,7 +111,7 @@ func (d *Detector) evalRates(ctx context.Context, a *accum) error {
 			}
 			den, ok := sends[k]
 			if !ok {
-				if den, err = d.st.Get(ctx, rateCounterKey("snd", k)); err != nil {
+				if den, err = d.rateDenominator(ctx, k); err != nil {
 					return err
 				}
 			}

@@ -36,13 +36,15 @@ func (d *Detector) evalVolume(ctx context.Context, a *accum) error {
 	for _, k := range a.volOrder {
 		g := a.vol[k]
 		start := time.Unix(k.start, 0).UTC()
-		cur, err := d.add(ctx, a, volCounterKey(k, k.start), int64(len(g.sends)), d.expiry(start.Add(2*w)))
-		if err != nil {
-			return err
-		}
-		prev, err := d.st.Get(ctx, volCounterKey(k, k.start-int64(w/time.Second)))
-		if err != nil {
-			return err
+		cur, prev := a.volCur[k], a.volPrev[k]
+		if a.volCur == nil { // principalCounters did not apply: a counter of its own
+			var err error
+			if cur, err = d.add(ctx, a, volCounterKey(k, k.start), int64(len(g.sends)), d.expiry(start.Add(2*w))); err != nil {
+				return err
+			}
+			if prev, err = d.st.Get(ctx, volCounterKey(k, k.start-int64(w/time.Second))); err != nil {
+				return err
+			}
 		}
 		elapsed := g.last.Sub(start)
 		frac := math.Min(math.Max(float64(elapsed)/float64(w), 0), 1)
