@@ -2,6 +2,7 @@ package finding
 
 import (
 	"runtime/debug"
+	"strings"
 	"sync"
 )
 
@@ -60,6 +61,11 @@ func (b Build) Producer() string {
 	rev := b.Revision
 	if len(rev) > 12 {
 		rev = rev[:12]
+	}
+	// Go 1.24+ stamps the main module with a pseudo-version that already names the commit
+	// (v0.0.0-20261207143624-c37d3c244fb5, "+dirty" when modified): say it once.
+	if strings.Contains(v, rev) {
+		return v
 	}
 	if b.Modified {
 		rev += "-dirty"

@@ -16,6 +16,9 @@ func TestBuildProducer(t *testing.T) {
 		{Build{Version: "v1.4.0"}, "v1.4.0"},
 		{Build{Version: "(devel)", Revision: "0123456789abcdef0123"}, "(devel)+0123456789ab"},
 		{Build{Version: "v1.4.0", Revision: "0123456789abcdef0123", Modified: true}, "v1.4.0+0123456789ab-dirty"},
+		// Go 1.24+ pseudo-versions already name the commit (and +dirty).
+		{Build{Version: "v0.0.0-20261207143624-0123456789ab", Revision: "0123456789abcdef0123"}, "v0.0.0-20261207143624-0123456789ab"},
+		{Build{Version: "v0.0.0-20261207143624-0123456789ab+dirty", Revision: "0123456789abcdef0123", Modified: true}, "v0.0.0-20261207143624-0123456789ab+dirty"},
 	}
 	for _, tt := range tests {
 		if got := tt.b.Producer(); got != tt.want {
