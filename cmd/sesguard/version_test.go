@@ -41,7 +41,7 @@ func TestVersionStamped(t *testing.T) {
 	}
 	rev := strings.TrimSpace(string(head))
 	// Go 1.24+ stamps the main module with a pseudo-version from VCS (v0.0.0-<time>-<rev>); older
-	// builds say (devel). Either way the producer version ends in +<12 hex of HEAD>.
+	// builds say (devel)+<rev>. Either way the producer version names the short commit.
 	if !strings.Contains(string(out), "revision "+rev) || !strings.Contains(string(out), "producer_version \"") ||
 		!strings.Contains(string(out)[strings.Index(string(out), "producer_version"):], rev[:12]) {
 		t.Errorf("version output does not name HEAD %s:\n%s", rev, out)
