@@ -185,11 +185,11 @@ func expectedStatements(t *testing.T, s *synthed) map[string][]stmtWant {
 	respond := []stmtWant{
 		logs("respond"),
 		allow(sqsConsume, queue("FunctionsRespondQueue")),
-		allow([]string{"iam:UpdateAccessKey", "iam:PutUserPolicy", "iam:DeleteUserPolicy"}, userArn("*")),
+		allow([]string{"iam:UpdateAccessKey", "iam:PutUserPolicy", "iam:DeleteUserPolicy", "iam:DeleteLoginProfile", "iam:CreateLoginProfile"}, userArn("*")),
 		allow([]string{"iam:PutRolePolicy", "iam:DeleteRolePolicy"}, roleArn("*")),
-		allow([]string{"iam:GetUser", "iam:ListAccessKeys", "iam:GetAccessKeyLastUsed", "iam:GetUserPolicy"}, userArn("*")),
+		allow([]string{"iam:GetUser", "iam:ListAccessKeys", "iam:GetAccessKeyLastUsed", "iam:GetUserPolicy", "iam:GetLoginProfile"}, userArn("*")),
 		allow([]string{"iam:GetRole", "iam:GetRolePolicy"}, roleArn("*")),
-		{Effect: "Deny", Actions: []string{"iam:UpdateAccessKey", "iam:PutUserPolicy", "iam:DeleteUserPolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy"}, Resources: deny},
+		{Effect: "Deny", Actions: []string{"iam:UpdateAccessKey", "iam:PutUserPolicy", "iam:DeleteUserPolicy", "iam:DeleteLoginProfile", "iam:CreateLoginProfile", "iam:PutRolePolicy", "iam:DeleteRolePolicy"}, Resources: deny},
 		allow([]string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, table),
 		allow([]string{"sns:Publish"}, findings), kms,
 	}
