@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -93,8 +94,9 @@ func runPolicyPreflight(ctx context.Context, e env, args []string) int {
 	}
 	groups := map[preflightKey]*preflightGroup{}
 	var judged, unjudged, evalErrs int64
+	vpcs := slices.Sorted(maps.Keys(p.Network.Resolved))
 	judge := func(principal string, ip netip.Addr, fromAddr string, rcpts []string, at time.Time, id string) {
-		req, network := preflightRequest(p, ip)
+		req, network := preflightRequest(p, vpcs, ip)
 		req.FromAddress, req.Recipients = fromAddr, rcpts
 		d, err := doc.Denies(req)
 		if err != nil {
@@ -157,19 +159,18 @@ func runPolicyPreflight(ctx context.Context, e env, args []string) int {
 	return exitOK
 }
 
-// preflightRequest fills the network keys the way the request would have reached SES.
-func preflightRequest(p *policy.Policy, ip netip.Addr) (policy.Request, string) {
+// cgnat is the shared address space (RFC 6598) a VPC may use besides the private blocks.
+var cgnat = netip.MustParsePrefix("100.64.0.0/10")
+
+// preflightRequest fills the network keys the way the request would have reached SES. vpcs are
+// the policy's resolved VPC ids, sorted once by the caller (this runs for every send).
+func preflightRequest(p *policy.Policy, vpcs []string, ip netip.Addr) (policy.Request, string) {
 	if !ip.IsValid() {
 		return policy.Request{}, "(no source IP)"
 	}
 	ip = ip.Unmap()
-	if ip.IsPrivate() || ip.IsLoopback() || ip.IsLinkLocalUnicast() || netip.MustParsePrefix("100.64.0.0/10").Contains(ip) {
-		ids := make([]string, 0, len(p.Network.Resolved))
-		for id := range p.Network.Resolved {
-			ids = append(ids, id)
-		}
-		slices.Sort(ids)
-		for _, id := range ids {
+	if ip.IsPrivate() || ip.IsLoopback() || ip.IsLinkLocalUnicast() || cgnat.Contains(ip) {
+		for _, id := range vpcs {
 			for _, b := range p.Network.Resolved[id] {
 				if b.Contains(ip) {
 					return policy.Request{SourceVpc: id}, id

@@ -2,7 +2,9 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 
@@ -25,7 +27,7 @@ func TestPreflightRequest(t *testing.T) {
 	}
 	for _, tt := range tests {
 		ip, _ := netip.ParseAddr(tt.ip)
-		r, network := preflightRequest(p, ip)
+		r, network := preflightRequest(p, slices.Sorted(maps.Keys(p.Network.Resolved)), ip)
 		if r.SourceVpc != tt.vpc || r.SourceIP.IsValid() != tt.public || network != tt.network {
 			t.Errorf("%s: got vpc %q ip %v network %q", tt.ip, r.SourceVpc, r.SourceIP, network)
 		}
