@@ -52,8 +52,5 @@ func (w *SlackWebhook) Post(ctx context.Context, msg SlackMessage) error {
 	if err != nil {
 		return fmt.Errorf("encode slack message: %w", err)
 	}
-	if w.Target == "" {
-		w.Target = "slack webhook"
-	}
 	return w.Poster.Post(ctx, payload)
 }
