@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sesguard/sesguard/shared/core/finding"
+	"github.com/sesguard/sesguard/shared/core/sanitize"
 )
 
 // hostile fills every attacker-influenced string of a finding with s.
@@ -77,10 +78,10 @@ func checkSlack(t *testing.T, kind string, m SlackMessage, in string) {
 	if len(m.Blocks) > SlackMaxBlocks {
 		t.Errorf("%s: %d blocks", kind, len(m.Blocks))
 	}
-	total := textLen(m.Text)
+	total := sanitize.Len(m.Text)
 	checkText(t, kind+" fallback", m.Text, "mrkdwn")
-	if textLen(m.Text) > slackMaxFallback {
-		t.Errorf("%s: fallback %d chars", kind, textLen(m.Text))
+	if sanitize.Len(m.Text) > slackMaxFallback {
+		t.Errorf("%s: fallback %d chars", kind, sanitize.Len(m.Text))
 	}
 	for i, b := range m.Blocks {
 		if b.Text != nil {
@@ -91,28 +92,28 @@ func checkSlack(t *testing.T, kind string, m SlackMessage, in string) {
 					t.Errorf("%s: header is %s", kind, b.Text.Type)
 				}
 			}
-			if n := textLen(b.Text.Text); n > limit {
+			if n := sanitize.Len(b.Text.Text); n > limit {
 				t.Errorf("%s block %d (%s): %d chars > %d", kind, i, b.Type, n, limit)
 			}
 			checkText(t, kind, b.Text.Text, b.Text.Type)
-			total += textLen(b.Text.Text)
+			total += sanitize.Len(b.Text.Text)
 		}
 		if len(b.Fields) > SlackMaxFields {
 			t.Errorf("%s block %d: %d fields", kind, i, len(b.Fields))
 		}
 		for _, f := range b.Fields {
-			if n := textLen(f.Text); n > 2000 {
+			if n := sanitize.Len(f.Text); n > 2000 {
 				t.Errorf("%s field: %d chars", kind, n)
 			}
 			checkText(t, kind+" field", f.Text, f.Type)
-			total += textLen(f.Text)
+			total += sanitize.Len(f.Text)
 		}
 		if len(b.Elements) > slackMaxContext {
 			t.Errorf("%s block %d: %d context elements", kind, i, len(b.Elements))
 		}
 		for _, e := range b.Elements {
 			checkText(t, kind+" context", e.Text, e.Type)
-			total += textLen(e.Text)
+			total += sanitize.Len(e.Text)
 		}
 	}
 	if total > slackMaxTotal {
@@ -235,7 +236,7 @@ func TestAdversarialSNSAndChatbot(t *testing.T) {
 					}
 				}
 				for k, v := range m.Attributes {
-					if v == "" || !utf8.ValidString(v) || textLen(v) > snsMaxAttribute || strings.ContainsFunc(v, unicode.IsControl) {
+					if v == "" || !utf8.ValidString(v) || sanitize.Len(v) > snsMaxAttribute || strings.ContainsFunc(v, unicode.IsControl) {
 						t.Errorf("%s: attribute %s = %q", kind, k, short(v))
 					}
 				}
@@ -271,7 +272,7 @@ func TestAdversarialSNSAndChatbot(t *testing.T) {
 				if strings.Count(n.Content.Description, "`")%2 != 0 {
 					t.Errorf("chatbot %s: truncation left a code span open: %q", kind, short(n.Content.Description))
 				}
-				if textLen(n.Content.Title) > chatbotMaxTitle || textLen(n.Content.Description) > chatbotMaxDescription {
+				if sanitize.Len(n.Content.Title) > chatbotMaxTitle || sanitize.Len(n.Content.Description) > chatbotMaxDescription {
 					t.Errorf("chatbot %s: title/description over caps", kind)
 				}
 			}
@@ -293,8 +294,8 @@ func TestClean(t *testing.T) {
 		{"non\uFFFExml\uFFFF", "nonxml"},
 	}
 	for _, tt := range tests {
-		if got := clean(tt.in); got != tt.want {
-			t.Errorf("clean(%q) = %q, want %q", tt.in, got, tt.want)
+		if got := sanitize.Line(tt.in); got != tt.want {
+			t.Errorf("sanitize.Line(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }
@@ -302,30 +303,30 @@ func TestClean(t *testing.T) {
 func TestTruncationOnRuneBoundaries(t *testing.T) {
 	in := strings.Repeat("🚨é", 100) // 4- and 2-byte runes; 🚨 is two UTF-16 units
 	for limit := 13; limit < 60; limit++ {
-		got := clip(in, limit)
-		if !utf8.ValidString(got) || textLen(got) > limit || !strings.HasSuffix(got, TruncationMarker) {
-			t.Fatalf("clip(limit %d) = %q (len %d)", limit, got, textLen(got))
+		got := sanitize.Clip(in, limit)
+		if !utf8.ValidString(got) || sanitize.Len(got) > limit || !strings.HasSuffix(got, TruncationMarker) {
+			t.Fatalf("sanitize.Clip(limit %d) = %q (len %d)", limit, got, sanitize.Len(got))
 		}
 	}
 	// A huge input is cut before cleaning but always visibly marked, even when cleaning removes
 	// almost everything (a flood of zero-width spaces).
 	for _, in := range []string{strings.Repeat("\u200b", 100000) + "tail", strings.Repeat("é", 100000), strings.Repeat("a", 100000)} {
-		got := clipClean(in, 50)
-		if !strings.HasSuffix(got, TruncationMarker) || textLen(got) > 50 || !utf8.ValidString(got) {
-			t.Errorf("clipClean(%d bytes) = %q", len(in), got)
+		got := sanitize.Clean(in, 50)
+		if !strings.HasSuffix(got, TruncationMarker) || sanitize.Len(got) > 50 || !utf8.ValidString(got) {
+			t.Errorf("sanitize.Clean(%d bytes) = %q", len(in), got)
 		}
 	}
-	if got := clipClean("exact", 5); got != "exact" {
+	if got := sanitize.Clean("exact", 5); got != "exact" {
 		t.Errorf("clipClean changed a fitting string: %q", got)
 	}
-	if got := clip("short", 10); got != "short" {
+	if got := sanitize.Clip("short", 10); got != "short" {
 		t.Errorf("clip changed a short string: %q", got)
 	}
 	// fitMrkdwn never splits an entity or leaves a code span open.
 	s := "*x*\n`" + strings.Repeat("a&amp;", 50) + "`"
 	for limit := 20; limit < len(s); limit++ {
 		got := fitMrkdwn(s, limit)
-		if textLen(got) > limit || strings.Count(got, "`")%2 != 0 {
+		if sanitize.Len(got) > limit || strings.Count(got, "`")%2 != 0 {
 			t.Fatalf("fitMrkdwn(limit %d) = %q", limit, got)
 		}
 		body := strings.TrimSuffix(strings.TrimSuffix(got, TruncationMarker), "`")

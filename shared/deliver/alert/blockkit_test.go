@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sesguard/sesguard/shared/core/finding"
+	"github.com/sesguard/sesguard/shared/core/sanitize"
 )
 
 // Slack's Block Kit limits, as published in the Block Kit reference (docs.slack.dev/reference/
@@ -46,7 +47,7 @@ func blockKitViolations(raw []byte) []string {
 	}
 	var bad []string
 	fail := func(format string, args ...any) { bad = append(bad, fmt.Sprintf(format, args...)) }
-	if n := textLen(msg.Text); n > bkMaxTopLevelText {
+	if n := sanitize.Len(msg.Text); n > bkMaxTopLevelText {
 		fail("text: %d chars > %d", n, bkMaxTopLevelText)
 	}
 	if len(msg.Blocks) > bkMaxBlocks {
@@ -73,7 +74,7 @@ func blockKitViolations(raw []byte) []string {
 		if _, ok := o["verbatim"]; ok && typ != "mrkdwn" {
 			fail("%s: verbatim on %s", where, typ)
 		}
-		if n := textLen(text); n < bkMinTextObjectText || n > max {
+		if n := sanitize.Len(text); n < bkMinTextObjectText || n > max {
 			fail("%s: %d chars, want %d..%d", where, n, bkMinTextObjectText, max)
 		}
 	}
@@ -134,8 +135,8 @@ func blockKitViolations(raw []byte) []string {
 					fail("%s: action_id %q repeated in the message", bw, id)
 				}
 				actionIDs[id] = true
-				if v, _ := btn["value"].(string); textLen(v) > bkMaxButtonValue {
-					fail("%s: value of %d chars > %d", bw, textLen(v), bkMaxButtonValue)
+				if v, _ := btn["value"].(string); sanitize.Len(v) > bkMaxButtonValue {
+					fail("%s: value of %d chars > %d", bw, sanitize.Len(v), bkMaxButtonValue)
 				}
 				if s, ok := btn["style"]; ok && s != "primary" && s != "danger" {
 					fail("%s: style %v", bw, s)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sesguard/sesguard/shared/core/finding"
+	"github.com/sesguard/sesguard/shared/core/sanitize"
 	"github.com/sesguard/sesguard/shared/slack/approval"
 )
 
@@ -96,11 +97,11 @@ func (b *SlackBlock) UnmarshalJSON(data []byte) error {
 // button is a button whose action_id carries its reference (approval.ButtonID): Slack rejects
 // a message with repeated action ids, and a result has one Undo button per action.
 func button(prefix, label, ref, style string, confirm *SlackConfirm) SlackButton {
-	return SlackButton{Type: "button", ActionID: approval.ButtonID(prefix, ref), Text: plainText(clip(label, 75)), Value: ref, Style: style, Confirm: confirm}
+	return SlackButton{Type: "button", ActionID: approval.ButtonID(prefix, ref), Text: plainText(sanitize.Clip(label, 75)), Value: ref, Style: style, Confirm: confirm}
 }
 
 func confirmDialog(title, text, yes string) *SlackConfirm {
-	return &SlackConfirm{Title: plainText(clip(title, 100)), Text: plainText(clip(text, 300)), Confirm: plainText(clip(yes, 30)), Deny: plainText("Cancel")}
+	return &SlackConfirm{Title: plainText(sanitize.Clip(title, 100)), Text: plainText(sanitize.Clip(text, 300)), Confirm: plainText(sanitize.Clip(yes, 30)), Deny: plainText("Cancel")}
 }
 
 // resultButtons renders a result's buttons: Contain now for a dry-run result with planned
@@ -177,7 +178,7 @@ func SlackUndone(a finding.ActionResult, findingID, slackUser string, at time.Ti
 // must be sesguard's own wording (it is escaped and cleaned, not defanged); detail, which may
 // quote anything, is shown as a code span. The "sesguard:" prefix keeps a line from quoting.
 func SlackEphemeral(text, detail string) SlackMessage {
-	t := "sesguard: " + slackEsc(proseReplacer.Replace(clipClean(text, 300)))
+	t := "sesguard: " + slackEsc(proseReplacer.Replace(sanitize.Clean(text, 300)))
 	if detail != "" {
 		t += " " + code(detail, 300)
 	}

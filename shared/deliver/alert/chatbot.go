@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/sesguard/sesguard/shared/core/finding"
+	"github.com/sesguard/sesguard/shared/core/sanitize"
 )
 
 // Chatbot caps. AWS does not document per-field limits (reference §5.3), so sesguard keeps each
@@ -48,11 +49,11 @@ func newChatbot(id, threadID, eventType string) ChatbotNotification {
 	return ChatbotNotification{
 		Version: "1.0",
 		Source:  "custom",
-		ID:      clipClean(id, capName),
+		ID:      sanitize.Clean(id, capName),
 		Content: ChatbotContent{TextType: "client-markdown"},
 		Metadata: ChatbotMetadata{
 			// The finding id threads the page, its updates and its containment result together.
-			ThreadID:  "sesguard-" + clipClean(threadID, capName),
+			ThreadID:  "sesguard-" + sanitize.Clean(threadID, capName),
 			EventType: eventType,
 		},
 	}
@@ -103,13 +104,13 @@ func chatbotFindingResources(f *finding.Finding) []string {
 	if f.Principal.ARN == "" {
 		return nil
 	}
-	return []string{clipClean(f.Principal.ARN, capName)}
+	return []string{sanitize.Clean(f.Principal.ARN, capName)}
 }
 
 // ChatbotFinding renders a new finding as a custom notification.
 func ChatbotFinding(f *finding.Finding) ChatbotNotification {
 	n := newChatbot(f.ID, f.ID, "sesguard.finding")
-	n.Content.Title = clip(severityEmoji(f.Severity)+" "+severityLabel(f.Severity)+": "+mdText(title(f.Rule), capShort), chatbotMaxTitle)
+	n.Content.Title = sanitize.Clip(severityEmoji(f.Severity)+" "+severityLabel(f.Severity)+": "+mdText(title(f.Rule), capShort), chatbotMaxTitle)
 	lines := chatbotFindingLines(f)
 	switch {
 	case len(f.Actions) == 0:
@@ -121,15 +122,15 @@ func ChatbotFinding(f *finding.Finding) ChatbotNotification {
 	}
 	n.Content.Description = fitMrkdwn(strings.Join(lines, "\n"), chatbotMaxDescription)
 	n.Content.NextSteps = []string{
-		clip("Review the principal's recent activity: "+md(f.Principal.Name, capName), chatbotMaxStep),
-		clip("Investigate sends: `sesguard investigate ARCHIVE --by principal`", chatbotMaxStep),
+		sanitize.Clip("Review the principal's recent activity: "+md(f.Principal.Name, capName), chatbotMaxStep),
+		sanitize.Clip("Investigate sends: `sesguard investigate ARCHIVE --by principal`", chatbotMaxStep),
 	}
 	n.Content.Keywords = keywords(string(f.Severity), f.Rule, f.Region)
-	n.Metadata.Summary = clip(severityLabel(f.Severity)+" "+mdText(title(f.Rule), capShort)+" by "+mdName(f.Principal.Name, capShort), chatbotMaxSummary)
+	n.Metadata.Summary = sanitize.Clip(severityLabel(f.Severity)+" "+mdText(title(f.Rule), capShort)+" by "+mdName(f.Principal.Name, capShort), chatbotMaxSummary)
 	n.Metadata.RelatedResources = chatbotFindingResources(f)
 	n.Metadata.AdditionalContext = map[string]string{
-		"findingId": clipClean(f.ID, capName),
-		"rule":      clipClean(f.Rule, capShort),
+		"findingId": sanitize.Clean(f.ID, capName),
+		"rule":      sanitize.Clean(f.Rule, capShort),
 		"mode":      modeLabel(f.Mode),
 	}
 	return n
@@ -138,11 +139,11 @@ func ChatbotFinding(f *finding.Finding) ChatbotNotification {
 // ChatbotUpdate renders a repeat of a known finding, threaded under the original.
 func ChatbotUpdate(f *finding.Finding, prev int64) ChatbotNotification {
 	n := newChatbot(fmt.Sprintf("%s-%d", f.ID, f.Evidence.Count), f.ID, "sesguard.finding.update")
-	n.Content.Title = clip(fmt.Sprintf("Update: %s: %s sends (was %s)", mdText(title(f.Rule), capShort), countText(f.Evidence.Count), countText(prev)), chatbotMaxTitle)
+	n.Content.Title = sanitize.Clip(fmt.Sprintf("Update: %s: %s sends (was %s)", mdText(title(f.Rule), capShort), countText(f.Evidence.Count), countText(prev)), chatbotMaxTitle)
 	n.Content.Description = fitMrkdwn(strings.Join(chatbotFindingLines(f), "\n"), chatbotMaxDescription)
 	n.Content.Keywords = keywords(string(f.Severity), f.Rule, f.Region)
-	n.Metadata.Summary = clip("Update: "+countText(f.Evidence.Count)+" sends by "+mdName(f.Principal.Name, capShort), chatbotMaxSummary)
-	n.Metadata.AdditionalContext = map[string]string{"findingId": clipClean(f.ID, capName)}
+	n.Metadata.Summary = sanitize.Clip("Update: "+countText(f.Evidence.Count)+" sends by "+mdName(f.Principal.Name, capShort), chatbotMaxSummary)
+	n.Metadata.AdditionalContext = map[string]string{"findingId": sanitize.Clean(f.ID, capName)}
 	return n
 }
 
@@ -150,7 +151,7 @@ func ChatbotUpdate(f *finding.Finding, prev int64) ChatbotNotification {
 func ChatbotResult(r *finding.Result) ChatbotNotification {
 	// The id names the outcome set: a retry that changes an outcome is a new event, not a duplicate.
 	n := newChatbot(fmt.Sprintf("%s-result-%016x", r.FindingID, resultDigest(r)), r.FindingID, "sesguard.containment_result")
-	n.Content.Title = clip(mdText(resultHeadline(r), capShort)+": "+mdName(r.Principal.Name, capShort), chatbotMaxTitle)
+	n.Content.Title = sanitize.Clip(mdText(resultHeadline(r), capShort)+": "+mdName(r.Principal.Name, capShort), chatbotMaxTitle)
 	lines := []string{
 		mdLine("Account / region", md(r.Account, 40)+" / "+md(r.Region, 40)),
 		mdLine("Principal", md(r.Principal.Name, capName)),
@@ -172,15 +173,15 @@ func ChatbotResult(r *finding.Result) ChatbotNotification {
 		}
 		lines = append(lines, l)
 		if a.Outcome == finding.OutcomeApplied && a.ActionID != "" {
-			steps = append(steps, clip("Undo "+mdName(a.Action, capShort)+": "+md(restoreCommand(a.ActionID), capName), chatbotMaxStep))
+			steps = append(steps, sanitize.Clip("Undo "+mdName(a.Action, capShort)+": "+md(restoreCommand(a.ActionID), capName), chatbotMaxStep))
 		}
 	}
 	n.Content.Description = fitMrkdwn(strings.Join(lines, "\n"), chatbotMaxDescription)
 	n.Content.NextSteps = steps
 	n.Content.Keywords = keywords(string(r.Severity), r.Rule, r.Region)
-	n.Metadata.Summary = clip(mdText(resultHeadline(r), capShort), chatbotMaxSummary)
+	n.Metadata.Summary = sanitize.Clip(mdText(resultHeadline(r), capShort), chatbotMaxSummary)
 	n.Metadata.AdditionalContext = map[string]string{
-		"findingId": clipClean(r.FindingID, capName),
+		"findingId": sanitize.Clean(r.FindingID, capName),
 		"mode":      modeLabel(r.Mode),
 	}
 	return n
@@ -201,7 +202,7 @@ func mdList(vals []string) string {
 func keywords(vals ...string) []string {
 	out := []string{"sesguard"}
 	for _, v := range vals {
-		if c := clipClean(v, 50); c != "" {
+		if c := sanitize.Clean(v, 50); c != "" {
 			out = append(out, mdReplacer.Replace(c))
 		}
 	}

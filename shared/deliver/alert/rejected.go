@@ -9,6 +9,7 @@ import (
 	"net/http"
 
 	"github.com/sesguard/sesguard/shared/core/finding"
+	"github.com/sesguard/sesguard/shared/core/sanitize"
 )
 
 // KindRejected is the "alert" attribute of a notice that a destination refused an alert.
@@ -103,7 +104,7 @@ const rejectedAdvice = "The alert itself was published on this topic as usual. C
 func SNSRejection(r Rejection) SNSMessage {
 	rule, sev, account, principal := rejectedFacts(r.Alert)
 	var t textBody
-	t.line("sesguard: " + clipClean(r.Destination, capShort) + " refused an alert; it was not delivered there.")
+	t.line("sesguard: " + sanitize.Clean(r.Destination, capShort) + " refused an alert; it was not delivered there.")
 	t.line("")
 	t.kv("Destination", r.Destination, capShort)
 	t.kv("Refusal", r.Reason, 300)
@@ -129,10 +130,10 @@ func ChatbotRejection(r Rejection) ChatbotNotification {
 	id := rejectedID(r.Alert)
 	rule, sev, _, _ := rejectedFacts(r.Alert)
 	n := newChatbot("rejected-"+id+"-"+string(r.Alert.Kind), id, "sesguard.rejected")
-	n.Content.Title = clip(severityEmoji(sev)+" sesguard: "+mdText(r.Destination, capShort)+" refused an alert", chatbotMaxTitle)
-	n.Content.Description = clip(mdLine("Refusal", md(r.Reason, 300))+"\n"+mdLine("Alert", mdText(string(r.Alert.Kind), 20))+"\n"+
+	n.Content.Title = sanitize.Clip(severityEmoji(sev)+" sesguard: "+mdText(r.Destination, capShort)+" refused an alert", chatbotMaxTitle)
+	n.Content.Description = sanitize.Clip(mdLine("Refusal", md(r.Reason, 300))+"\n"+mdLine("Alert", mdText(string(r.Alert.Kind), 20))+"\n"+
 		mdLine("Finding id", md(id, capName))+"\n"+mdLine("Rule", md(rule, capShort))+"\n\n"+rejectedAdvice, chatbotMaxDescription)
-	n.Metadata.Summary = clip("sesguard: "+mdText(r.Destination, capShort)+" refused an alert", chatbotMaxSummary)
+	n.Metadata.Summary = sanitize.Clip("sesguard: "+mdText(r.Destination, capShort)+" refused an alert", chatbotMaxSummary)
 	return n
 }
 

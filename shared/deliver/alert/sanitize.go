@@ -9,18 +9,11 @@ import (
 // TruncationMarker ends every text sesguard had to shorten to fit a destination's limits.
 const TruncationMarker = sanitize.TruncationMarker
 
-// The renderers' short names for the shared sanitiser (shared/core/sanitize).
-func clean(s string) string                { return sanitize.Line(s) }
-func clipClean(s string, limit int) string { return sanitize.Clean(s, limit) }
-func textLen(s string) int                 { return sanitize.Len(s) }
-func prefixLen(s string, limit int) string { return sanitize.Prefix(s, limit) }
-func clip(s string, limit int) string      { return sanitize.Clip(s, limit) }
-
 // plain prepares attacker text for a Slack plain_text object: cleaned, angle brackets replaced by
 // look-alikes (no client ever reads them as <!channel> or <url|text>), defanged (Slack clients
 // still turn URLs, domains and e-mail addresses in plain_text into links), clipped to limit.
 func plain(s string, limit int) string {
-	return defang(plainReplacer.Replace(clipClean(s, limit)))
+	return defang(plainReplacer.Replace(sanitize.Clean(s, limit)))
 }
 
 // defang breaks what chat clients auto-link outside code spans — "https://x", "evil.example",
@@ -36,7 +29,7 @@ var slackEsc = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Repla
 // inert; backticks in the text become U+02CB so they cannot close the span early. Empty text
 // renders as an em dash. The raw text is clipped to limit before escaping.
 func code(s string, limit int) string {
-	c := clipClean(s, limit)
+	c := sanitize.Clean(s, limit)
 	if c == "" {
 		return "—"
 	}
@@ -49,7 +42,7 @@ func code(s string, limit int) string {
 // entities are escaped. Since clean removes newlines and callers never start a line with prose,
 // ">" cannot quote.
 func prose(s string, limit int) string {
-	return slackEsc(defang(proseReplacer.Replace(clipClean(s, limit))))
+	return slackEsc(defang(proseReplacer.Replace(sanitize.Clean(s, limit))))
 }
 
 var proseReplacer = strings.NewReplacer("*", "∗", "_", "＿", "~", "∼", "`", "ˋ")
@@ -57,10 +50,10 @@ var proseReplacer = strings.NewReplacer("*", "∗", "_", "＿", "~", "∼", "`",
 // fitMrkdwn cuts assembled mrkdwn text to limit without splitting an entity (&amp;) and closes a
 // code span left open by the cut, then appends TruncationMarker.
 func fitMrkdwn(s string, limit int) string {
-	if textLen(s) <= limit {
+	if sanitize.Len(s) <= limit {
 		return s
 	}
-	cut := prefixLen(s, limit-textLen(TruncationMarker)-1)
+	cut := sanitize.Prefix(s, limit-sanitize.Len(TruncationMarker)-1)
 	if amp := strings.LastIndexByte(cut, '&'); amp >= 0 && !strings.Contains(cut[amp:], ";") {
 		cut = cut[:amp]
 	}
@@ -77,7 +70,7 @@ func fitMrkdwn(s string, limit int) string {
 // ascii makes an SNS subject: printable ASCII only (others become '?'), one line, clipped to limit
 // with an ASCII marker.
 func ascii(s string, limit int) string {
-	c := clipClean(s, 2*limit)
+	c := sanitize.Clean(s, 2*limit)
 	var b strings.Builder
 	for _, r := range c {
 		if r >= 0x20 && r < 0x7f {
@@ -100,7 +93,7 @@ func ascii(s string, limit int) string {
 // md renders attacker text for AWS Chatbot client-markdown inside a code span. The chat platform
 // behind Chatbot is unknown, so no entity escaping is relied on: <, > and & become look-alikes.
 func md(s string, limit int) string {
-	c := clipClean(s, limit)
+	c := sanitize.Clean(s, limit)
 	if c == "" {
 		return "—"
 	}
@@ -109,7 +102,7 @@ func md(s string, limit int) string {
 
 // mdText is md without the code span, for titles and summaries.
 func mdText(s string, limit int) string {
-	return mdProse.Replace(clipClean(s, limit))
+	return mdProse.Replace(sanitize.Clean(s, limit))
 }
 
 // mdName is mdText for attacker-chosen names outside a code span: defanged so it is no link.

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/sesguard/sesguard/shared/core/finding"
+	"github.com/sesguard/sesguard/shared/core/sanitize"
 )
 
 // Slack Block Kit limits (reference §5.2). Totals are kept well under the ~13k characters at
@@ -68,7 +69,7 @@ func plainText(s string) SlackText {
 func mrkdwn(s string) SlackText { return SlackText{Type: "mrkdwn", Text: s, Verbatim: true} }
 
 func headerBlock(s string) SlackBlock {
-	t := plainText(clip(s, SlackMaxHeader))
+	t := plainText(sanitize.Clip(s, SlackMaxHeader))
 	return SlackBlock{Type: "header", Text: &t}
 }
 
@@ -158,7 +159,7 @@ func fallback(emoji, head, principal, ip string) string {
 // SlackFinding renders a new finding: header, the who/where/what fields, detail, the planned
 // actions (saying clearly when nothing will be changed) and identifiers for follow-up.
 func SlackFinding(f *finding.Finding) SlackMessage {
-	head := severityEmoji(f.Severity) + " " + severityLabel(f.Severity) + ": " + clipClean(title(f.Rule), capShort)
+	head := severityEmoji(f.Severity) + " " + severityLabel(f.Severity) + ": " + sanitize.Clean(title(f.Rule), capShort)
 	msg := SlackMessage{Text: fallback(severityEmoji(f.Severity), severityLabel(f.Severity)+": "+prose(title(f.Rule), capShort)+" ["+modeLabel(f.Mode)+"]", f.Principal.Name, f.SourceIP)}
 	msg.Blocks = append(msg.Blocks, headerBlock(plainReplacer.Replace(head)))
 	msg.Blocks = append(msg.Blocks, fieldsBlock(findingFields(f)))
@@ -313,7 +314,7 @@ func actionText(a finding.ActionResult) string {
 // characters. Blocks that do not fit are replaced by one marked truncation notice before the
 // final (context) block, so the message is shortened, never rejected.
 func budget(msg SlackMessage) SlackMessage {
-	total := textLen(msg.Text)
+	total := sanitize.Len(msg.Text)
 	sizes := make([]int, len(msg.Blocks))
 	for i, b := range msg.Blocks {
 		sizes[i] = blockLen(b)
@@ -334,7 +335,7 @@ func budget(msg SlackMessage) SlackMessage {
 	}
 	head, last := msg.Blocks[:len(msg.Blocks)-tail], msg.Blocks[len(msg.Blocks)-tail:]
 	keep := msg.Blocks[:0:0]
-	used := textLen(msg.Text) + notice
+	used := sanitize.Len(msg.Text) + notice
 	for i := len(msg.Blocks) - tail; i < len(msg.Blocks); i++ {
 		used += sizes[i]
 	}
@@ -354,18 +355,18 @@ func budget(msg SlackMessage) SlackMessage {
 func blockLen(b SlackBlock) int {
 	n := 0
 	if b.Text != nil {
-		n += textLen(b.Text.Text)
+		n += sanitize.Len(b.Text.Text)
 	}
 	for _, f := range b.Fields {
-		n += textLen(f.Text)
+		n += sanitize.Len(f.Text)
 	}
 	for _, e := range b.Elements {
-		n += textLen(e.Text)
+		n += sanitize.Len(e.Text)
 	}
 	for _, e := range b.Buttons {
-		n += textLen(e.Text.Text)
+		n += sanitize.Len(e.Text.Text)
 		if e.Confirm != nil {
-			n += textLen(e.Confirm.Title.Text) + textLen(e.Confirm.Text.Text) + textLen(e.Confirm.Confirm.Text) + textLen(e.Confirm.Deny.Text)
+			n += sanitize.Len(e.Confirm.Title.Text) + sanitize.Len(e.Confirm.Text.Text) + sanitize.Len(e.Confirm.Confirm.Text) + sanitize.Len(e.Confirm.Deny.Text)
 		}
 	}
 	return n

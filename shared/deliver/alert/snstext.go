@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/sesguard/sesguard/shared/core/finding"
+	"github.com/sesguard/sesguard/shared/core/sanitize"
 )
 
 // SNS limits (reference §5.1). The subject must be "less than 100 characters", one line, no
@@ -34,7 +35,7 @@ type SNSMessage struct {
 
 // attrValue sanitises an attribute value; SNS rejects empty String values, so empty → "unknown".
 func attrValue(s string) string {
-	v := clipClean(s, snsMaxAttribute)
+	v := sanitize.Clean(s, snsMaxAttribute)
 	if v == "" {
 		return "unknown"
 	}
@@ -58,27 +59,29 @@ type textBody struct{ b strings.Builder }
 func (t *textBody) line(s string) { t.b.WriteString(s + "\n") }
 
 func (t *textBody) kv(label, value string, limit int) {
-	v := clipClean(value, limit)
+	v := sanitize.Clean(value, limit)
 	if v == "" {
 		v = "-"
 	}
 	fmt.Fprintf(&t.b, "%-19s %s\n", label+":", v)
 }
 
-func (t *textBody) String() string { return clip(strings.TrimRight(t.b.String(), "\n"), snsMaxBody) }
+func (t *textBody) String() string {
+	return sanitize.Clip(strings.TrimRight(t.b.String(), "\n"), snsMaxBody)
+}
 
 func principalText(p finding.Principal) string {
 	kind := string(p.Kind)
 	if kind == "" {
 		kind = string(finding.KindUnknown)
 	}
-	s := clipClean(p.Name, capName)
+	s := sanitize.Clean(p.Name, capName)
 	if s == "" {
 		s = "(unknown)"
 	}
-	s += " (" + clipClean(kind, 20) + ")"
+	s += " (" + sanitize.Clean(kind, 20) + ")"
 	if p.ARN != "" {
-		s += " " + clipClean(p.ARN, capName)
+		s += " " + sanitize.Clean(p.ARN, capName)
 	}
 	return s
 }
@@ -89,7 +92,7 @@ func ipPlain(ip string) string {
 	case s == "":
 		return "unknown (not in the event)"
 	case !ok:
-		return clipClean(s, capShort) + " (unparsed)"
+		return sanitize.Clean(s, capShort) + " (unparsed)"
 	}
 	return s
 }
@@ -101,7 +104,7 @@ func joinClean(vals []string, max, each int) string {
 			parts = append(parts, fmt.Sprintf("+%d more", len(vals)-max))
 			break
 		}
-		parts = append(parts, clipClean(v, each))
+		parts = append(parts, sanitize.Clean(v, each))
 	}
 	return strings.Join(parts, ", ")
 }
@@ -109,7 +112,7 @@ func joinClean(vals []string, max, each int) string {
 // SNSFinding renders a new finding as a plain-text SNS message.
 func SNSFinding(f *finding.Finding) SNSMessage {
 	var t textBody
-	t.line(fmt.Sprintf("sesguard %s finding: %s", severityLabel(f.Severity), clipClean(title(f.Rule), capShort)))
+	t.line(fmt.Sprintf("sesguard %s finding: %s", severityLabel(f.Severity), sanitize.Clean(title(f.Rule), capShort)))
 	t.line("")
 	findingLines(&t, f)
 	t.line("")
@@ -134,7 +137,7 @@ func SNSFinding(f *finding.Finding) SNSMessage {
 func findingLines(t *textBody, f *finding.Finding) {
 	ev := f.Evidence
 	t.kv("Rule", f.Rule, capShort)
-	t.kv("Account / region", clipClean(f.Account, capShort)+" / "+clipClean(f.Region, capShort), capShort)
+	t.kv("Account / region", sanitize.Clean(f.Account, capShort)+" / "+sanitize.Clean(f.Region, capShort), capShort)
 	t.kv("Principal", principalText(f.Principal), 2*capName)
 	t.kv("Access key", f.Principal.AccessKeyID, 40)
 	t.kv("Source IP", ipPlain(f.SourceIP), capShort)
@@ -162,7 +165,7 @@ func findingLines(t *textBody, f *finding.Finding) {
 func SNSUpdate(f *finding.Finding, prev int64) SNSMessage {
 	var t textBody
 	t.line(fmt.Sprintf("sesguard update: %s is still active: %s sends (was %s).",
-		clipClean(title(f.Rule), capShort), countText(f.Evidence.Count), countText(prev)))
+		sanitize.Clean(title(f.Rule), capShort), countText(f.Evidence.Count), countText(prev)))
 	t.line("")
 	findingLines(&t, f)
 	t.line("")
@@ -182,8 +185,8 @@ func SNSResult(r *finding.Result) SNSMessage {
 		t.line("DRY-RUN: nothing was changed. Each action below is what enforce mode would do.")
 	}
 	t.line("")
-	t.kv("Rule", clipClean(r.Rule, capShort)+" ("+clipClean(string(r.Severity), 20)+")", capShort)
-	t.kv("Account / region", clipClean(r.Account, capShort)+" / "+clipClean(r.Region, capShort), capShort)
+	t.kv("Rule", sanitize.Clean(r.Rule, capShort)+" ("+sanitize.Clean(string(r.Severity), 20)+")", capShort)
+	t.kv("Account / region", sanitize.Clean(r.Account, capShort)+" / "+sanitize.Clean(r.Region, capShort), capShort)
 	t.kv("Principal", principalText(r.Principal), 2*capName)
 	t.kv("Source IP", ipPlain(r.SourceIP), capShort)
 	t.kv("Mode", modeLabel(r.Mode), 20)
@@ -194,25 +197,25 @@ func SNSResult(r *finding.Result) SNSMessage {
 		t.line("No containment actions for this finding.")
 	}
 	for _, a := range r.Actions {
-		t.line("- " + clipClean(a.Action, capShort) + " on " + clipClean(a.Target, capName) + ": " + outcomeLabel(a.Outcome))
+		t.line("- " + sanitize.Clean(a.Action, capShort) + " on " + sanitize.Clean(a.Target, capName) + ": " + outcomeLabel(a.Outcome))
 		for i, c := range a.Changes {
 			if i == 10 {
 				t.line(fmt.Sprintf("    +%d more changes", len(a.Changes)-10))
 				break
 			}
-			t.line("    " + clipClean(c, capName))
+			t.line("    " + sanitize.Clean(c, capName))
 		}
 		if a.Reason != "" {
-			t.line("    reason: " + clipClean(a.Reason, 500))
+			t.line("    reason: " + sanitize.Clean(a.Reason, 500))
 		}
 		if a.Error != "" {
-			t.line("    error: " + clipClean(a.Error, 500))
+			t.line("    error: " + sanitize.Clean(a.Error, 500))
 		}
 		if a.Outcome == finding.OutcomeApplied {
 			if a.ActionID == "" {
 				t.line("    undo: no action id was recorded; find it in the ledger")
 			} else {
-				t.line("    undo: " + restoreCommand(clipClean(a.ActionID, capName)))
+				t.line("    undo: " + restoreCommand(sanitize.Clean(a.ActionID, capName)))
 			}
 		}
 	}
