@@ -48,30 +48,6 @@ var detailTypes = map[string]string{
 	"Rendering Failure": "Email Rendering Failed", "Open": "Email Opened", "Click": "Email Clicked",
 }
 
-// floodPolicy is sescorpus.Policy turned around: every send breaks six per-send rules (network,
-// principal, From, identity, configuration set, recipient domain), one finding group per rule
-// and principal, and the network finding is actionable so respond runs (dry-run).
-const floodPolicy = `version: 1
-network:
-  cidrs: [192.0.2.0/24]
-senders:
-  principals: ["nobody-approved"]
-  from: ["*@approved.example"]
-  identities: ["approved.example"]
-  configuration_sets: ["approved-set"]
-recipients:
-  domains: ["approved.example"]
-limits:
-  per_principal: { window: 5m, max_sends: 1000000 }
-  bounce_rate: { window: 1h, max: 0.05, min_sends: 200 }
-  complaint_rate: { window: 1h, max: 0.001, min_sends: 200 }
-response:
-  mode: dry-run
-  max_actions_per_hour: 20
-  on:
-    network.outside_approved: [deactivate_keys]
-`
-
 // usage is what one scenario consumed, summed over its batches.
 type usage struct {
 	sends, messages, inPath, batches int
@@ -160,7 +136,7 @@ func costRun(ctx context.Context, c costConfig, stdout, stderr io.Writer) (err e
 	fmt.Fprintf(stdout, "\ncost: ingest queue batch size %d, batching window %s, event types routed to ingest: %s; %d messages at 5 sends/s (sescorpus seed %d)\n",
 		c.batch, c.window, strings.Join(c.types, ", "), c.messages, c.seed)
 	var results [2]bill
-	for i, sc := range []struct{ name, policy string }{{"realistic", sescorpus.Policy}, {"flood", floodPolicy}} {
+	for i, sc := range []struct{ name, policy string }{{"realistic", sescorpus.Policy}, {"flood", sescorpus.FloodPolicy}} {
 		m.Reset(tb)
 		fmt.Fprintf(stderr, "bench: cost scenario %s\n", sc.name)
 		u, err := costScenario(ctx, tb, m, rc, bins, c, sc.policy)

@@ -1,13 +1,16 @@
 // Command bench is the side-by-side throughput benchmark of README's "Benchmarks" section. In one
-// run it generates the realistic corpus (shared/testsupport/sescorpus), builds sesguard, and runs
-// `sesguard replay --format json`, the Python json.loads peer and — when libsimdjson-dev and g++
-// are installed — the simdjson On-Demand peer on it, best of -runs, measured in CPU seconds
-// (user+sys from the child's rusage) because the machine is shared; then `sesguard investigate
-// --by principal` on one and two cores. It prints records per CPU-second and the ratios.
+// run it builds sesguard and, for each corpus shape (-shapes; shared/testsupport/sescorpus, one
+// seed each), generates a corpus and runs `sesguard replay --format json` with the corpus's policy
+// and with the flood policy that every send breaks, the Python json.loads peer and — when
+// libsimdjson-dev and g++ are installed — the simdjson On-Demand peer on it, best of -runs,
+// measured in CPU seconds (user+sys from the child's rusage) because the machine is shared; then
+// `sesguard investigate --by principal` on one and two cores on the first corpus. It prints
+// records per CPU-second, the ratios, and each corpus against the targets.
 //
-//	go run ./cmd/bench                    # 100,000 records, best of 3
-//	go run ./cmd/bench -records 20000 -runs 1
+//	go run ./cmd/bench                    # 3 corpora of 100,000 records, best of 3
+//	go run ./cmd/bench -records 20000 -runs 1 -shapes independent
 //	go run ./cmd/bench -archive-mb 1024   # also peak RSS of investigate and replay on 1 GB
+//	go run ./cmd/bench -cost              # the bill per million sends (cost.go)
 package main
 
 import (
@@ -44,6 +47,7 @@ type config struct {
 	procs     int
 	cost      bool
 	costCfg   costConfig
+	shapes    []sescorpus.Shape // one corpus each, seeds seed, seed+1, …
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -60,6 +64,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&c.costCfg.messages, "cost-messages", 3000, "-cost: messages (sends) per scenario")
 	fs.IntVar(&c.costCfg.batch, "batch", defaultBatch, "-cost: ingest queue batch size (infra/pipeline.go)")
 	fs.DurationVar(&c.costCfg.window, "window", defaultWindow, "-cost: ingest queue batching window (infra/pipeline.go)")
+	shapes := fs.String("shapes", "realistic,independent,marketing", "corpus shapes to run, one corpus each with seeds -seed, -seed+1, …: "+strings.Join(sescorpus.ShapeNames(), ", "))
 	types := fs.String("ingest-types", strings.Join(defaultIngestTypes(), ","), "-cost: SES event types routed to ingest (\"all\": every type)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -79,6 +84,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		return 0
+	}
+	for _, name := range strings.Split(*shapes, ",") {
+		shape, err := sescorpus.LookupShape(strings.TrimSpace(name))
+		if err != nil {
+			fmt.Fprintf(stderr, "bench: -shapes: %v\n", err)
+			return 2
+		}
+		c.shapes = append(c.shapes, shape)
 	}
 	if c.records <= 0 || c.runs <= 0 || fs.NArg() > 0 {
 		fmt.Fprintln(stderr, "bench: -records and -runs must be positive; no arguments")
@@ -112,52 +125,32 @@ func bench(ctx context.Context, c config, stdout, stderr io.Writer) error {
 	if out, err := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", bin, filepath.Join(root, "cmd", "sesguard")).CombinedOutput(); err != nil {
 		return fmt.Errorf("go build: %v\n%s", err, out)
 	}
-	corpus := filepath.Join(dir, "corpus.ndjson")
-	st, err := writeCorpus(corpus, sescorpus.Options{Seed: c.seed, Records: c.records})
-	if err != nil {
-		return err
-	}
 	pol := filepath.Join(dir, "policy.yaml")
 	if err := os.WriteFile(pol, []byte(sescorpus.Policy), 0o644); err != nil {
+		return err
+	}
+	flood := filepath.Join(dir, "flood-policy.yaml")
+	if err := os.WriteFile(flood, []byte(sescorpus.FloodPolicy), 0o644); err != nil {
 		return err
 	}
 	py := filepath.Join(dir, "peer.py")
 	if err := os.WriteFile(py, peerPy, 0o644); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "corpus: %d records (%d messages: %s), %.1f MB, %d B mean record (%d..%d B), seed %d\n",
-		st.Records, st.Messages, typeCounts(st.ByType), float64(st.Bytes)/1e6, st.Bytes/st.Records, st.MinSize, st.MaxSize, c.seed)
-	fmt.Fprintf(stdout, "shape: SES event publishing NDJSON, mail.headers (7-15 headers), commonHeaders, 7 ses:* tags (+2 outgoing on Delivery)\n")
-
-	cidrs, pats := strings.Join(sescorpus.ApprovedCIDRs, ","), strings.Join(sescorpus.ApprovedPrincipals, ",")
-	procs := fmt.Sprintf("GOMAXPROCS=%d", c.procs)
-	progs := []program{
-		{name: fmt.Sprintf("sesguard replay --format json (%s)", procs), argv: []string{bin, "replay", "--format", "json", "--policy", pol, corpus}, env: []string{procs}, check: replayCheck, bytes: st.Bytes},
-		{name: "python3 json.loads peer", argv: []string{"python3", py, corpus, cidrs, pats}, check: peerCheck, bytes: st.Bytes},
-	}
-	if simd, why := buildSimdjson(ctx, dir); simd != "" {
-		progs = append(progs, program{name: "simdjson On-Demand peer (C++)", argv: []string{simd, corpus, cidrs, pats}, check: peerCheck, bytes: st.Bytes})
-	} else {
+	simd, why := buildSimdjson(ctx, dir)
+	if simd == "" {
 		fmt.Fprintf(stderr, "bench: skipping the simdjson peer: %s\n", why)
 	}
-	inv := []string{bin, "investigate", corpus, "--by", "principal", "--format", "json", "--quiet"}
-	progs = append(progs,
-		program{name: "sesguard investigate --by principal (GOMAXPROCS=1)", argv: inv, env: []string{"GOMAXPROCS=1"}, check: investigateCheck, bytes: st.Bytes},
-		program{name: "sesguard investigate --by principal (GOMAXPROCS=2)", argv: inv, env: []string{"GOMAXPROCS=2"}, check: investigateCheck, bytes: st.Bytes},
-	)
-	results := make([]measurement, len(progs))
-	for i, p := range progs {
-		fmt.Fprintf(stderr, "bench: %s\n", p.name)
-		m, err := p.best(ctx, c.runs)
+	var sums []summary
+	for i, shape := range c.shapes {
+		seed := c.seed + uint64(i) //nolint:gosec // a handful of shapes
+		s, err := benchShape(ctx, c, dir, bin, pol, flood, py, simd, shape, seed, i == 0, stdout, stderr)
 		if err != nil {
-			return fmt.Errorf("%s: %w", p.name, err)
+			return fmt.Errorf("corpus %s: %w", shape.Name, err)
 		}
-		if err := p.check(m.output, st.Records); err != nil {
-			return fmt.Errorf("%s: %w", p.name, err)
-		}
-		results[i] = m
+		sums = append(sums, s)
 	}
-	printTable(stdout, progs, results, st.Records, c.runs)
+	printSummary(stdout, sums)
 
 	if c.archiveMB > 0 {
 		return bigArchive(ctx, c, dir, bin, pol, stdout, stderr)

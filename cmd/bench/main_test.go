@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sesguard/sesguard/shared/decode/sesevent"
 	"github.com/sesguard/sesguard/shared/policy"
@@ -99,10 +100,45 @@ func TestChecks(t *testing.T) {
 }
 
 func TestRunUsage(t *testing.T) {
-	for _, args := range [][]string{{"-records", "0"}, {"-runs", "0"}, {"extra"}} {
+	for _, args := range [][]string{{"-records", "0"}, {"-runs", "0"}, {"extra"}, {"-shapes", "realistic,huge"}} {
 		var stderr bytes.Buffer
 		if code := run(context.Background(), args, &bytes.Buffer{}, &stderr); code != 2 {
 			t.Errorf("%v: exit %d, want 2 (%s)", args, code, stderr.String())
 		}
+	}
+}
+
+// TestPrintSummary checks the verdict against each target: a corpus misses when any one of them
+// is missed.
+func TestPrintSummary(t *testing.T) {
+	m := func(cpu float64) measurement { return measurement{cpu: time.Duration(cpu * float64(time.Second))} }
+	sum := func(name string, replay, flood, python, simd float64) summary {
+		return summary{shape: sescorpus.Shape{Name: name}, records: 1000, meanBytes: 1500,
+			replay: m(replay), flood: m(flood), python: m(python), simd: m(simd), haveSimd: true}
+	}
+	var out bytes.Buffer
+	printSummary(&out, []summary{
+		sum("all-met", 1, 1.2, 5, 0.5),
+		sum("slow-python", 1, 1, 4.9, 0.4),
+		sum("slow-simd", 1, 1, 6, 0.49),
+		sum("slow-flood", 1, 1.31, 6, 0.4),
+	})
+	lines := strings.Split(out.String(), "\n")
+	for name, want := range map[string]string{"all-met": "| met |", "slow-python": "MISSED", "slow-simd": "MISSED", "slow-flood": "MISSED"} {
+		found := false
+		for _, l := range lines {
+			if strings.HasPrefix(l, "| "+name+" |") {
+				found = true
+				if !strings.Contains(l, want) {
+					t.Errorf("%s: %q, want %s", name, l, want)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("no line for %s in\n%s", name, out.String())
+		}
+	}
+	if !strings.Contains(out.String(), "targets met on 1 of 4 corpora") {
+		t.Errorf("summary line missing:\n%s", out.String())
 	}
 }

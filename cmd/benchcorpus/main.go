@@ -4,6 +4,7 @@
 // seed. With -policy it also writes the policy the corpus is shaped for.
 //
 //	go run ./cmd/benchcorpus -records 100000 -o /tmp/corpus.ndjson -policy /tmp/corpus-policy.yaml
+//	go run ./cmd/benchcorpus -shape independent -seed 2 -o /tmp/independent.ndjson
 package main
 
 import (
@@ -11,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/sesguard/sesguard/shared/testsupport/sescorpus"
 )
@@ -24,11 +26,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 	seed := fs.Uint64("seed", 1, "seed (same seed, same corpus)")
 	out := fs.String("o", "-", "output file (- for stdout)")
 	pol := fs.String("policy", "", "also write the matching sesguard policy to this file")
+	shapeName := fs.String("shape", "realistic", "corpus shape: "+strings.Join(sescorpus.ShapeNames(), ", "))
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if *records <= 0 || fs.NArg() > 0 {
 		fmt.Fprintln(stderr, "benchcorpus: -records must be positive; no arguments")
+		return 2
+	}
+	shape, err := sescorpus.LookupShape(*shapeName)
+	if err != nil {
+		fmt.Fprintf(stderr, "benchcorpus: -shape: %v\n", err)
 		return 2
 	}
 	w, closeFn := stdout, func() error { return nil }
@@ -40,7 +48,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		w, closeFn = f, f.Close
 	}
-	st, err := sescorpus.Write(w, sescorpus.Options{Seed: *seed, Records: *records})
+	st, err := sescorpus.Write(w, sescorpus.Options{Seed: *seed, Records: *records, Shape: shape})
 	if cerr := closeFn(); err == nil {
 		err = cerr
 	}

@@ -37,7 +37,7 @@ func TestRun(t *testing.T) {
 }
 
 func TestRunUsage(t *testing.T) {
-	for _, args := range [][]string{{"-records", "0"}, {"extra"}, {"-nope"}} {
+	for _, args := range [][]string{{"-records", "0"}, {"extra"}, {"-nope"}, {"-shape", "huge"}} {
 		if code := run(args, &bytes.Buffer{}, &bytes.Buffer{}); code != 2 {
 			t.Errorf("%v: exit %d, want 2", args, code)
 		}

@@ -38,6 +38,30 @@ response:
   max_actions_per_hour: 20
 `
 
+// FloodPolicy is Policy turned around: every send breaks six per-send rules (network,
+// principal, From, identity, configuration set, recipient domain), one finding group per rule
+// and principal, and the network finding is actionable so respond runs (dry-run).
+const FloodPolicy = `version: 1
+network:
+  cidrs: [192.0.2.0/24]
+senders:
+  principals: ["nobody-approved"]
+  from: ["*@approved.example"]
+  identities: ["approved.example"]
+  configuration_sets: ["approved-set"]
+recipients:
+  domains: ["approved.example"]
+limits:
+  per_principal: { window: 5m, max_sends: 1000000 }
+  bounce_rate: { window: 1h, max: 0.05, min_sends: 200 }
+  complaint_rate: { window: 1h, max: 0.001, min_sends: 200 }
+response:
+  mode: dry-run
+  max_actions_per_hour: 20
+  on:
+    network.outside_approved: [deactivate_keys]
+`
+
 // ApprovedCIDRs and ApprovedPrincipals repeat Policy's network and principal lists for peers
 // that do not read YAML (the benchmark's Python and C++ programs).
 var (
@@ -55,6 +79,9 @@ type Options struct {
 	Start   time.Time // mail.timestamp of the first message; default 2026-05-04T00:00:00Z
 	// Interval between messages; default 200 ms (18,000 messages an hour).
 	Interval time.Duration
+	// Shape varies the corpus beyond its seed (shape.go); the zero Shape is the realistic corpus
+	// the figures in README were measured on.
+	Shape Shape
 }
 
 // Stats describes what Write wrote.
@@ -110,11 +137,18 @@ type record struct {
 }
 
 type gen struct {
-	rnd  *rand.Rand
-	opt  Options
-	mail []byte // the current message's "mail" object
-	out  [4]record
-	bufs [4][]byte
+	rnd *rand.Rand
+	opt Options
+	// The current message's mail object, as members: mail holds every member but tags (each
+	// `"name":value`), tags the tag members (`"ses:operation":["…"]`).
+	mail   [][]byte
+	tags   [][]byte
+	order  []int // the order mail members are written in (index len(mail) is tags)
+	torder []int
+	out    [4]record
+	bufs   [4][]byte
+	pool   [][]byte // member buffers, reused across messages
+	used   int
 }
 
 // sender is one approved sending application.
@@ -143,6 +177,16 @@ var subjects = []string{
 
 var domains = []string{"example.net", "example.org", "example.com", "mail.example.net", "customers.example.org"}
 
+// violates reports whether message i breaks Policy.
+func (g *gen) violates(i int) bool {
+	p := g.opt.Shape.ViolatePercent
+	if p == 0 {
+		return i%ViolationEvery == ViolationEvery/2
+	}
+	// Spread the violating messages through every hundred rather than in one run.
+	return (i*37+11)%100 < p
+}
+
 // message returns the records of message i: Send, Delivery and, for some, a Bounce and/or a
 // Complaint.
 func (g *gen) message(i int) []record {
@@ -150,7 +194,7 @@ func (g *gen) message(i int) []record {
 	s := senders[r.IntN(len(senders))]
 	ip := s.subnet + strconv.Itoa(2+r.IntN(250))
 	principal := s.principal
-	if i%ViolationEvery == ViolationEvery/2 {
+	if g.violates(i) {
 		switch r.IntN(3) {
 		case 0:
 			ip = "203.0.113." + strconv.Itoa(1+r.IntN(254))
@@ -164,25 +208,13 @@ func (g *gen) message(i int) []record {
 	at = at.Add(time.Duration(r.IntN(int(g.opt.Interval/time.Millisecond))) * time.Millisecond)
 	id := fmt.Sprintf("0102018f%08x-%08x-%04x-4%03x-%04x-%012x-000000", i, r.Uint32(), r.IntN(1<<16), r.IntN(1<<12), 0x8000|r.IntN(1<<14), r.Uint64()&(1<<48-1))
 
-	// Size profile: most records are ~1.4 KB transactional mail; some carry DKIM and list
-	// headers, a few go to many recipients, and about one in a hundred is near SES's 10 KB header cap.
-	var rcpts, extra int
-	switch p := r.IntN(100); {
-	case p < 80:
-		rcpts = 1
-	case p < 95:
-		rcpts, extra = 1+r.IntN(3), 1
-	case p < 99:
-		rcpts, extra = 8+r.IntN(25), 2
-	default:
-		rcpts, extra = 36+r.IntN(16), 3
-	}
+	rcpts, extra := g.opt.Shape.Sizes.draw(r)
 	to := make([]string, rcpts)
 	for j := range to {
 		to[j] = "user" + strconv.Itoa(r.IntN(200000)) + "@" + domains[r.IntN(len(domains))]
 	}
 	subject := fmt.Sprintf(subjects[r.IntN(len(subjects))], 1000+r.IntN(900000))
-	g.mail = g.mailObject(g.mail[:0], &s, principal, ip, id, subject, to, at, extra)
+	g.mailObject(&s, principal, ip, id, subject, to, at, extra)
 
 	later := at.Add(time.Duration(800+r.IntN(4000)) * time.Millisecond)
 	n := 0
@@ -211,31 +243,76 @@ func (g *gen) message(i int) []record {
 // record assembles one record around the current mail object; outgoing adds the tags SES adds
 // once a message has left (Delivery).
 func (g *gen) record(slot int, typ, outgoing string, body []byte) record {
+	last := g.opt.Shape.Order == OrderShuffled && g.rnd.IntN(2) == 0
 	b := g.bufs[slot][:0]
-	b = append(b, `{"eventType":"`...)
-	b = append(b, typ...)
-	b = append(b, `",`...)
-	b = append(b, g.mail...)
-	if outgoing != "" {
-		// Splice the outgoing tags into mail.tags (the mail object ends with `]}}`).
-		b = b[:len(b)-2]
-		b = append(b, `,"ses:outgoing-ip":["`...)
-		b = append(b, outgoing...)
-		b = append(b, `"],"ses:outgoing-tls-version":["TLSv1.3"]}}`...)
+	b = append(b, '{')
+	if !last {
+		b = append(b, `"eventType":"`...)
+		b = append(b, typ...)
+		b = append(b, `",`...)
 	}
-	b = append(b, ',')
+	b = append(b, `"mail":{`...)
+	for k, m := range g.order {
+		if k > 0 {
+			b = append(b, ',')
+		}
+		if m < len(g.mail) {
+			b = append(b, g.mail[m]...)
+			continue
+		}
+		b = append(b, `"tags":{`...)
+		for k, t := range g.torder {
+			if k > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, g.tags[t]...)
+		}
+		if outgoing != "" {
+			b = append(b, `,"ses:outgoing-ip":["`...)
+			b = append(b, outgoing...)
+			b = append(b, `"],"ses:outgoing-tls-version":["TLSv1.3"]`...)
+		}
+		b = append(b, '}')
+	}
+	b = append(b, `},`...)
 	if body == nil {
 		b = append(b, `"send":{}`...)
 	} else {
 		b = append(b, body...)
+	}
+	if last {
+		b = append(b, `,"eventType":"`...)
+		b = append(b, typ...)
+		b = append(b, '"')
 	}
 	b = append(b, '}')
 	g.bufs[slot] = b
 	return record{typ: typ, data: b}
 }
 
-func (g *gen) mailObject(b []byte, s *sender, principal, ip, id, subject string, to []string, at time.Time, extra int) []byte {
+// member starts a new mail or tag member: `"name":` in a reused buffer.
+func (g *gen) member(name string) []byte {
+	if g.used == len(g.pool) {
+		g.pool = append(g.pool, nil)
+	}
+	b := jsonString(g.pool[g.used][:0], name)
+	g.used++
+	return append(b, ':')
+}
+
+func (g *gen) addMail(b []byte) { g.pool[g.used-1] = b; g.mail = append(g.mail, b) }
+func (g *gen) addTag(b []byte)  { g.pool[g.used-1] = b; g.tags = append(g.tags, b) }
+
+func (g *gen) tag(name, value string) {
+	b := g.member(name)
+	b = append(b, '[')
+	b = jsonString(b, value)
+	g.addTag(append(b, ']'))
+}
+
+func (g *gen) mailObject(s *sender, principal, ip, id, subject string, to []string, at time.Time, extra int) {
 	r := g.rnd
+	g.mail, g.tags, g.used = g.mail[:0], g.tags[:0], 0
 	fromAddr := s.from
 	if lt := strings.IndexByte(fromAddr, '<'); lt >= 0 {
 		fromAddr = fromAddr[lt+1 : len(fromAddr)-1]
@@ -243,23 +320,28 @@ func (g *gen) mailObject(b []byte, s *sender, principal, ip, id, subject string,
 	toHeader := strings.Join(to, ", ")
 	msgID := "<" + randWord(r, 16) + "." + strconv.Itoa(r.IntN(1e6)) + "@" + s.identity + ">"
 	date := at.Format("Mon, 02 Jan 2006 15:04:05 -0700")
-	b = append(b, `"mail":{"timestamp":"`...)
-	b = append(b, stamp(at)...)
-	b = append(b, `","source":`...)
-	b = jsonString(b, fromAddr)
-	b = append(b, `,"sourceArn":"arn:aws:ses:eu-west-1:111122223333:identity/`...)
-	b = append(b, s.identity...)
-	b = append(b, `","sendingAccountId":"111122223333","messageId":"`...)
-	b = append(b, id...)
-	b = append(b, `","destination":`...)
-	b = jsonStrings(b, to)
+	g.addMail(append(g.member("timestamp"), `"`+stamp(at)+`"`...))
+	g.addMail(jsonString(g.member("source"), fromAddr))
+	g.addMail(append(g.member("sourceArn"), `"arn:aws:ses:eu-west-1:111122223333:identity/`+s.identity+`"`...))
+	g.addMail(append(g.member("sendingAccountId"), `"111122223333"`...))
+	g.addMail(append(g.member("messageId"), `"`+id+`"`...))
+	g.addMail(jsonStrings(g.member("destination"), to))
 	truncated := extra == 3
-	b = append(b, `,"headersTruncated":`...)
-	b = strconv.AppendBool(b, truncated)
-	b = append(b, `,"headers":[`...)
+	g.addMail(strconv.AppendBool(g.member("headersTruncated"), truncated))
+
+	b := append(g.member("headers"), '[')
 	hdr := func(name, value string) {
 		if b[len(b)-1] != '[' {
 			b = append(b, ',')
+		}
+		if g.opt.Shape.Order == OrderShuffled && len(value)%2 == 0 {
+			// Header objects as another serializer writes them: value first.
+			b = append(b, `{"value":`...)
+			b = jsonString(b, value)
+			b = append(b, `,"name":`...)
+			b = jsonString(b, name)
+			b = append(b, '}')
+			return
 		}
 		b = append(b, `{"name":`...)
 		b = jsonString(b, name)
@@ -267,7 +349,8 @@ func (g *gen) mailObject(b []byte, s *sender, principal, ip, id, subject string,
 		b = jsonString(b, value)
 		b = append(b, '}')
 	}
-	if extra > 0 {
+	mix := g.opt.Shape.Headers
+	if extra > 0 && mix != HeadersLean || mix == HeadersMarketing {
 		hdr("X-SES-CONFIGURATION-SET", s.configSet)
 	}
 	hdr("From", s.from)
@@ -275,14 +358,25 @@ func (g *gen) mailObject(b []byte, s *sender, principal, ip, id, subject string,
 	hdr("Subject", subject)
 	hdr("MIME-Version", "1.0")
 	boundary := "----=_Part_" + strconv.Itoa(r.IntN(1e7)) + "_" + strconv.Itoa(r.IntN(1e9)) + "." + strconv.FormatInt(at.UnixMilli(), 10)
-	hdr("Content-Type", `multipart/alternative; boundary="`+boundary+`"`)
+	if mix == HeadersLean {
+		hdr("Content-Type", "text/plain; charset=UTF-8")
+	} else {
+		hdr("Content-Type", `multipart/alternative; boundary="`+boundary+`"`)
+	}
 	hdr("Message-ID", msgID)
 	hdr("Date", date)
-	if extra > 0 {
-		hdr("List-Unsubscribe", "<https://"+s.identity+"/unsubscribe?u="+randWord(r, 40)+">, <mailto:unsubscribe@"+s.identity+"?subject=unsubscribe>")
-		hdr("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
+	if extra > 0 || mix == HeadersMarketing {
+		if mix != HeadersLean {
+			hdr("List-Unsubscribe", "<https://"+s.identity+"/unsubscribe?u="+randWord(r, 40)+">, <mailto:unsubscribe@"+s.identity+"?subject=unsubscribe>")
+			hdr("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
+		}
 		hdr("DKIM-Signature", "v=1; a=rsa-sha256; q=dns/txt; c=relaxed/simple; s=ses2026; d="+s.identity+"; t="+strconv.FormatInt(at.Unix(), 10)+
 			"; h=From:To:Subject:MIME-Version:Content-Type:Message-ID:Date:List-Unsubscribe; bh="+randWord(r, 44)+"; b="+randWord(r, 344))
+	}
+	if mix == HeadersMarketing {
+		hdr("Feedback-ID", "1."+s.identity+":"+s.configSet+":"+randWord(r, 10))
+		hdr("Reply-To", "Example Support <support@"+s.identity+">")
+		hdr("X-Mailer", "example-mailer/4.2")
 	}
 	if extra >= 2 {
 		hdr("X-Campaign", "spring-"+randWord(r, 8))
@@ -293,7 +387,9 @@ func (g *gen) mailObject(b []byte, s *sender, principal, ip, id, subject string,
 	if truncated {
 		hdr("X-Trace", randWord(r, 900))
 	}
-	b = append(b, `],"commonHeaders":{"from":[`...)
+	g.addMail(append(b, ']'))
+
+	b = append(g.member("commonHeaders"), `{"from":[`...)
 	b = jsonString(b, s.from)
 	b = append(b, `],"date":`...)
 	b = jsonString(b, date)
@@ -303,20 +399,32 @@ func (g *gen) mailObject(b []byte, s *sender, principal, ip, id, subject string,
 	b = jsonString(b, msgID)
 	b = append(b, `,"subject":`...)
 	b = jsonString(b, subject)
-	b = append(b, `},"tags":{"ses:operation":["`...)
-	b = append(b, s.op...)
-	b = append(b, `"],"ses:configuration-set":["`...)
-	b = append(b, s.configSet...)
-	b = append(b, `"],"ses:source-ip":["`...)
-	b = append(b, ip...)
-	b = append(b, `"],"ses:publishing-source-ip":["`...)
-	b = append(b, ip...)
-	b = append(b, `"],"ses:from-domain":["`...)
-	b = append(b, s.identity...)
-	b = append(b, `"],"ses:caller-identity":["`...)
-	b = append(b, principal...)
-	b = append(b, `"],"ses:source-tls-version":["TLSv1.3"]}}`...)
-	return b
+	g.addMail(append(b, '}'))
+
+	g.tag("ses:operation", s.op)
+	g.tag("ses:configuration-set", s.configSet)
+	g.tag("ses:source-ip", ip)
+	g.tag("ses:publishing-source-ip", ip)
+	g.tag("ses:from-domain", s.identity)
+	g.tag("ses:caller-identity", principal)
+	g.tag("ses:source-tls-version", "TLSv1.3")
+	for k := range g.opt.Shape.CustomTags {
+		g.tag(customTags[k%len(customTags)]+suffix(k/len(customTags)), customValue(r, k))
+	}
+	g.order = identity(g.order, len(g.mail)+1)
+	g.torder = identity(g.torder, len(g.tags))
+	if g.opt.Shape.Order == OrderShuffled {
+		r.Shuffle(len(g.order), func(a, b int) { g.order[a], g.order[b] = g.order[b], g.order[a] })
+		r.Shuffle(len(g.torder), func(a, b int) { g.torder[a], g.torder[b] = g.torder[b], g.torder[a] })
+	}
+}
+
+func identity(s []int, n int) []int {
+	s = s[:0]
+	for i := range n {
+		s = append(s, i)
+	}
+	return s
 }
 
 func stamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
