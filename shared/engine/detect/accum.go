@@ -12,6 +12,7 @@ import (
 	"github.com/sesguard/sesguard/shared/core/finding"
 	"github.com/sesguard/sesguard/shared/decode/cloudtrail"
 	"github.com/sesguard/sesguard/shared/decode/sesevent"
+	"github.com/sesguard/sesguard/shared/policy"
 )
 
 // maxIPs bounds the distinct source IPs named in a finding's detail.
@@ -19,8 +20,8 @@ const maxIPs = 5
 
 // accum collects one batch's hits and counter increments.
 type accum struct {
-	groups     map[string]*group
-	groupOrder []string
+	groups     map[groupKey]*group
+	groupOrder []groupKey
 
 	vol      map[volKey]*volGroup
 	volOrder []volKey
@@ -45,7 +46,7 @@ type accum struct {
 
 func newAccum() *accum {
 	return &accum{
-		groups: make(map[string]*group), vol: make(map[volKey]*volGroup),
+		groups: make(map[groupKey]*group), vol: make(map[volKey]*volGroup),
 		sends: make(map[rateKey]int64), bounces: make(map[rateKey]*rateGroup), complaints: make(map[rateKey]*rateGroup),
 		sendCounts: make(map[sendPeriod]int64),
 	}
@@ -88,9 +89,19 @@ type hitSpec struct {
 	start     time.Time
 	end       time.Time
 	detail    string
+	// why gives the detail of a per-send rule, computed once per group rather than per hit.
+	why       func(p *policy.Policy, e *sesevent.Event) string
 	metric    float64
 	threshold float64
 	key, vpce string // API sends joined to their CloudTrail data event (apisend.go)
+	// unapprovedOnly keeps only the recipients the policy does not approve in the sample.
+	unapprovedOnly bool
+}
+
+// groupKey is a finding group of a batch: rule, account, dimension and window start.
+type groupKey struct {
+	rule, account, dim string
+	start              int64 // Unix seconds
 }
 
 // group is one finding's share of a batch.
@@ -146,9 +157,12 @@ func FindingID(rule, account, dim string, windowStart time.Time) string {
 }
 
 func (a *accum) hit(d *Detector, h hitSpec, e *sesevent.Event, recipients []string) {
-	key := h.rule + "\x00" + h.account + "\x00" + h.dim + "\x00" + h.start.Format(time.RFC3339)
+	key := groupKey{h.rule, h.account, h.dim, h.start.Unix()}
 	g := a.groups[key]
 	if g == nil {
+		if h.why != nil {
+			h.detail = h.why(d.p, e)
+		}
 		g = &group{id: FindingID(h.rule, h.account, h.dim, h.start), rule: h.rule, account: h.account, principal: h.principal,
 			identity: h.identity, start: h.start, end: h.end, detail: h.detail, key: h.key}
 		a.groups[key] = g
@@ -181,6 +195,9 @@ func (a *accum) hit(d *Detector, h hitSpec, e *sesevent.Event, recipients []stri
 		if len(g.recipients) >= finding.MaxRecipients {
 			break
 		}
+		if h.unapprovedOnly && d.p.RecipientApproved(r) {
+			continue
+		}
 		addUnique(&g.recipients, r, finding.MaxRecipients)
 	}
 	if g.identities == "" {
@@ -196,7 +213,7 @@ func (a *accum) hit(d *Detector, h hitSpec, e *sesevent.Event, recipients []stri
 
 // hitCall is hit for a CloudTrail API call at time t by principal pr.
 func (a *accum) hitCall(d *Detector, h hitSpec, c *cloudtrail.Event, t time.Time, pr finding.Principal) *group {
-	key := h.rule + "\x00" + h.account + "\x00" + h.dim + "\x00" + h.start.Format(time.RFC3339)
+	key := groupKey{h.rule, h.account, h.dim, h.start.Unix()}
 	g := a.groups[key]
 	if g == nil {
 		g = &group{id: FindingID(h.rule, h.account, h.dim, h.start), rule: h.rule, account: h.account, principal: h.principal,
@@ -250,7 +267,6 @@ func addUnique(list *[]string, v string, max int) {
 }
 
 func (g *group) finding(d *Detector, pr finding.Principal, agg Aggregate) finding.Finding {
-	rule, _ := RuleByID(g.rule)
 	detail := g.detail
 	ips := g.ips
 	if len(ips) > 1 {
@@ -282,7 +298,7 @@ func (g *group) finding(d *Detector, pr finding.Principal, agg Aggregate) findin
 		Schema:      finding.SchemaFinding,
 		ID:          g.id,
 		Rule:        g.rule,
-		Severity:    d.p.Severity(g.rule, rule.Severity),
+		Severity:    d.p.Severity(g.rule, d.severity[g.rule]),
 		Account:     g.account,
 		Region:      g.region,
 		Principal:   pr,

@@ -64,6 +64,8 @@ type Detector struct {
 	multiRegionOn bool // playbook.multi_region (playbook.go)
 	// baselineRules are the enabled baseline.* rules (baseline.go), when baseline.enabled.
 	baselineRules map[string]bool
+	// severity is each rule's catalog severity, looked up once per finding.
+	severity map[string]finding.Severity
 }
 
 // Option configures a Detector.
@@ -93,7 +95,9 @@ func New(p *policy.Policy, st State, opts ...Option) (*Detector, error) {
 	if d.window <= 0 {
 		return nil, fmt.Errorf("detect: window %s must be positive", d.window)
 	}
+	d.severity = map[string]finding.Severity{}
 	for _, r := range Rules() {
+		d.severity[r.ID] = r.Severity
 		if !p.RuleEnabled(r.ID) {
 			continue
 		}
@@ -286,21 +290,18 @@ func bucket(t time.Time, w time.Duration) time.Time { return t.Truncate(w).UTC()
 func (d *Detector) send(a *accum, e *sesevent.Event, js apiSend) {
 	t := d.when(e)
 	start := bucket(t, d.window)
-	for _, r := range d.perSend {
-		bad, detail := r.check(d.p, e)
-		if !bad {
+	for i := range d.perSend {
+		r := &d.perSend[i]
+		if !r.check(d.p, e) {
 			continue
 		}
-		rcpts := e.Recipients
-		if r.ID == rules.RecipientDomainUnapproved {
-			rcpts = unapprovedRecipients(d.p, e.Recipients)
-		}
 		h := hitSpec{rule: r.ID, account: e.Account, principal: e.CallerIdentity, dim: e.CallerIdentity,
-			start: start, end: start.Add(d.window), detail: detail, key: js.key, vpce: js.vpce}
+			start: start, end: start.Add(d.window), why: r.why, key: js.key, vpce: js.vpce,
+			unapprovedOnly: r.ID == rules.RecipientDomainUnapproved}
 		if js.key != "" {
 			h.dim += "#" + js.key // one finding per key, as for API calls
 		}
-		a.hit(d, h, e, rcpts)
+		a.hit(d, h, e, e.Recipients)
 	}
 	if d.volume {
 		w := d.p.Limits.PerPrincipal.Window
@@ -367,16 +368,6 @@ func (d *Detector) feedback(ctx context.Context, a *accum, e *sesevent.Event, ki
 		a.addFeedback(kind, rateKey{account: info.Account, identity: true, name: info.Identity, win: int64(w / time.Second), start: start}, e)
 	}
 	return ok, nil
-}
-
-func unapprovedRecipients(p *policy.Policy, rcpts []string) []string {
-	var out []string
-	for _, r := range rcpts {
-		if !p.RecipientApproved(r) {
-			out = append(out, r)
-		}
-	}
-	return out
 }
 
 // tally adds each group to its aggregate in the State and builds the updates.

@@ -12,23 +12,21 @@ import (
 func networkOutsideApproved(c rules.Rule) Rule {
 	return Rule{
 		Rule: c,
-		check: func(p *policy.Policy, e *sesevent.Event) (bool, string) {
-			if !e.SourceIP.IsValid() || p.NetworkApproved(e.SourceIP) {
-				return false, ""
-			}
-			return true, fmt.Sprintf("source %s is outside the approved networks (%s)", e.SourceIP, approvedNetworks(p))
+		check: func(p *policy.Policy, e *sesevent.Event) bool {
+			return e.SourceIP.IsValid() && !p.NetworkApproved(e.SourceIP)
+		},
+		why: func(p *policy.Policy, e *sesevent.Event) string {
+			return fmt.Sprintf("source %s is outside the approved networks (%s)", e.SourceIP, approvedNetworks(p))
 		},
 	}
 }
 
 func networkUnknownSource(c rules.Rule) Rule {
 	return Rule{
-		Rule: c,
-		check: func(_ *policy.Policy, e *sesevent.Event) (bool, string) {
-			if e.SourceIP.IsValid() {
-				return false, ""
-			}
-			return true, "no source IP recorded (ses:source-ip missing or unparseable)"
+		Rule:  c,
+		check: func(_ *policy.Policy, e *sesevent.Event) bool { return !e.SourceIP.IsValid() },
+		why: func(*policy.Policy, *sesevent.Event) string {
+			return "no source IP recorded (ses:source-ip missing or unparseable)"
 		},
 	}
 }

@@ -11,7 +11,11 @@ import (
 // Rule is one registered detection rule.
 type Rule struct {
 	rules.Rule // id, title, default severity, doc: declared once in shared/core/rules
-	check      func(p *policy.Policy, e *sesevent.Event) (bool, string)
+	// check says whether a Send violates a per-send rule; why says how, and is called only when
+	// a finding needs its detail line (once per finding group, not once per send: a flood of
+	// violating sends must not format a line each).
+	check func(p *policy.Policy, e *sesevent.Event) bool
+	why   func(p *policy.Policy, e *sesevent.Event) string
 	// apiCheck is set for rules over CloudTrail SES API calls (see ProcessCalls).
 	apiCheck func(p *policy.Policy, c *cloudtrail.Event) (bool, string)
 	// global rules judge IAM, STS and Support calls; the others judge SES calls only.
@@ -35,10 +39,10 @@ func (r Rule) CheckCall(p *policy.Policy, c *cloudtrail.Event) (bool, string) {
 // Check evaluates a per-send rule against one Send event: violated, and why. Stateful rules
 // always report false here.
 func (r Rule) Check(p *policy.Policy, e *sesevent.Event) (bool, string) {
-	if r.check == nil {
+	if r.check == nil || !r.check(p, e) {
 		return false, ""
 	}
-	return r.check(p, e)
+	return true, r.why(p, e)
 }
 
 // Rules returns the registry: the catalog (shared/core/rules), in its order, with each rule's

@@ -12,29 +12,26 @@ import (
 func senderPrincipalUnapproved(c rules.Rule) Rule {
 	return Rule{
 		Rule: c,
-		check: func(p *policy.Policy, e *sesevent.Event) (bool, string) {
+		check: func(p *policy.Policy, e *sesevent.Event) bool {
 			// The identity's account is ours; mail.sendingAccountId (Account) is the sender's,
 			// another account's for a delegate sender (sending authorization).
-			home := policy.ARNAccount(e.IdentityArn)
-			if e.CallerIdentity == "" || p.CallerApproved(policy.Caller{Name: e.CallerIdentity, Account: e.Account}, home) {
-				return false, ""
+			return e.CallerIdentity != "" && !p.CallerApproved(policy.Caller{Name: e.CallerIdentity, Account: e.Account}, policy.ARNAccount(e.IdentityArn))
+		},
+		why: func(_ *policy.Policy, e *sesevent.Event) string {
+			if home := policy.ARNAccount(e.IdentityArn); policy.Foreign(e.Account, home) {
+				return fmt.Sprintf("caller %q of account %s, not the identity's account %s: a name in senders.principals approves only that account's principal; another account's is approved by its ARN", e.CallerIdentity, e.Account, home)
 			}
-			if policy.Foreign(e.Account, home) {
-				return true, fmt.Sprintf("caller %q of account %s, not the identity's account %s: a name in senders.principals approves only that account's principal; another account's is approved by its ARN", e.CallerIdentity, e.Account, home)
-			}
-			return true, fmt.Sprintf("caller %q is not in senders.principals", e.CallerIdentity)
+			return fmt.Sprintf("caller %q is not in senders.principals", e.CallerIdentity)
 		},
 	}
 }
 
 func attributionMissing(c rules.Rule) Rule {
 	return Rule{
-		Rule: c,
-		check: func(_ *policy.Policy, e *sesevent.Event) (bool, string) {
-			if e.CallerIdentity != "" {
-				return false, ""
-			}
-			return true, "no caller identity recorded (ses:caller-identity missing)"
+		Rule:  c,
+		check: func(_ *policy.Policy, e *sesevent.Event) bool { return e.CallerIdentity == "" },
+		why: func(*policy.Policy, *sesevent.Event) string {
+			return "no caller identity recorded (ses:caller-identity missing)"
 		},
 	}
 }
@@ -42,9 +39,20 @@ func attributionMissing(c rules.Rule) Rule {
 func senderFromUnapproved(c rules.Rule) Rule {
 	return Rule{
 		Rule: c,
-		check: func(p *policy.Policy, e *sesevent.Event) (bool, string) {
+		check: func(p *policy.Policy, e *sesevent.Event) bool {
 			if len(e.From) == 0 {
-				return true, "no From address recorded"
+				return true
+			}
+			for _, a := range e.From {
+				if !p.FromApproved(a.Address) {
+					return true
+				}
+			}
+			return false
+		},
+		why: func(p *policy.Policy, e *sesevent.Event) string {
+			if len(e.From) == 0 {
+				return "no From address recorded"
 			}
 			var bad []string
 			for _, a := range e.From {
@@ -52,10 +60,7 @@ func senderFromUnapproved(c rules.Rule) Rule {
 					bad = append(bad, a.Address)
 				}
 			}
-			if len(bad) == 0 {
-				return false, ""
-			}
-			return true, fmt.Sprintf("From %s not in senders.from", quoteList(bad))
+			return fmt.Sprintf("From %s not in senders.from", quoteList(bad))
 		},
 	}
 }
@@ -63,14 +68,14 @@ func senderFromUnapproved(c rules.Rule) Rule {
 func senderIdentityUnapproved(c rules.Rule) Rule {
 	return Rule{
 		Rule: c,
-		check: func(p *policy.Policy, e *sesevent.Event) (bool, string) {
+		check: func(p *policy.Policy, e *sesevent.Event) bool {
+			return e.Identity == "" || !p.IdentityApproved(e.Identity)
+		},
+		why: func(_ *policy.Policy, e *sesevent.Event) string {
 			if e.Identity == "" {
-				return true, "no sending identity recorded (mail.sourceArn missing)"
+				return "no sending identity recorded (mail.sourceArn missing)"
 			}
-			if p.IdentityApproved(e.Identity) {
-				return false, ""
-			}
-			return true, fmt.Sprintf("identity %q is not in senders.identities", e.Identity)
+			return fmt.Sprintf("identity %q is not in senders.identities", e.Identity)
 		},
 	}
 }
@@ -78,14 +83,14 @@ func senderIdentityUnapproved(c rules.Rule) Rule {
 func senderConfigurationSetUnapproved(c rules.Rule) Rule {
 	return Rule{
 		Rule: c,
-		check: func(p *policy.Policy, e *sesevent.Event) (bool, string) {
+		check: func(p *policy.Policy, e *sesevent.Event) bool {
+			return e.ConfigurationSet == "" || !p.ConfigurationSetApproved(e.ConfigurationSet)
+		},
+		why: func(_ *policy.Policy, e *sesevent.Event) string {
 			if e.ConfigurationSet == "" {
-				return true, "no configuration set recorded (ses:configuration-set missing)"
+				return "no configuration set recorded (ses:configuration-set missing)"
 			}
-			if p.ConfigurationSetApproved(e.ConfigurationSet) {
-				return false, ""
-			}
-			return true, fmt.Sprintf("configuration set %q is not in senders.configuration_sets", e.ConfigurationSet)
+			return fmt.Sprintf("configuration set %q is not in senders.configuration_sets", e.ConfigurationSet)
 		},
 	}
 }
@@ -93,15 +98,22 @@ func senderConfigurationSetUnapproved(c rules.Rule) Rule {
 func recipientDomainUnapproved(c rules.Rule) Rule {
 	return Rule{
 		Rule: c,
-		check: func(p *policy.Policy, e *sesevent.Event) (bool, string) {
+		check: func(p *policy.Policy, e *sesevent.Event) bool {
 			if len(e.Recipients) == 0 {
-				return true, "no recipients recorded (mail.destination empty)"
+				return true
 			}
-			bad := unapprovedDomains(p, e.Recipients)
-			if len(bad) == 0 {
-				return false, ""
+			for _, r := range e.Recipients {
+				if !p.RecipientApproved(r) {
+					return true
+				}
 			}
-			return true, fmt.Sprintf("recipient domain %s not in recipients.domains", quoteList(bad))
+			return false
+		},
+		why: func(p *policy.Policy, e *sesevent.Event) string {
+			if len(e.Recipients) == 0 {
+				return "no recipients recorded (mail.destination empty)"
+			}
+			return fmt.Sprintf("recipient domain %s not in recipients.domains", quoteList(unapprovedDomains(p, e.Recipients)))
 		},
 	}
 }
