@@ -22,6 +22,9 @@ const maxIPs = 5
 type accum struct {
 	groups     map[groupKey]*group
 	groupOrder []groupKey
+	// sendGroups holds, per (account, dimension, window), the group of each per-send rule
+	// (indexed as Detector.perSend), so a send that breaks several rules looks its groups up once.
+	sendGroups map[groupKey][]*group
 
 	vol      map[volKey]*volGroup
 	volOrder []volKey
@@ -46,7 +49,7 @@ type accum struct {
 
 func newAccum() *accum {
 	return &accum{
-		groups: make(map[groupKey]*group), vol: make(map[volKey]*volGroup),
+		groups: make(map[groupKey]*group), sendGroups: make(map[groupKey][]*group), vol: make(map[volKey]*volGroup),
 		sends: make(map[rateKey]int64), bounces: make(map[rateKey]*rateGroup), complaints: make(map[rateKey]*rateGroup),
 		sendCounts: make(map[sendPeriod]int64),
 	}
@@ -157,6 +160,11 @@ func FindingID(rule, account, dim string, windowStart time.Time) string {
 }
 
 func (a *accum) hit(d *Detector, h hitSpec, e *sesevent.Event, recipients []string) {
+	a.add(d, a.group(d, h, e), h, e, recipients)
+}
+
+// group returns the batch's group of h, creating it (with its detail) on the first hit.
+func (a *accum) group(d *Detector, h hitSpec, e *sesevent.Event) *group {
 	key := groupKey{h.rule, h.account, h.dim, h.start.Unix()}
 	g := a.groups[key]
 	if g == nil {
@@ -168,6 +176,11 @@ func (a *accum) hit(d *Detector, h hitSpec, e *sesevent.Event, recipients []stri
 		a.groups[key] = g
 		a.groupOrder = append(a.groupOrder, key)
 	}
+	return g
+}
+
+// add records one hit of e in g.
+func (a *accum) add(d *Detector, g *group, h hitSpec, e *sesevent.Event, recipients []string) {
 	// Rate and volume details and metrics describe the latest state: keep the newest.
 	if h.metric != 0 {
 		g.metric, g.threshold, g.detail = h.metric, h.threshold, h.detail

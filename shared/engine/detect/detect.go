@@ -290,6 +290,7 @@ func bucket(t time.Time, w time.Duration) time.Time { return t.Truncate(w).UTC()
 func (d *Detector) send(a *accum, e *sesevent.Event, js apiSend) {
 	t := d.when(e)
 	start := bucket(t, d.window)
+	var slots []*group
 	for i := range d.perSend {
 		r := &d.perSend[i]
 		if !r.check(d.p, e) {
@@ -301,7 +302,19 @@ func (d *Detector) send(a *accum, e *sesevent.Event, js apiSend) {
 		if js.key != "" {
 			h.dim += "#" + js.key // one finding per key, as for API calls
 		}
-		a.hit(d, h, e, e.Recipients)
+		if slots == nil {
+			sk := groupKey{account: h.account, dim: h.dim, start: start.Unix()}
+			if slots = a.sendGroups[sk]; slots == nil {
+				slots = make([]*group, len(d.perSend))
+				a.sendGroups[sk] = slots
+			}
+		}
+		g := slots[i]
+		if g == nil {
+			g = a.group(d, h, e)
+			slots[i] = g
+		}
+		a.add(d, g, h, e, e.Recipients)
 	}
 	if d.volume {
 		w := d.p.Limits.PerPrincipal.Window
