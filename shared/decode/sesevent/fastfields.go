@@ -212,19 +212,23 @@ func (d *fastDecoder) skipHeaders() bool {
 	}
 }
 
-// headerLiteral consumes {"name":"…","value":"…"} written without white space; false (with
-// nothing consumed) for anything else.
+// headerLiteral consumes {"name":"…","value":"…"} (or value first, as a re-serialising
+// transform may write it) without white space; false (with nothing consumed) for anything else.
 func (d *fastDecoder) headerLiteral() bool {
 	start := d.pos
-	if !bytes.HasPrefix(d.data[d.pos:], []byte(`{"name":"`)) {
-		return false
+	first, second := `{"name":"`, `,"value":"`
+	if !bytes.HasPrefix(d.data[d.pos:], []byte(first)) {
+		first, second = `{"value":"`, `,"name":"`
+		if !bytes.HasPrefix(d.data[d.pos:], []byte(first)) {
+			return false
+		}
 	}
-	d.pos += len(`{"name":`)
-	if _, _, _, ok := d.scanString(); !ok || !bytes.HasPrefix(d.data[d.pos:], []byte(`,"value":"`)) {
+	d.pos += len(first) - 1
+	if _, _, _, ok := d.scanString(); !ok || !bytes.HasPrefix(d.data[d.pos:], []byte(second)) {
 		d.pos = start
 		return false
 	}
-	d.pos += len(`,"value":`)
+	d.pos += len(second) - 1
 	if _, _, _, ok := d.scanString(); !ok || d.pos >= len(d.data) || d.data[d.pos] != '}' {
 		d.pos = start
 		return false

@@ -296,6 +296,15 @@ func FuzzFastPathMatchesSlow(f *testing.F) {
 			f.Add(v)
 		}
 	}
+	for _, name := range sescorpus.ShapeNames() {
+		var buf bytes.Buffer
+		if _, err := sescorpus.Write(&buf, sescorpus.Options{Seed: 9, Records: 8, Shape: sescorpus.Shapes[name]}); err != nil {
+			f.Fatal(err)
+		}
+		for line := range bytes.Lines(buf.Bytes()) {
+			f.Add(bytes.TrimSuffix(line, []byte("\n")))
+		}
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkFastMatchesSlow(t, data)
 		checkDocumentFastMatchesSlow(t, data)
@@ -490,15 +499,45 @@ func FuzzSimpleAddressMatchesNetMail(f *testing.F) {
 // Records shaped like SES's (members in SES's order, so the literal member matching is taken,
 // with the auto-tags and repeating values the per-stream caches serve) decode on the fast path
 // exactly as on the encoding/json path, with and without the options.
+// Every corpus shape: other header mixes, user tags, sizes and member orders are still read by
+// the fast path, not declined to the slow one.
 func TestCorpusFastMatchesSlow(t *testing.T) {
-	var buf bytes.Buffer
-	if _, err := sescorpus.Write(&buf, sescorpus.Options{Seed: 7, Records: 400}); err != nil {
-		t.Fatal(err)
+	for _, name := range sescorpus.ShapeNames() {
+		t.Run(name, func(t *testing.T) {
+			var buf bytes.Buffer
+			if _, err := sescorpus.Write(&buf, sescorpus.Options{Seed: 7, Records: 400, Shape: sescorpus.Shapes[name]}); err != nil {
+				t.Fatal(err)
+			}
+			checkStreamFastMatchesSlow(t, buf.Bytes())
+			for _, line := range bytes.Split(bytes.TrimSpace(buf.Bytes()), []byte("\n"))[:50] {
+				if !checkFastMatchesSlow(t, line) {
+					t.Fatalf("fast path declined a corpus record: %s", line)
+				}
+			}
+		})
 	}
-	checkStreamFastMatchesSlow(t, buf.Bytes())
-	for _, line := range bytes.Split(bytes.TrimSpace(buf.Bytes()), []byte("\n"))[:50] {
-		if !checkFastMatchesSlow(t, line) {
-			t.Fatalf("fast path declined a corpus record: %s", line)
+}
+
+// Auto-tags out of SES's order are read like literals: a repeat of one, in any order, is still
+// refused as on the encoding/json path.
+func TestOutOfOrderTags(t *testing.T) {
+	rec := func(tags string) []byte {
+		return []byte(`{"eventType":"Send","mail":{"timestamp":"2026-05-04T00:00:00.000Z","source":"a@b.example","messageId":"m1","destination":["c@d.example"],"tags":{` + tags + `}},"send":{}}`)
+	}
+	for _, tc := range []struct {
+		tags string
+		fast bool // the fast path reads it (else declines; checkFastMatchesSlow compares either way)
+	}{
+		{`"ses:source-ip":["10.0.0.1"],"ses:operation":["SendEmail"],"ses:caller-identity":["u"]`, true},
+		{`"app":["x"],"ses:caller-identity":["u"],"ses:source-ip":["10.0.0.1"],"tenant":["t"]`, true},
+		{`"ses:source-ip":["10.0.0.1"],"ses:operation":["SendEmail"],"ses:source-ip":["10.0.0.2"]`, false},
+		{`"ses:caller-identity":["u"],"app":["x"],"app":["y"]`, false},
+		{`"ses:caller-identity":["u"],"ses:caller-identity":["v"]`, false},
+		{`"ses:source-ip":["10.0.0.1"],"ses:source-ip" :["10.0.0.2"]`, false},
+		{`"ses:operation":["SendEmail"],"ses:source-ip":["10.0.0.1","10.0.0.2"]`, true},
+	} {
+		if got := checkFastMatchesSlow(t, rec(tc.tags)); got != tc.fast {
+			t.Errorf("tags {%s}: fast path read it = %v, want %v", tc.tags, got, tc.fast)
 		}
 	}
 }

@@ -2,7 +2,6 @@ package sesevent
 
 import (
 	"bytes"
-	"math/bits"
 	"unicode/utf8"
 )
 
@@ -24,7 +23,7 @@ func (d *fastDecoder) tags(keep bool) (map[string][]string, bool) {
 	}
 	next := 0 // position in sesTags of the name expected next
 	// The names read so far, to decline a repeated one (the encoding/json path refuses it):
-	// the auto-tags matched as literals by their bit, the others by their bytes.
+	// the auto-tags by their bit, the others by their bytes.
 	var litSeen uint64
 	var nameBuf [8][]byte
 	names := nameBuf[:0]
@@ -50,15 +49,40 @@ func (d *fastDecoder) tags(keep bool) (map[string][]string, bool) {
 		}
 		var k string
 		ki := -1
+		var j int // the sesTags index of the name when it is an auto-tag, else -1
 		if next < len(sesTags) && bytes.HasPrefix(d.data[d.pos:], sesTags[next].quoted) {
 			// The auto-tag SES writes next, matched as a literal (as in objectIn).
-			t := &sesTags[next]
-			if len(names) > 0 && repeated(names, t.quoted[1:len(t.quoted)-1]) {
+			j = next
+			d.pos += len(sesTags[j].quoted)
+		} else {
+			key, esc, high, ok := d.scanString()
+			if !ok {
 				return nil, false
 			}
-			litSeen |= 1 << next
-			d.pos += len(t.quoted)
-			next++
+			d.keyEsc, d.keyHigh = esc, high
+			if esc || high && !utf8.Valid(key) {
+				return nil, false // an escaped name could repeat another unescaped
+			}
+			// An auto-tag out of SES's order (a re-serialised record) is read like a literal.
+			if j = sesTagIndex(key); j < 0 {
+				if repeated(names, key) {
+					return nil, false
+				}
+				names = append(names, key)
+				if keep {
+					k, ki = d.tagName(key)
+				}
+			}
+		}
+		if j >= 0 {
+			// Auto-tags are remembered by their bit (a repeat is declined: the encoding/json
+			// path refuses it), the others by their bytes in names.
+			if litSeen&(1<<j) != 0 {
+				return nil, false
+			}
+			litSeen |= 1 << j
+			next = j + 1
+			t := &sesTags[j]
 			if keep {
 				k, ki = t.name, t.known
 			}
@@ -80,30 +104,11 @@ func (d *fastDecoder) tags(keep bool) (map[string][]string, bool) {
 				}
 				continue
 			}
-			if d.peek() != ':' {
-				return nil, false
-			}
-			d.pos++
-		} else {
-			key, esc, high, ok := d.scanString()
-			if !ok || d.peek() != ':' {
-				return nil, false
-			}
-			d.pos++
-			d.keyEsc, d.keyHigh = esc, high
-			if d.keyEsc || d.keyHigh && !utf8.Valid(key) || repeated(names, key) {
-				return nil, false // an escaped name could repeat another unescaped
-			}
-			for seen := litSeen; seen != 0; seen &= seen - 1 {
-				if t := &sesTags[bits.TrailingZeros64(seen)]; string(key) == t.name {
-					return nil, false
-				}
-			}
-			names = append(names, key)
-			if keep {
-				k, ki = d.tagName(key)
-			}
 		}
+		if d.peek() != ':' {
+			return nil, false
+		}
+		d.pos++
 		if !d.open('[') {
 			return nil, false
 		}
@@ -229,6 +234,19 @@ func (d *fastDecoder) lastStr(slot int, b []byte) string {
 	v := d.tagValue(b)
 	d.st.last[slot] = v
 	return v
+}
+
+// sesTagIndex is the sesTags index of a tag name, or -1.
+func sesTagIndex(b []byte) int {
+	if len(b) < len("ses:source-ip") || string(b[:4]) != "ses:" {
+		return -1
+	}
+	for i := range sesTags {
+		if t := &sesTags[i]; t.name == string(b) {
+			return i
+		}
+	}
+	return -1
 }
 
 // knownTagIndex is the knownTags index of a tag name, or -1.
