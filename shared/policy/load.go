@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -103,12 +104,12 @@ type loader struct {
 	errs Errors
 }
 
-var yamlLine = regexp.MustCompile(`line (\d+)`)
+var yamlLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`line (\d+)`) })
 
 func (l *loader) syntaxError(err error, data []byte) Error {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	e := Error{File: l.name, Msg: "invalid YAML: " + msg}
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+	if m := yamlLine().FindStringSubmatch(msg); m != nil {
 		e.Line, _ = strconv.Atoi(m[1])
 	}
 	// The parser gives no column; a tab is the usual culprit and easy to point at.
@@ -638,16 +639,19 @@ func (l *loader) alerts(n *yaml.Node, a *Alerts) {
 
 // --- value checks ---
 
+// The patterns below are compiled on first use (a counted repetition such as {1,253} compiles
+// to one state per count, milliseconds of every process start); lengths are checked apart.
+
 var (
-	vpcIDRe     = regexp.MustCompile(`^vpc-([0-9a-f]{8}|[0-9a-f]{17})$`)
-	principalRe = regexp.MustCompile(`^[A-Za-z0-9+=,.@_\-*?]{1,128}$`)
-	configSetRe = regexp.MustCompile(`^[A-Za-z0-9_\-*?]{1,64}$`)
-	domainRe    = regexp.MustCompile(`^[A-Za-z0-9.\-_*?]{1,253}$`)
-	localRe     = regexp.MustCompile(`^[A-Za-z0-9!#$%&'+/=^_{|}~.\-*?]{1,64}$`)
+	vpcIDRe     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^vpc-([0-9a-f]{8}|[0-9a-f]{17})$`) })
+	principalRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9+=,.@_\-*?]+$`) })
+	configSetRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_\-*?]+$`) })
+	domainRe    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9.\-_*?]+$`) })
+	localRe     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9!#$%&'+/=^_{|}~.\-*?]+$`) })
 )
 
 func checkVPCID(s string) error {
-	if !vpcIDRe.MatchString(s) {
+	if !vpcIDRe().MatchString(s) {
 		return errors.New("not a VPC id (vpc- followed by 8 or 17 lower-case hex digits)")
 	}
 	return nil
@@ -685,10 +689,10 @@ func checkCIDR(s string) error {
 
 // slackUserRe is a Slack user id: U… (or W… on Enterprise Grid), upper-case alphanumerics. A
 // name (@alice) or a lower-cased id would never match a click, so it is an error, not a no-op.
-var slackUserRe = regexp.MustCompile(`^[UW][A-Z0-9]{2,30}$`)
+var slackUserRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[UW][A-Z0-9]{2,30}$`) })
 
 func checkSlackUserID(s string) error {
-	if !slackUserRe.MatchString(s) {
+	if !slackUserRe().MatchString(s) {
 		return errors.New("not a Slack user id (U or W followed by upper-case letters and digits, e.g. U0123ABCD; a display name does not work)")
 	}
 	return nil
@@ -699,7 +703,7 @@ func checkSlackUserID(s string) error {
 func CheckPrincipalPattern(s string) error { return checkPrincipalPattern(s) }
 
 func checkPrincipalPattern(s string) error {
-	if !principalRe.MatchString(s) {
+	if len(s) > 128 || !principalRe().MatchString(s) {
 		return errors.New("not an IAM user/role name pattern (letters, digits, +=,.@_- and the wildcards * ?)")
 	}
 	return nil
@@ -707,13 +711,15 @@ func checkPrincipalPattern(s string) error {
 
 // iamARNRe is an IAM user or role ARN pattern: it names the account (12 digits, no wildcard, so
 // a pattern cannot approve every account's principal of a name by accident).
-var iamARNRe = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:(user|role)/[A-Za-z0-9+=,.@_\-*?/]{1,512}$`)
+var iamARNRe = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:(?:user|role)/([A-Za-z0-9+=,.@_\-*?/]+)$`)
+})
 
 // checkSenderPrincipalPattern accepts a name pattern (principals of the account sesguard runs
 // in) or an IAM ARN pattern (a principal of the account it names, e.g. a delegate sender).
 func checkSenderPrincipalPattern(s string) error {
 	if IsARNPattern(s) {
-		if !iamARNRe.MatchString(s) {
+		if m := iamARNRe().FindStringSubmatch(s); m == nil || len(m[1]) > 512 {
 			return errors.New("not an IAM user/role ARN pattern (arn:aws:iam::123456789012:user/NAME or role/NAME; the account is 12 digits, no wildcard)")
 		}
 		return nil
@@ -722,7 +728,7 @@ func checkSenderPrincipalPattern(s string) error {
 }
 
 func checkConfigSetPattern(s string) error {
-	if !configSetRe.MatchString(s) {
+	if len(s) > 64 || !configSetRe().MatchString(s) {
 		return errors.New("not a configuration set name pattern (letters, digits, _- and the wildcards * ?, at most 64)")
 	}
 	return nil
@@ -732,7 +738,7 @@ func checkDomainPattern(s string) error {
 	if strings.Contains(s, "@") {
 		return errors.New("a domain pattern has no @ (write mail.example.com or *.example.com)")
 	}
-	if !domainRe.MatchString(s) || strings.Contains(s, "..") {
+	if len(s) > 253 || !domainRe().MatchString(s) || strings.Contains(s, "..") {
 		return errors.New("not a domain pattern (letters, digits, .-_ and the wildcards * ?)")
 	}
 	return nil
@@ -746,7 +752,7 @@ func checkAddressPattern(s string) error {
 	if at < 0 {
 		return errors.New("an address pattern needs an @ (e.g. *@mail.example.com), or is just *")
 	}
-	if !localRe.MatchString(s[:at]) {
+	if at > 64 || !localRe().MatchString(s[:at]) {
 		return errors.New("bad local part (before @)")
 	}
 	if err := checkDomainPattern(s[at+1:]); err != nil {

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sesguard/sesguard/shared/core/jsonstrict"
@@ -148,11 +149,13 @@ func strictDecode(data []byte, v any) error {
 
 // accessKeyID is the shape of an IAM access key id (AKIA long-term, ASIA temporary; IAM allows
 // 16 to 128 characters).
-var accessKeyID = regexp.MustCompile(`^(AKIA|ASIA)[A-Z0-9]{12,124}$`)
+var accessKeyID = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(AKIA|ASIA)[A-Z0-9]{12,124}$`) })
 
 // descriptionUser finds "IAM user NAME" in a Health description (IAM user names are 1-64 of
 // [A-Za-z0-9+=,.@_-]); a trailing full stop ends the sentence, not the name.
-var descriptionUser = regexp.MustCompile(`(?i)\bIAM user(?: name)?[:\s]+"?([A-Za-z0-9+=,.@_-]{1,64})`)
+var descriptionUser = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)\bIAM user(?: name)?[:\s]+"?([A-Za-z0-9+=,.@_-]{1,64})`)
+})
 
 func decodeHealth(detail []byte, env NoticeEnvelope) (Event, error) {
 	var w healthWire
@@ -190,7 +193,7 @@ func decodeHealth(detail []byte, env NoticeEnvelope) (Event, error) {
 			return Event{}, fieldErr(field, "missing")
 		}
 		v := strings.TrimSpace(*ent.EntityValue)
-		if !accessKeyID.MatchString(v) {
+		if !accessKeyID().MatchString(v) {
 			return Event{}, fieldErr(field, "%q is not an access key id", truncate([]byte(v), 60))
 		}
 		if slicesContainsKey(n.Keys, v) {
@@ -202,7 +205,7 @@ func decodeHealth(detail []byte, env NoticeEnvelope) (Event, error) {
 	// a hint: ingest asks IAM, and containment checks the key is the user's before acting.
 	if len(n.Keys) == 1 {
 		for _, d := range w.EventDescription {
-			if m := descriptionUser.FindStringSubmatch(d.LatestDescription); m != nil {
+			if m := descriptionUser().FindStringSubmatch(d.LatestDescription); m != nil {
 				n.Keys[0].User, n.Keys[0].UserFrom = strings.TrimRight(m[1], "."), UserFromDescription
 				break
 			}

@@ -153,7 +153,7 @@ func FuzzDecodeNotice(f *testing.F) {
 				t.Fatalf("health notice without its key: %+v", e)
 			}
 			for _, k := range e.Notice.Keys {
-				if !accessKeyID.MatchString(k.AccessKeyID) {
+				if !accessKeyID().MatchString(k.AccessKeyID) {
 					t.Fatalf("key %q kept", k.AccessKeyID)
 				}
 			}
