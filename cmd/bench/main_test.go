@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -140,5 +141,28 @@ func TestPrintSummary(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "targets met on 1 of 4 corpora") {
 		t.Errorf("summary line missing:\n%s", out.String())
+	}
+}
+
+// TestInterleaved: the programs take turns, round by round, and a failed check stops the run.
+func TestInterleaved(t *testing.T) {
+	log := filepath.Join(t.TempDir(), "order")
+	ok := func([]byte, int64) error { return nil }
+	progs := []program{
+		{name: "a", argv: []string{"sh", "-c", "echo a >> " + log}, check: ok},
+		{name: "b", argv: []string{"sh", "-c", "echo b >> " + log}, check: ok},
+	}
+	var rounds []int
+	ms, err := interleaved(context.Background(), progs, 3, 0, func(r int) { rounds = append(rounds, r) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(log)
+	if string(got) != "a\nb\na\nb\na\nb\n" || len(ms) != 2 || len(rounds) != 3 {
+		t.Fatalf("order %q, %d results, rounds %v", got, len(ms), rounds)
+	}
+	progs[1].check = func([]byte, int64) error { return errors.New("wrong count") }
+	if _, err := interleaved(context.Background(), progs, 2, 0, func(int) {}); err == nil || !strings.Contains(err.Error(), "b: wrong count") {
+		t.Fatalf("err = %v, want b's check failure", err)
 	}
 }

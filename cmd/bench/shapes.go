@@ -60,17 +60,11 @@ func benchShape(ctx context.Context, c config, dir, bin, pol, flood, py, simd st
 			program{name: "sesguard investigate --by principal (GOMAXPROCS=2)", argv: inv, env: []string{"GOMAXPROCS=2"}, check: investigateCheck, bytes: st.Bytes},
 		)
 	}
-	results := make([]measurement, len(progs))
-	for i, p := range progs {
-		fmt.Fprintf(stderr, "bench: %s: %s\n", shape.Name, p.name)
-		m, err := p.best(ctx, c.runs)
-		if err != nil {
-			return summary{}, fmt.Errorf("%s: %w", p.name, err)
-		}
-		if err := p.check(m.output, st.Records); err != nil {
-			return summary{}, fmt.Errorf("%s: %w", p.name, err)
-		}
-		results[i] = m
+	results, err := interleaved(ctx, progs, c.runs, st.Records, func(round int) {
+		fmt.Fprintf(stderr, "bench: %s: round %d of %d\n", shape.Name, round, c.runs)
+	})
+	if err != nil {
+		return summary{}, err
 	}
 	printTable(stdout, progs, results, st.Records, c.runs)
 	s := summary{shape: shape, seed: seed, records: st.Records, meanBytes: st.Bytes / st.Records,
@@ -110,4 +104,28 @@ func printSummary(w io.Writer, sums []summary) {
 		note = " (simdjson peer skipped: not checked against it)"
 	}
 	fmt.Fprintf(w, "targets met on %d of %d corpora%s\n", met, len(sums), note)
+}
+
+// interleaved runs every program once per round, runs rounds, and keeps each program's run with
+// the least CPU time. Taking turns matters on a shared machine whose speed drifts by tens of per
+// cent over minutes: run one after another, a program measured in a slow minute would be compared
+// with one measured in a fast one. Every run's output is checked.
+func interleaved(ctx context.Context, progs []program, runs int, records int64, progress func(round int)) ([]measurement, error) {
+	best := make([]measurement, len(progs))
+	for round := range runs {
+		progress(round + 1)
+		for i, p := range progs {
+			m, err := p.once(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", p.name, err)
+			}
+			if err := p.check(m.output, records); err != nil {
+				return nil, fmt.Errorf("%s: %w", p.name, err)
+			}
+			if round == 0 || m.cpu < best[i].cpu {
+				best[i] = m
+			}
+		}
+	}
+	return best, nil
 }
