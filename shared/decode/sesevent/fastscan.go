@@ -292,11 +292,28 @@ func looseEqual(a []byte, b string) bool {
 }
 
 // scanString consumes the JSON string at d.pos (a '"') and returns its raw content, whether it
-// has escapes and whether it has non-ASCII bytes. Plain runs are skipped eight bytes at a time.
+// has escapes and whether it has non-ASCII bytes. Plain runs are skipped eight bytes at a time;
+// the common string (ASCII, no escapes, not at the very end of data) is finished here, anything
+// else by scanStringRest.
 func (d *fastDecoder) scanString() (raw []byte, esc, high, ok bool) {
 	data := d.data
 	start := d.pos + 1
-	i := start
+	for i := start; i+8 <= len(data); i += 8 {
+		if m := plainMask(binary.LittleEndian.Uint64(data[i:]), false); m != 0 {
+			i += bits.TrailingZeros64(m) >> 3
+			if data[i] == '"' {
+				d.pos = i + 1
+				return data[start:i], false, false, true
+			}
+			return d.scanStringRest(start, i)
+		}
+	}
+	return d.scanStringRest(start, start)
+}
+
+// scanStringRest is scanString from i, for a string whose bytes before i are plain ASCII.
+func (d *fastDecoder) scanStringRest(start, i int) (raw []byte, esc, high, ok bool) {
+	data := d.data
 	for {
 		// Skip to the first byte that is '"', '\\', a control character or (until one has been
 		// seen) non-ASCII: eight bytes at a time, bytewise only in the last seven of data.
