@@ -298,7 +298,15 @@ func looseEqual(a []byte, b string) bool {
 func (d *fastDecoder) scanString() (raw []byte, esc, high, ok bool) {
 	data := d.data
 	start := d.pos + 1
-	for i := start; i+8 <= len(data); i += 8 {
+	i := start
+	if haveAVX2 && i+32 <= len(data) {
+		// 32 bytes a step; most strings end within the first.
+		if i = plainRun32(data, i); i < len(data) && data[i] == '"' {
+			d.pos = i + 1
+			return data[start:i], false, false, true
+		}
+	}
+	for ; i+8 <= len(data); i += 8 {
 		if m := plainMask(binary.LittleEndian.Uint64(data[i:]), false); m != 0 {
 			i += bits.TrailingZeros64(m) >> 3
 			if data[i] == '"' {

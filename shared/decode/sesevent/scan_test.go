@@ -67,15 +67,17 @@ func TestScanString(t *testing.T) {
 	} {
 		checkScanString(t, []byte(s))
 	}
-	// Every special byte at every offset of a few words.
-	for _, c := range []byte{'"', '\\', 0x00, 0x1f, 0x20, 0x21, 0x7f, 0x80, 0xc3, 0xff} {
-		for off := 1; off < 26; off++ {
-			b := bytes.Repeat([]byte{'x'}, 28)
-			b[0] = '"'
-			b[off] = c
-			checkScanString(t, b)
-			b = append(b, '"')
-			checkScanString(t, b)
+	// Every special byte at every offset of a few words, and of a few 32-byte vector steps.
+	for _, n := range []int{28, 100} {
+		for _, c := range []byte{'"', '\\', 0x00, 0x1f, 0x20, 0x21, 0x7f, 0x80, 0xc3, 0xff} {
+			for off := 1; off < n-2; off++ {
+				b := bytes.Repeat([]byte{'x'}, n)
+				b[0] = '"'
+				b[off] = c
+				checkScanString(t, b)
+				b = append(b, '"')
+				checkScanString(t, b)
+			}
 		}
 	}
 }
@@ -85,4 +87,45 @@ func FuzzScanString(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(checkScanString)
+}
+
+// TestPlainRun32 checks the vector scan for every special byte at every offset of a few steps,
+// from every start offset before it (when the CPU has AVX2; else the word loop is what runs).
+func TestPlainRun32(t *testing.T) {
+	if !haveAVX2 {
+		t.Skip("no AVX2 here: scanString uses the word loop only")
+	}
+	special := func(c byte) bool { return c == '"' || c == '\\' || c < 0x20 || c >= 0x80 }
+	// What scanString relies on: every byte from i to the result is plain, and the result is
+	// either a special byte or fewer than 32 bytes from the end.
+	check := func(b []byte, i int) {
+		t.Helper()
+		r := plainRun32(b, i)
+		if r < i || r > len(b) {
+			t.Fatalf("plainRun32(%q, %d) = %d, out of range", b, i, r)
+		}
+		for j := i; j < r; j++ {
+			if special(b[j]) {
+				t.Fatalf("plainRun32(%q, %d) = %d, past the special byte at %d", b, i, r, j)
+			}
+		}
+		if !(r < len(b) && special(b[r])) && r+32 <= len(b) {
+			t.Fatalf("plainRun32(%q, %d) = %d: stopped on a plain byte with 32 left", b, i, r)
+		}
+	}
+	for _, c := range []byte{'"', '\\', 0x00, 0x1f, 0x80, 0xc3, 0xff} {
+		for off := 0; off < 100; off++ {
+			b := bytes.Repeat([]byte{'x'}, 100)
+			b[off] = c
+			for i := 0; i <= off; i++ {
+				check(b, i)
+			}
+		}
+	}
+	for _, c := range []byte{0x20, 0x21, '!', 0x7f, '[', ']', 'A'} {
+		b := bytes.Repeat([]byte{c}, 97)
+		for i := range 40 {
+			check(b, i)
+		}
+	}
 }
