@@ -25,6 +25,9 @@ type accum struct {
 	// sendGroups holds, per (account, dimension, window), the group of each per-send rule
 	// (indexed as Detector.perSend), so a send that breaks several rules looks its groups up once.
 	sendGroups map[groupKey][]*group
+	// verdicts memoises per-send checks by Rule.key for the batch (whose events keep the key
+	// strings alive, so nothing outlives the batch).
+	verdicts map[verdictKey]bool
 
 	vol      map[volKey]*volGroup
 	volOrder []volKey
@@ -49,7 +52,7 @@ type accum struct {
 
 func newAccum() *accum {
 	return &accum{
-		groups: make(map[groupKey]*group), sendGroups: make(map[groupKey][]*group), vol: make(map[volKey]*volGroup),
+		groups: make(map[groupKey]*group), sendGroups: make(map[groupKey][]*group), verdicts: make(map[verdictKey]bool), vol: make(map[volKey]*volGroup),
 		sends: make(map[rateKey]int64), bounces: make(map[rateKey]*rateGroup), complaints: make(map[rateKey]*rateGroup),
 		sendCounts: make(map[sendPeriod]int64),
 	}
@@ -99,6 +102,12 @@ type hitSpec struct {
 	key, vpce string // API sends joined to their CloudTrail data event (apisend.go)
 	// unapprovedOnly keeps only the recipients the policy does not approve in the sample.
 	unapprovedOnly bool
+}
+
+// verdictKey is a per-send rule (its index in Detector.perSend) and the inputs its check reads.
+type verdictKey struct {
+	rule int
+	k    [3]string
 }
 
 // groupKey is a finding group of a batch: rule, account, dimension and window start.

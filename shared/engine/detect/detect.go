@@ -293,7 +293,7 @@ func (d *Detector) send(a *accum, e *sesevent.Event, js apiSend) {
 	var slots []*group
 	for i := range d.perSend {
 		r := &d.perSend[i]
-		if !r.check(d.p, e) {
+		if !d.violates(a, i, r, e) {
 			continue
 		}
 		h := hitSpec{rule: r.ID, account: e.Account, principal: e.CallerIdentity, dim: e.CallerIdentity,
@@ -341,6 +341,24 @@ func (d *Detector) send(a *accum, e *sesevent.Event, js apiSend) {
 			a.addSend(rateKey{account: e.Account, identity: true, name: e.Identity, win: int64(w / time.Second), start: bucket(t, w).Unix()}, n)
 		}
 	}
+}
+
+// violates runs rule i's check on e, deciding each distinct Rule.key once per batch.
+func (d *Detector) violates(a *accum, i int, r *Rule, e *sesevent.Event) bool {
+	if r.key == nil {
+		return r.check(d.p, e)
+	}
+	k, ok := r.key(e)
+	if !ok {
+		return r.check(d.p, e)
+	}
+	vk := verdictKey{rule: i, k: k}
+	v, seen := a.verdicts[vk]
+	if !seen {
+		v = r.check(d.p, e)
+		a.verdicts[vk] = v
+	}
+	return v
 }
 
 // rateWindows are the distinct windows of the enabled rate rules.

@@ -16,6 +16,9 @@ type Rule struct {
 	// violating sends must not format a line each).
 	check func(p *policy.Policy, e *sesevent.Event) bool
 	why   func(p *policy.Policy, e *sesevent.Event) string
+	// key, when set, names every input of check besides the policy: a batch decides each
+	// distinct key once (senders repeat, a flood repeats one sender). ok false: not memoised.
+	key func(e *sesevent.Event) (k [3]string, ok bool)
 	// apiCheck is set for rules over CloudTrail SES API calls (see ProcessCalls).
 	apiCheck func(p *policy.Policy, c *cloudtrail.Event) (bool, string)
 	// global rules judge IAM, STS and Support calls; the others judge SES calls only.

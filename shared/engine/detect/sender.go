@@ -17,6 +17,9 @@ func senderPrincipalUnapproved(c rules.Rule) Rule {
 			// another account's for a delegate sender (sending authorization).
 			return e.CallerIdentity != "" && !p.CallerApproved(policy.Caller{Name: e.CallerIdentity, Account: e.Account}, policy.ARNAccount(e.IdentityArn))
 		},
+		key: func(e *sesevent.Event) ([3]string, bool) {
+			return [3]string{e.CallerIdentity, e.Account, e.IdentityArn}, true
+		},
 		why: func(_ *policy.Policy, e *sesevent.Event) string {
 			if home := policy.ARNAccount(e.IdentityArn); policy.Foreign(e.Account, home) {
 				return fmt.Sprintf("caller %q of account %s, not the identity's account %s: a name in senders.principals approves only that account's principal; another account's is approved by its ARN", e.CallerIdentity, e.Account, home)
@@ -50,6 +53,12 @@ func senderFromUnapproved(c rules.Rule) Rule {
 			}
 			return false
 		},
+		key: func(e *sesevent.Event) ([3]string, bool) {
+			if len(e.From) != 1 {
+				return [3]string{}, false
+			}
+			return [3]string{e.From[0].Address}, true
+		},
 		why: func(p *policy.Policy, e *sesevent.Event) string {
 			if len(e.From) == 0 {
 				return "no From address recorded"
@@ -71,6 +80,7 @@ func senderIdentityUnapproved(c rules.Rule) Rule {
 		check: func(p *policy.Policy, e *sesevent.Event) bool {
 			return e.Identity == "" || !p.IdentityApproved(e.Identity)
 		},
+		key: func(e *sesevent.Event) ([3]string, bool) { return [3]string{e.Identity}, true },
 		why: func(_ *policy.Policy, e *sesevent.Event) string {
 			if e.Identity == "" {
 				return "no sending identity recorded (mail.sourceArn missing)"
@@ -86,6 +96,7 @@ func senderConfigurationSetUnapproved(c rules.Rule) Rule {
 		check: func(p *policy.Policy, e *sesevent.Event) bool {
 			return e.ConfigurationSet == "" || !p.ConfigurationSetApproved(e.ConfigurationSet)
 		},
+		key: func(e *sesevent.Event) ([3]string, bool) { return [3]string{e.ConfigurationSet}, true },
 		why: func(_ *policy.Policy, e *sesevent.Event) string {
 			if e.ConfigurationSet == "" {
 				return "no configuration set recorded (ses:configuration-set missing)"

@@ -1,0 +1,88 @@
+package detect
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/sesguard/sesguard/shared/decode/sesevent"
+	"github.com/sesguard/sesguard/shared/policy"
+)
+
+// A batch decides a keyed per-send rule once per distinct key (Detector.violates), so a key must
+// name every input its check reads. Each mutation below changes one field of a send; whenever
+// the key is unchanged, the check's verdict must be unchanged too.
+func TestRuleKeysCoverTheirChecks(t *testing.T) {
+	p, err := policy.Load([]byte(`version: 1
+network:
+  cidrs: [10.0.0.0/8]
+senders:
+  principals: ["app-*", "arn:aws:iam::444455556666:role/delegate"]
+  from: ["*@mail.example.com"]
+  identities: ["mail.example.com"]
+  configuration_sets: ["prod"]
+recipients:
+  domains: ["example.net"]
+`), "p.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bases := []sesevent.Event{
+		{Type: sesevent.TypeSend, Account: "111122223333", CallerIdentity: "app-1", IdentityArn: "arn:aws:ses:eu-west-1:111122223333:identity/mail.example.com",
+			Identity: "mail.example.com", ConfigurationSet: "prod", From: []sesevent.Address{{Name: "A", Address: "a@mail.example.com"}}},
+		{Type: sesevent.TypeSend, Account: "444455556666", CallerIdentity: "delegate", IdentityArn: "arn:aws:ses:eu-west-1:111122223333:identity/mail.example.com",
+			Identity: "other.example", ConfigurationSet: "", From: []sesevent.Address{{Address: "x@evil.example"}}},
+		{Type: sesevent.TypeSend, Account: "111122223333", CallerIdentity: "intruder", IdentityArn: "",
+			Identity: "", ConfigurationSet: "test", From: []sesevent.Address{{Address: "a@MAIL.example.com"}}},
+	}
+	mutations := map[string]func(e *sesevent.Event){
+		"source ip":     func(e *sesevent.Event) { e.SourceIP = netip.MustParseAddr("203.0.113.9") },
+		"recipients":    func(e *sesevent.Event) { e.Recipients = []string{"x@evil.example", "y@example.net"} },
+		"subject":       func(e *sesevent.Event) { e.Subject = "hello" },
+		"message id":    func(e *sesevent.Event) { e.MessageID = "m-2" },
+		"region":        func(e *sesevent.Event) { e.Region = "us-east-1" },
+		"operation":     func(e *sesevent.Event) { e.Operation = "SendRawEmail" },
+		"tls":           func(e *sesevent.Event) { e.TLSVersion = "TLSv1.2" },
+		"tags":          func(e *sesevent.Event) { e.Tags = map[string][]string{"ses:caller-identity": {"other"}} },
+		"source":        func(e *sesevent.Event) { e.Source = "bounce@evil.example" },
+		"from domain":   func(e *sesevent.Event) { e.FromDomain = "evil.example" },
+		"from name":     func(e *sesevent.Event) { e.From = []sesevent.Address{{Name: "Other", Address: e.From[0].Address}} },
+		"time":          func(e *sesevent.Event) { e.MailTime = time.Unix(1e9, 0) },
+		"caller":        func(e *sesevent.Event) { e.CallerIdentity = "intruder" },
+		"account":       func(e *sesevent.Event) { e.Account = "999999999999" },
+		"identity arn":  func(e *sesevent.Event) { e.IdentityArn = "arn:aws:ses:eu-west-1:999999999999:identity/x" },
+		"identity":      func(e *sesevent.Event) { e.Identity = "evil.example" },
+		"config set":    func(e *sesevent.Event) { e.ConfigurationSet = "other" },
+		"from address":  func(e *sesevent.Event) { e.From = []sesevent.Address{{Address: "z@evil.example"}} },
+		"two froms":     func(e *sesevent.Event) { e.From = append(e.From, sesevent.Address{Address: "z@evil.example"}) },
+		"no from":       func(e *sesevent.Event) { e.From = nil },
+		"legacy":        func(e *sesevent.Event) { e.Legacy = true },
+		"event time":    func(e *sesevent.Event) { e.EventTime = time.Unix(2e9, 0) },
+		"reject reason": func(e *sesevent.Event) { e.Reject = "x" },
+	}
+	keyed := 0
+	for _, r := range Rules() {
+		if r.key == nil {
+			continue
+		}
+		keyed++
+		for bi, base := range bases {
+			bk, bok := r.key(&base)
+			for name, mutate := range mutations {
+				e := base
+				e.From = append([]sesevent.Address(nil), base.From...)
+				mutate(&e)
+				k, ok := r.key(&e)
+				if !ok || !bok || k != bk {
+					continue
+				}
+				if got, want := r.check(p, &e), r.check(p, &base); got != want {
+					t.Errorf("%s, base %d, %s: key unchanged but verdict %v -> %v", r.ID, bi, name, want, got)
+				}
+			}
+		}
+	}
+	if keyed != 4 {
+		t.Errorf("%d keyed rules, want 4 (principal, From, identity, configuration set)", keyed)
+	}
+}
