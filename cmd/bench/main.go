@@ -56,7 +56,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var c config
 	fs.IntVar(&c.records, "records", 100_000, "records in the corpus")
 	fs.Uint64Var(&c.seed, "seed", 1, "corpus seed")
-	fs.IntVar(&c.runs, "runs", 3, "runs per program (the best is reported)")
+	fs.IntVar(&c.runs, "runs", 5, "rounds: each program runs once per round, the best run is reported")
 	fs.StringVar(&c.dir, "dir", "", "work directory (default: a temporary one, removed afterwards)")
 	fs.IntVar(&c.archiveMB, "archive-mb", 0, "also generate an archive of this many MiB and report investigate/replay peak RSS on it")
 	fs.IntVar(&c.procs, "procs", 1, "GOMAXPROCS for sesguard replay (the per-core figure)")

@@ -144,7 +144,8 @@ func TestPrintSummary(t *testing.T) {
 	}
 }
 
-// TestInterleaved: the programs take turns, round by round, and a failed check stops the run.
+// TestInterleaved: the programs take turns, round by round, each round starting one later, and a
+// failed check stops the run.
 func TestInterleaved(t *testing.T) {
 	log := filepath.Join(t.TempDir(), "order")
 	ok := func([]byte, int64) error { return nil }
@@ -158,7 +159,7 @@ func TestInterleaved(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, _ := os.ReadFile(log)
-	if string(got) != "a\nb\na\nb\na\nb\n" || len(ms) != 2 || len(rounds) != 3 {
+	if string(got) != "a\nb\nb\na\na\nb\n" || len(ms) != 2 || len(rounds) != 3 {
 		t.Fatalf("order %q, %d results, rounds %v", got, len(ms), rounds)
 	}
 	progs[1].check = func([]byte, int64) error { return errors.New("wrong count") }

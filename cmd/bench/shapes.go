@@ -106,15 +106,18 @@ func printSummary(w io.Writer, sums []summary) {
 	fmt.Fprintf(w, "targets met on %d of %d corpora%s\n", met, len(sums), note)
 }
 
-// interleaved runs every program once per round, runs rounds, and keeps each program's run with
-// the least CPU time. Taking turns matters on a shared machine whose speed drifts by tens of per
-// cent over minutes: run one after another, a program measured in a slow minute would be compared
-// with one measured in a fast one. Every run's output is checked.
+// interleaved runs every program once per round (in rotated order), runs rounds, and keeps each
+// program's run with the least CPU time. Taking turns matters on a shared machine whose speed
+// drifts by tens of per cent over minutes: run one after another, a program measured in a slow
+// minute would be compared with one measured in a fast one. Every run's output is checked.
 func interleaved(ctx context.Context, progs []program, runs int, records int64, progress func(round int)) ([]measurement, error) {
 	best := make([]measurement, len(progs))
 	for round := range runs {
 		progress(round + 1)
-		for i, p := range progs {
+		// Each round starts one program later, so that no program always follows the same one.
+		for k := range progs {
+			i := (round + k) % len(progs)
+			p := progs[i]
 			m, err := p.once(ctx)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", p.name, err)
