@@ -26,6 +26,8 @@ type env struct {
 	stdout io.Writer
 	stderr io.Writer
 	getenv func(string) string
+	// replayChunk overrides defaultReplayChunk (tests: output must not depend on it).
+	replayChunk int
 }
 
 type command struct {

@@ -43,8 +43,13 @@ Exit status: 0 ran (with or without findings), 1 usage or policy error, 2 some i
 be read or decoded (each bad record is reported on stderr; the rest is still processed).
 `
 
-// replayChunk is how many events go through the detector at once.
-const replayChunk = 512
+// defaultReplayChunk is how many events go through the detector at once: the ingest function's
+// largest batch (infra ingestBatchSize), so replay judges an archive in the batches the pipeline
+// would have. Rate findings are evaluated per batch, as in the pipeline, so their samples and
+// running counts depend on it; per-send findings do not. Detection pays a group, a finding id
+// and an aggregate per rule and principal once per batch: at 512 a flood where every send breaks
+// six rules cost 1.22x the instructions of the realistic case, at 1,000 1.13x.
+const defaultReplayChunk = 1000
 
 // replayStats counts what a replay read.
 type replayStats struct {
@@ -100,6 +105,10 @@ func runReplay(ctx context.Context, e env, args []string) int {
 	dec := sesevent.Options{NoRaw: true, NoTags: true, NoRef: true, Workers: runtime.GOMAXPROCS(0)}
 	st := replayStats{byType: map[sesevent.Type]int{}}
 	col := detect.NewCollector()
+	replayChunk := defaultReplayChunk
+	if e.replayChunk > 0 {
+		replayChunk = e.replayChunk
+	}
 	batch := make([]sesevent.Event, 0, replayChunk)
 	var calls []cloudtrail.Event
 	flush := func() error {
