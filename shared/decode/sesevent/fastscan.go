@@ -154,15 +154,20 @@ type fieldTable struct {
 	order  []int8   // indexes of names in the order SES writes them
 	quoted [][]byte // `"name"` of each of names
 	rank   []int8   // position of each of names in order, -1 if not there
+	// byFirst lists, by the first byte of a name, the indexes of names starting with it: a name
+	// out of order is matched as a literal among those few (a literal `"name"` ends where the
+	// key ends, so it is that key exactly) before the key is scanned and looked up.
+	byFirst *[256][]int8
 }
 
 // newFieldTable returns the table of names (the first known of them read, the others declined)
 // expecting the members sesOrder, in that order.
 func newFieldTable(known int, names []string, sesOrder ...string) *fieldTable {
-	t := &fieldTable{names: names, known: known, quoted: make([][]byte, len(names)), rank: make([]int8, len(names))}
+	t := &fieldTable{names: names, known: known, quoted: make([][]byte, len(names)), rank: make([]int8, len(names)), byFirst: new([256][]int8)}
 	for i, n := range names {
 		t.quoted[i] = []byte(`"` + n + `"`)
 		t.rank[i] = -1
+		t.byFirst[n[0]] = append(t.byFirst[n[0]], int8(i)) //nolint:gosec // fewer than 64 names
 	}
 	for _, n := range sesOrder {
 		i := slices.Index(names, n)
@@ -206,6 +211,19 @@ func (d *fastDecoder) objectIn(read func(i int) bool, t *fieldTable) bool {
 				d.pos += len(t.quoted[j])
 				d.keyEsc, d.keyHigh = false, false
 				next++
+			}
+		}
+		if i == -3 && t.byFirst != nil && d.pos+1 < len(d.data) {
+			for _, j := range t.byFirst[d.data[d.pos+1]] {
+				if bytes.HasPrefix(d.data[d.pos:], t.quoted[j]) {
+					i = int(j)
+					d.pos += len(t.quoted[j])
+					d.keyEsc, d.keyHigh = false, false
+					if t.rank[j] >= 0 {
+						next = int(t.rank[j]) + 1
+					}
+					break
+				}
 			}
 		}
 		if i == -3 {
