@@ -1,7 +1,7 @@
 package sesevent
 
 import (
-	"bytes"
+	"encoding/binary"
 )
 
 // The SES record's fields on the fast path: event type, mail, common headers and the per-event
@@ -214,28 +214,56 @@ func (d *fastDecoder) skipHeaders() bool {
 
 // headerLiteral consumes {"name":"…","value":"…"} (or value first, as a re-serialising
 // transform may write it) without white space; false (with nothing consumed) for anything else.
+// The member names are compared as 64-bit words: a header is two of these checks.
 func (d *fastDecoder) headerLiteral() bool {
 	start := d.pos
-	first, second := `{"name":"`, `,"value":"`
-	if !bytes.HasPrefix(d.data[d.pos:], []byte(first)) {
-		first, second = `{"value":"`, `,"name":"`
-		if !bytes.HasPrefix(d.data[d.pos:], []byte(first)) {
-			return false
-		}
+	data := d.data
+	if len(data)-start < 12 {
+		return false
 	}
-	d.pos += len(first) - 1
-	if _, _, _, ok := d.scanString(); !ok || !bytes.HasPrefix(d.data[d.pos:], []byte(second)) {
+	var second uint64 // the first 8 bytes of the second member's `,"name":"` or `,"value"`
+	switch w := binary.LittleEndian.Uint64(data[start:]); {
+	case w == wordNameOpen && data[start+8] == '"': // {"name":"
+		d.pos += len(`{"name":`)
+		second = wordValueNext
+	case w == wordValueOpen && data[start+8] == ':' && data[start+9] == '"': // {"value":"
+		d.pos += len(`{"value":`)
+		second = wordNameNext
+	default:
+		return false
+	}
+	if _, _, _, ok := d.scanString(); !ok || len(data)-d.pos < 12 || binary.LittleEndian.Uint64(data[d.pos:]) != second {
 		d.pos = start
 		return false
 	}
-	d.pos += len(second) - 1
-	if _, _, _, ok := d.scanString(); !ok || d.pos >= len(d.data) || d.data[d.pos] != '}' {
+	if second == wordValueNext {
+		if data[d.pos+8] != ':' || data[d.pos+9] != '"' { // ,"value":"
+			d.pos = start
+			return false
+		}
+		d.pos += len(`,"value":`)
+	} else {
+		if data[d.pos+8] != '"' { // ,"name":"
+			d.pos = start
+			return false
+		}
+		d.pos += len(`,"name":`)
+	}
+	if _, _, _, ok := d.scanString(); !ok || d.pos >= len(data) || data[d.pos] != '}' {
 		d.pos = start
 		return false
 	}
 	d.pos++
 	return true
 }
+
+// The first eight bytes of the header members' literals, little-endian.
+var (
+	wordNameOpen  = binary.LittleEndian.Uint64([]byte(`{"name":`))
+	wordValueOpen = binary.LittleEndian.Uint64([]byte(`{"value"`))
+	wordNameNext  = binary.LittleEndian.Uint64([]byte(`,"name":`))
+	wordValueNext = binary.LittleEndian.Uint64([]byte(`,"value"`))
+)
 
 func (d *fastDecoder) commonHeaders(ch *CommonHeaders) bool {
 	return d.objectIn(func(i int) bool {

@@ -129,3 +129,33 @@ func TestPlainRun32(t *testing.T) {
 		}
 	}
 }
+
+// headerLiteral takes exactly the two member orders without white space and leaves anything
+// else (consuming nothing) to the validating skipper.
+func TestHeaderLiteral(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want bool
+	}{
+		{`{"name":"From","value":"a@b"}`, true},
+		{`{"value":"a@b","name":"From"}`, true},
+		{`{"name":"","value":""}`, true},
+		{`{"name":"X","value":"\"q\" \u00e9"}`, true},
+		{`{"name":"From","value":"a@b"`, false},
+		{`{"name": "From","value":"a@b"}`, false},
+		{`{"name":"From", "value":"a@b"}`, false},
+		{`{"name":"From","valuе":"a@b"}`, false},
+		{`{"name":"From","value":1}`, false},
+		{`{"name":"From","name":"a@b"}`, false},
+		{`{"value":"a@b","value":"x"}`, false},
+		{`{"nam":"From","value":"a@b"}`, false},
+		{`{"name":"From"}`, false},
+		{`{"name":"Fr` + "\x01" + `om","value":"a@b"}`, false},
+		{`{"name":"`, false},
+	} {
+		d := fastDecoder{data: []byte(tc.in + `,{}]`)}
+		if got := d.headerLiteral(); got != tc.want || got && d.pos != len(tc.in) || !got && d.pos != 0 {
+			t.Errorf("headerLiteral(%s) = %v at %d, want %v", tc.in, got, d.pos, tc.want)
+		}
+	}
+}
