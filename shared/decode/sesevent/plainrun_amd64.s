@@ -2,20 +2,34 @@
 
 #include "textflag.h"
 
+// 32 copies of each byte plainRun32 compares with.
+DATA quotes<>+0(SB)/8, $0x2222222222222222
+DATA quotes<>+8(SB)/8, $0x2222222222222222
+DATA quotes<>+16(SB)/8, $0x2222222222222222
+DATA quotes<>+24(SB)/8, $0x2222222222222222
+GLOBL quotes<>(SB), RODATA|NOPTR, $32
+
+DATA backslashes<>+0(SB)/8, $0x5c5c5c5c5c5c5c5c
+DATA backslashes<>+8(SB)/8, $0x5c5c5c5c5c5c5c5c
+DATA backslashes<>+16(SB)/8, $0x5c5c5c5c5c5c5c5c
+DATA backslashes<>+24(SB)/8, $0x5c5c5c5c5c5c5c5c
+GLOBL backslashes<>(SB), RODATA|NOPTR, $32
+
+DATA controls<>+0(SB)/8, $0x1f1f1f1f1f1f1f1f
+DATA controls<>+8(SB)/8, $0x1f1f1f1f1f1f1f1f
+DATA controls<>+16(SB)/8, $0x1f1f1f1f1f1f1f1f
+DATA controls<>+24(SB)/8, $0x1f1f1f1f1f1f1f1f
+GLOBL controls<>(SB), RODATA|NOPTR, $32
+
+
 // func plainRun32(data []byte, i int) int
 TEXT ·plainRun32(SB), NOSPLIT, $0-40
 	MOVQ data_base+0(FP), SI
 	MOVQ data_len+8(FP), DX
 	MOVQ i+24(FP), AX
-	MOVL $0x22, BX
-	MOVQ BX, X1
-	VPBROADCASTB X1, Y1 // '"'
-	MOVL $0x5c, BX
-	MOVQ BX, X2
-	VPBROADCASTB X2, Y2 // '\\'
-	MOVL $0x1f, BX
-	MOVQ BX, X3
-	VPBROADCASTB X3, Y3 // the largest control byte
+	VMOVDQU quotes<>(SB), Y1     // '"'
+	VMOVDQU backslashes<>(SB), Y2 // '\\'
+	VMOVDQU controls<>(SB), Y3    // the largest control byte
 
 loop:
 	LEAQ 32(AX), CX
