@@ -177,7 +177,7 @@ func bigArchive(ctx context.Context, c config, dir, bin, pol string, stdout, std
 		{name: "replay --format json, GOMAXPROCS=2", argv: []string{bin, "replay", "--format", "json", "--policy", pol, path}, env: []string{"GOMAXPROCS=2"}, check: replayCheck},
 	} {
 		fmt.Fprintf(stderr, "bench: %s\n", p.name)
-		m, err := p.best(ctx, 1)
+		m, err := p.once(ctx)
 		if err != nil {
 			return fmt.Errorf("%s: %w", p.name, err)
 		}

@@ -28,21 +28,6 @@ type measurement struct {
 	output    []byte
 }
 
-// best runs p n times and returns the run with the least CPU time (user+sys of the child).
-func (p program) best(ctx context.Context, n int) (measurement, error) {
-	var best measurement
-	for i := range n {
-		m, err := p.once(ctx)
-		if err != nil {
-			return m, err
-		}
-		if i == 0 || m.cpu < best.cpu {
-			best = m
-		}
-	}
-	return best, nil
-}
-
 func (p program) once(ctx context.Context) (measurement, error) {
 	cmd := exec.CommandContext(ctx, p.argv[0], p.argv[1:]...)
 	cmd.Env = append(os.Environ(), p.env...)
