@@ -298,7 +298,7 @@ func (d *Detector) send(a *accum, e *sesevent.Event, js apiSend) {
 		}
 		h := hitSpec{rule: r.ID, account: e.Account, principal: e.CallerIdentity, dim: e.CallerIdentity,
 			start: start, end: start.Add(d.window), why: r.why, key: js.key, vpce: js.vpce,
-			unapprovedOnly: r.ID == rules.RecipientDomainUnapproved}
+			unapprovedOnly: r.sampleUnapproved}
 		if js.key != "" {
 			h.dim += "#" + js.key // one finding per key, as for API calls
 		}

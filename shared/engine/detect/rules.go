@@ -19,6 +19,9 @@ type Rule struct {
 	// key, when set, names every input of check besides the policy: a batch decides each
 	// distinct key once (senders repeat, a flood repeats one sender). ok false: not memoised.
 	key func(e *sesevent.Event) (k [3]string, ok bool)
+	// sampleUnapproved: the finding's recipient sample lists only the recipients the policy
+	// does not approve (the rule is about them), not every recipient of the send.
+	sampleUnapproved bool
 	// apiCheck is set for rules over CloudTrail SES API calls (see ProcessCalls).
 	apiCheck func(p *policy.Policy, c *cloudtrail.Event) (bool, string)
 	// global rules judge IAM, STS and Support calls; the others judge SES calls only.

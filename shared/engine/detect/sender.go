@@ -108,7 +108,8 @@ func senderConfigurationSetUnapproved(c rules.Rule) Rule {
 
 func recipientDomainUnapproved(c rules.Rule) Rule {
 	return Rule{
-		Rule: c,
+		Rule:             c,
+		sampleUnapproved: true,
 		check: func(p *policy.Policy, e *sesevent.Event) bool {
 			if len(e.Recipients) == 0 {
 				return true
