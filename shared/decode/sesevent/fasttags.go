@@ -70,7 +70,7 @@ func (d *fastDecoder) tags(keep bool) (map[string][]string, bool) {
 				}
 				names = append(names, key)
 				if keep {
-					k, ki = d.tagName(key)
+					k = d.st.str(key) // a user tag: the auto-tags all took the branch above
 				}
 			}
 		}
@@ -266,26 +266,6 @@ func knownTagIndex(k string) int {
 		return kSourceTLSVersion
 	}
 	return -1
-}
-
-// tagName returns the constant for a well-known SES tag name and its knownTags index, else an
-// interned copy of b and -1.
-func (d *fastDecoder) tagName(b []byte) (string, int) {
-	switch string(b) {
-	case TagCallerIdentity:
-		return TagCallerIdentity, kCallerIdentity
-	case TagSourceIP:
-		return TagSourceIP, kSourceIP
-	case TagFromDomain:
-		return TagFromDomain, kFromDomain
-	case TagConfigurationSet:
-		return TagConfigurationSet, kConfigurationSet
-	case TagOperation:
-		return TagOperation, kOperation
-	case TagSourceTLSVersion:
-		return TagSourceTLSVersion, kSourceTLSVersion
-	}
-	return d.st.str(b), -1
 }
 
 // tagValue returns the constant for a common value of the ses:operation and
