@@ -26,8 +26,10 @@ type accum struct {
 	// (indexed as Detector.perSend), so a send that breaks several rules looks its groups up once.
 	sendGroups map[groupKey][]*group
 	// verdicts memoises per-send checks by Rule.key for the batch (whose events keep the key
-	// strings alive, so nothing outlives the batch).
+	// strings alive, so nothing outlives the batch). recent is its first level, one small
+	// direct-mapped table per rule (see Detector.violates).
 	verdicts map[verdictKey]bool
+	recent   [][recentVerdicts]recentVerdict
 
 	vol      map[volKey]*volGroup
 	volOrder []volKey
@@ -102,6 +104,15 @@ type hitSpec struct {
 	key, vpce string // API sends joined to their CloudTrail data event (apisend.go)
 	// unapprovedOnly keeps only the recipients the policy does not approve in the sample.
 	unapprovedOnly bool
+}
+
+// recentVerdicts is the size of a rule's first-level verdict table (a power of two).
+const recentVerdicts = 64
+
+// recentVerdict is one slot of a first-level verdict table.
+type recentVerdict struct {
+	k       [3]string
+	v, used bool
 }
 
 // verdictKey is a per-send rule (its index in Detector.perSend) and the inputs its check reads.

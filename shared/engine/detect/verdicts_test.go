@@ -1,7 +1,9 @@
 package detect
 
 import (
+	"fmt"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -84,5 +86,58 @@ recipients:
 	}
 	if keyed != 4 {
 		t.Errorf("%d keyed rules, want 4 (principal, From, identity, configuration set)", keyed)
+	}
+}
+
+// The first-level verdict table (Detector.violates) picks a slot by where a key's strings live.
+// It must only ever be a hint: equal keys held in different strings, and different keys that
+// share a slot, get the verdict the check gives.
+func TestViolatesFirstLevelIsAHint(t *testing.T) {
+	p, err := policy.Load([]byte(`version: 1
+senders:
+  principals: ["app-*"]
+  from: ["*@mail.example.com"]
+`), "p.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := New(p, NewMemoryState())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := newAccum()
+	// 300 keys over 64 slots per rule, each seen three times in fresh strings: collisions and
+	// pointer-distinct repeats both happen.
+	var sends []sesevent.Event
+	for round := range 3 {
+		for i := range 300 {
+			caller := fmt.Sprintf("app-%d", i)
+			from := fmt.Sprintf("u%d@mail.example.com", i)
+			if i%3 == round%3 {
+				caller = "intruder-" + strings.Clone(caller)
+			}
+			if i%5 == 0 {
+				from = "u@evil.example"
+			}
+			sends = append(sends, sesevent.Event{Type: sesevent.TypeSend, Account: strings.Clone("111122223333"),
+				CallerIdentity: strings.Clone(caller), From: []sesevent.Address{{Address: strings.Clone(from)}}})
+		}
+	}
+	checked := 0
+	for i := range d.perSend {
+		r := &d.perSend[i]
+		if r.key == nil {
+			continue
+		}
+		for j := range sends {
+			e := &sends[j]
+			if got, want := d.violates(a, i, r, e), r.check(d.p, e); got != want {
+				t.Fatalf("%s, send %d (%q, %q): violates %v, check %v", r.ID, j, e.CallerIdentity, e.From[0].Address, got, want)
+			}
+			checked++
+		}
+	}
+	if checked < 2*len(sends) {
+		t.Fatalf("checked %d verdicts, want at least %d (principal and From rules)", checked, 2*len(sends))
 	}
 }
