@@ -195,15 +195,15 @@ func TestMemoryPruneAmortised(t *testing.T) {
 			t.Fatalf("Mark %d = %v, %v", i, first, err)
 		}
 	}
-	if st.pruneAt != 128 || len(st.marks) != 100 {
-		t.Errorf("after 100 live marks: prune threshold %d, %d marks; want 128 and 100 (prunes at 4, 8, 16, 32, 64)", st.pruneAt, len(st.marks))
+	if st.pruneAt != 128 || st.marks.len() != 100 {
+		t.Errorf("after 100 live marks: prune threshold %d, %d marks; want 128 and 100 (prunes at 4, 8, 16, 32, 64)", st.pruneAt, st.marks.len())
 	}
 	// Expired marks are still dropped when the threshold is reached.
 	late := t0.Add(3 * MarkTTL)
 	for i := range 29 { // the 129th mark reaches the threshold
 		st.Mark(ctx, fmt.Sprintf("late%d", i), SendInfo{}, late)
 	}
-	if len(st.marks) != 29 {
-		t.Errorf("after expiry: %d marks, want the 29 live ones", len(st.marks))
+	if st.marks.len() != 29 {
+		t.Errorf("after expiry: %d marks, want the 29 live ones", st.marks.len())
 	}
 }

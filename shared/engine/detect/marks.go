@@ -30,9 +30,12 @@ type concurrentState interface {
 func (d *Detector) markAll(ctx context.Context, events []sesevent.Event) (process []bool, marked []int, dups int, err error) {
 	process = make([]bool, len(events))
 	if ms, ok := d.st.(*MemoryState); ok {
-		// In process, one mark at a time, with the keys built in one buffer: a key repeated in
-		// the batch finds its own mark, which gives the outcome the in-batch set below gives.
+		// In process, in event order, with the keys built in one buffer and hashed first: a key
+		// repeated in the batch finds its own mark, which gives the outcome the in-batch set
+		// below gives, and the table is touched for all keys before any is marked.
 		var buf [160]byte
+		var idx []int
+		var ks []markKey
 		for i := range events {
 			e := &events[i]
 			if !relevant(e) {
@@ -42,11 +45,20 @@ func (d *Detector) markAll(ctx context.Context, events []sesevent.Event) (proces
 				process[i] = true
 				continue
 			}
+			idx = append(idx, i)
+			ks = append(ks, ms.keyBytes(appendDedupKey(buf[:0], e)))
+		}
+		added := make([]bool, len(ks))
+		ms.markBatch(ks, func(j int) (SendInfo, time.Time) {
+			e := &events[idx[j]]
 			var info SendInfo
 			if e.Type == sesevent.TypeSend {
 				info = SendInfo{Account: e.Account, Principal: e.CallerIdentity, Identity: e.Identity}
 			}
-			if ms.markBytes(appendDedupKey(buf[:0], e), info, d.expiry(d.when(e).Add(MarkTTL))) {
+			return info, d.expiry(d.when(e).Add(MarkTTL))
+		}, added)
+		for j, i := range idx {
+			if added[j] {
 				process[i] = true
 				marked = append(marked, i)
 			} else {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 )
 
 // memoryPruneAt is the mark count above which MemoryState drops expired marks, so replaying a
@@ -22,14 +23,18 @@ const memoryPruneAt = 1 << 20
 // as integers and the SendInfo as an index into a table of the distinct ones. An entry holds no
 // pointer, so the collector does not scan the table.
 type MemoryState struct {
-	mu       sync.Mutex
-	seeds    [2]maphash.Seed
-	marks    map[markKey]memMark
-	infos    []SendInfo // infos[0] is the zero SendInfo
-	infoIdx  map[SendInfo]uint32
-	counters map[string]int64
-	aggs     map[string]Aggregate
-	newest   time.Time
+	mu      sync.Mutex
+	seeds   [2]maphash.Seed
+	marks   markTable
+	infos   []SendInfo // infos[0] is the zero SendInfo
+	infoIdx map[SendInfo]uint32
+	// recentInfos caches infoIdx lookups in slots picked by where the SendInfo's strings live
+	// (a decoder interns the principals, accounts and identities that repeat); index 0 is an
+	// empty slot. An entry may hold the caller's strings, which keeps a few decoder chunks alive.
+	recentInfos [16]recentInfo
+	counters    map[string]int64
+	aggs        map[string]Aggregate
+	newest      time.Time
 	// pruneAt is the mark count that triggers the next prune. It doubles past what a prune left,
 	// so a stream with more than memoryPruneAt live marks does not rescan them on every Mark.
 	pruneAt int
@@ -54,7 +59,7 @@ var _ State = (*MemoryState)(nil)
 func NewMemoryState() *MemoryState {
 	return &MemoryState{
 		seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
-		marks: make(map[markKey]memMark), infos: []SendInfo{{}}, infoIdx: map[SendInfo]uint32{{}: 0},
+		infos: []SendInfo{{}}, infoIdx: map[SendInfo]uint32{{}: 0},
 		counters: make(map[string]int64), aggs: make(map[string]Aggregate), pruneAt: memoryPruneAt,
 	}
 }
@@ -81,12 +86,45 @@ func (s *MemoryState) markBytes(key []byte, info SendInfo, expires time.Time) bo
 func (s *MemoryState) markKey(k markKey, info SendInfo, expires time.Time) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.marks[k]; ok {
+	return s.markLocked(k, info, expires)
+}
+
+// markBatch marks each key in ks with the SendInfo and expiry at returns for its index,
+// setting added[i] when ks[i] was not marked before.
+func (s *MemoryState) markBatch(ks []markKey, at func(i int) (SendInfo, time.Time), added []bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.marks.touch(ks)
+	for i, k := range ks {
+		info, exp := at(i)
+		added[i] = s.markLocked(k, info, exp)
+	}
+}
+
+func (s *MemoryState) markLocked(k markKey, info SendInfo, expires time.Time) bool {
+	if _, ok := s.marks.get(k); ok {
 		return false
 	}
-	if len(s.marks) >= s.pruneAt {
+	if s.marks.len() >= s.pruneAt {
 		s.prune()
-		s.pruneAt = max(s.pruneAt, 2*len(s.marks))
+		s.pruneAt = max(s.pruneAt, 2*s.marks.len())
+	}
+	i := s.infoIndex(info)
+	s.marks.insert(k, memMark{expSec: expires.Unix(), expNsec: int32(expires.Nanosecond()), info: i}) //nolint:gosec // Nanosecond() < 1e9 fits int32
+	if expires.After(s.newest) {
+		s.newest = expires
+	}
+	return true
+}
+
+// infoIndex returns info's index in infos, adding it if new.
+func (s *MemoryState) infoIndex(info SendInfo) uint32 {
+	if info == (SendInfo{}) {
+		return 0
+	}
+	slot := &s.recentInfos[infoSlot(&info)]
+	if slot.idx != 0 && slot.info == info {
+		return slot.idx
 	}
 	i, ok := s.infoIdx[info]
 	if !ok {
@@ -97,11 +135,22 @@ func (s *MemoryState) markKey(k markKey, info SendInfo, expires time.Time) bool 
 		s.infos = append(s.infos, info)
 		s.infoIdx[info] = i
 	}
-	s.marks[k] = memMark{expSec: expires.Unix(), expNsec: int32(expires.Nanosecond()), info: i} //nolint:gosec // Nanosecond() < 1e9 fits int32
-	if expires.After(s.newest) {
-		s.newest = expires
-	}
-	return true
+	*slot = recentInfo{info: info, idx: i}
+	return i
+}
+
+type recentInfo struct {
+	info SendInfo
+	idx  uint32
+}
+
+// infoSlot picks a recentInfos slot from the addresses of info's account, principal and
+// identity. It is a hint: a hit is confirmed by comparing the values.
+func infoSlot(info *SendInfo) int {
+	h := uintptr(unsafe.Pointer(unsafe.StringData(info.Account)))*31 + //nolint:gosec // hashed, never dereferenced
+		uintptr(unsafe.Pointer(unsafe.StringData(info.Principal)))*7 + //nolint:gosec // hashed, never dereferenced
+		uintptr(unsafe.Pointer(unsafe.StringData(info.Identity))) //nolint:gosec // hashed, never dereferenced
+	return int((h ^ h>>5 ^ h>>11) & 15)
 }
 
 // prune drops marks that expired before the newest expiry seen minus the mark lifetime: they
@@ -109,11 +158,7 @@ func (s *MemoryState) markKey(k markKey, info SendInfo, expires time.Time) bool 
 func (s *MemoryState) prune() {
 	cut := s.newest.Add(-MarkTTL)
 	sec, nsec := cut.Unix(), int32(cut.Nanosecond()) //nolint:gosec // Nanosecond() < 1e9 fits int32
-	for k, m := range s.marks {
-		if m.before(sec, nsec) {
-			delete(s.marks, k)
-		}
-	}
+	s.marks.keep(func(_ markKey, m *memMark) bool { return !m.before(sec, nsec) })
 	if len(s.infos) > infoCompactAt {
 		s.compactInfos()
 	}
@@ -126,7 +171,7 @@ const infoCompactAt = 1 << 12
 func (s *MemoryState) compactInfos() {
 	infos := []SendInfo{{}}
 	idx := map[SendInfo]uint32{{}: 0}
-	for k, m := range s.marks {
+	s.marks.each(func(_ markKey, m *memMark) {
 		info := s.infos[m.info]
 		i, ok := idx[info]
 		if !ok {
@@ -135,9 +180,9 @@ func (s *MemoryState) compactInfos() {
 			idx[info] = i
 		}
 		m.info = i
-		s.marks[k] = m
-	}
+	})
 	s.infos, s.infoIdx = infos, idx
+	s.recentInfos = [len(s.recentInfos)]recentInfo{}
 }
 
 // Unmark implements State.
@@ -151,7 +196,7 @@ func (s *MemoryState) unmarkBytes(key []byte) { s.unmarkKey(s.keyBytes(key)) }
 
 func (s *MemoryState) unmarkKey(k markKey) {
 	s.mu.Lock()
-	delete(s.marks, k)
+	s.marks.remove(k)
 	s.mu.Unlock()
 }
 
@@ -169,7 +214,7 @@ func (s *MemoryState) sendInfoBytes(key []byte) (SendInfo, bool) {
 func (s *MemoryState) sendInfoKey(k markKey) (SendInfo, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	m, ok := s.marks[k]
+	m, ok := s.marks.get(k)
 	if !ok {
 		return SendInfo{}, false
 	}

@@ -58,8 +58,10 @@ func TestMemoryStateCompactsSendInfos(t *testing.T) {
 	s := NewMemoryState()
 	t0 := time.Date(2026, 5, 4, 0, 0, 0, 0, time.UTC)
 	n := infoCompactAt + 100
+	infos := make([]SendInfo, n)
 	for i := range n {
 		info := SendInfo{Account: "111122223333", Principal: fmt.Sprintf("user-%d", i)}
+		infos[i] = info
 		if _, err := s.Mark(ctx, fmt.Sprintf("old-%d", i), info, t0.Add(time.Duration(i)*time.Second)); err != nil {
 			t.Fatal(err)
 		}
@@ -71,13 +73,25 @@ func TestMemoryStateCompactsSendInfos(t *testing.T) {
 	}
 	s.mu.Lock()
 	s.prune()
-	nInfos, nMarks := len(s.infos), len(s.marks)
+	nInfos, nMarks := len(s.infos), s.marks.len()
 	s.mu.Unlock()
 	if nMarks != 1 || nInfos != 2 {
 		t.Fatalf("after the prune: %d marks, %d infos; want 1 and 2 (the zero one and the live one)", nMarks, nInfos)
 	}
 	if got, ok, _ := s.SendInfo(ctx, "live"); !ok || got != live {
 		t.Fatalf("live mark's info = %+v %v, want %+v", got, ok, live)
+	}
+	// Indexes cached before the compaction are stale: marks made after it with SendInfos seen
+	// before it (the same strings, as a decoder's interned values are) name their own.
+	for i := n - 20; i < n; i++ {
+		info := infos[i]
+		key := fmt.Sprintf("again-%d", i)
+		if _, err := s.Mark(ctx, key, info, later); err != nil {
+			t.Fatal(err)
+		}
+		if got, ok, _ := s.SendInfo(ctx, key); !ok || got != info {
+			t.Fatalf("%s after the compaction: info %+v %v, want %+v", key, got, ok, info)
+		}
 	}
 }
 
