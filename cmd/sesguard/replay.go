@@ -102,7 +102,8 @@ func runReplay(ctx context.Context, e env, args []string) int {
 	tuneBulkGC(e.getenv, replayMemoryLimit)
 	// Records are decoded on every core; detection reads them in input order, so the findings
 	// are those of a sequential run.
-	dec := sesevent.Options{NoRaw: true, NoTags: true, NoRef: true, Workers: runtime.GOMAXPROCS(0)}
+	// Transient: each event is copied into batch before the next record is decoded.
+	dec := sesevent.Options{NoRaw: true, NoTags: true, NoRef: true, Transient: true, Workers: runtime.GOMAXPROCS(0)}
 	st := replayStats{byType: map[sesevent.Type]int{}}
 	col := detect.NewCollector()
 	replayChunk := defaultReplayChunk

@@ -20,6 +20,7 @@ import (
 // chunk is freed once nothing referring to it is alive.
 type fastState struct {
 	skipTags   bool // Options.NoTags
+	transient  bool // Options.Transient, on a sequential Stream: one reuses a single Event
 	rec        fastRecord
 	intern     *[internSlots]string
 	seed       maphash.Seed
@@ -97,6 +98,13 @@ func (st *fastState) commitVals(v []string) {
 func (st *fastState) one(ev Event) []Event {
 	if st == nil {
 		return []Event{ev}
+	}
+	if st.transient {
+		if len(st.events) != 1 {
+			st.events = make([]Event, 1)
+		}
+		st.events[0] = ev
+		return st.events[:1:1]
 	}
 	if len(st.events) == cap(st.events) {
 		st.events = make([]Event, 0, eventsChunk)

@@ -96,3 +96,29 @@ func FuzzParallelMatchesSequential(f *testing.F) {
 		sameResults(t, "parallel", got, want)
 	})
 }
+
+// TestTransientReusesEvents: with Options.Transient a sequential decode hands out the same Event
+// memory for every fast-path record, and a caller that copies each event out before asking for
+// the next gets exactly what a decode without it gives. With Workers > 1 the option is ignored:
+// Results made ahead of the caller keep their own events.
+func TestTransientReusesEvents(t *testing.T) {
+	data := realisticNDJSON(t, 300)
+	want := collect(DecodeReaderWith(bytes.NewReader(data), "f", Options{NoRaw: true}))
+
+	var got []Result
+	addrs := map[*Event]bool{}
+	for res := range DecodeReaderWith(bytes.NewReader(data), "f", Options{NoRaw: true, Transient: true}) {
+		if len(res.Events) == 1 {
+			addrs[&res.Events[0]] = true
+		}
+		res.Events = append([]Event(nil), res.Events...) // what replay does with each event
+		got = append(got, res)
+	}
+	sameResults(t, "Transient", got, want)
+	if len(addrs) != 1 {
+		t.Fatalf("Transient: events at %d addresses, want one reused Event", len(addrs))
+	}
+
+	kept := collect(DecodeReaderWith(bytes.NewReader(data), "f", Options{NoRaw: true, Transient: true, Workers: 2, blockSize: 4 << 10}))
+	sameResults(t, "Transient with workers", kept, want)
+}
