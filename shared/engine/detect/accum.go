@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/sesguard/sesguard/shared/core/finding"
 	"github.com/sesguard/sesguard/shared/decode/cloudtrail"
@@ -34,7 +35,8 @@ type accum struct {
 	vol      map[volKey]*volGroup
 	volOrder []volKey
 
-	sends          map[rateKey]int64
+	sends          map[rateKey]*int64
+	recentSends    [16]recentSend // a front for sends, as recent is for verdicts
 	sendOrder      []rateKey
 	bounces        map[rateKey]*rateGroup
 	bounceOrder    []rateKey
@@ -55,17 +57,43 @@ type accum struct {
 func newAccum() *accum {
 	return &accum{
 		groups: make(map[groupKey]*group), sendGroups: make(map[groupKey][]*group), verdicts: make(map[verdictKey]bool), vol: make(map[volKey]*volGroup),
-		sends: make(map[rateKey]int64), bounces: make(map[rateKey]*rateGroup), complaints: make(map[rateKey]*rateGroup),
+		sends: make(map[rateKey]*int64), bounces: make(map[rateKey]*rateGroup), complaints: make(map[rateKey]*rateGroup),
 		sendCounts: make(map[sendPeriod]int64),
 	}
 }
 
 // addSend counts n deliveries (recipients) of a send.
 func (a *accum) addSend(k rateKey, n int64) {
-	if _, ok := a.sends[k]; !ok {
+	// Every Send adds to two counters; most sends of a batch share a few. The slot, picked by
+	// where the key's strings live, is a hint confirmed by comparing the key.
+	slot := &a.recentSends[rateSlot(&k)]
+	if slot.n != nil && slot.k == k {
+		*slot.n += n
+		return
+	}
+	c := a.sends[k]
+	if c == nil {
+		c = new(int64)
+		a.sends[k] = c
 		a.sendOrder = append(a.sendOrder, k)
 	}
-	a.sends[k] += n
+	*c += n
+	*slot = recentSend{k: k, n: c}
+}
+
+type recentSend struct {
+	k rateKey
+	n *int64
+}
+
+// rateSlot picks a recentSends slot from the addresses of k's strings and its bucket.
+func rateSlot(k *rateKey) int {
+	h := uintptr(unsafe.Pointer(unsafe.StringData(k.name)))*31 + //nolint:gosec // hashed, never dereferenced
+		uintptr(unsafe.Pointer(unsafe.StringData(k.account))) + uintptr(k.start) + uintptr(k.win)*7 //nolint:gosec // as above
+	if k.identity {
+		h++
+	}
+	return int((h ^ h>>5 ^ h>>11) & 15)
 }
 
 func (a *accum) addFeedback(kind feedbackKind, k rateKey, e *sesevent.Event) {
@@ -415,7 +443,7 @@ func (d *Detector) principalCounters(ctx context.Context, a *accum) error {
 	}
 	for _, k := range a.sendOrder {
 		if !k.identity && k.win == rs {
-			add(itemKey{k.account, k.name, k.start}, "snd", a.sends[k])
+			add(itemKey{k.account, k.name, k.start}, "snd", *a.sends[k])
 		}
 	}
 	a.volCur, a.volPrev, a.sndCount = map[volKey]int64{}, map[volKey]int64{}, map[rateKey]int64{}

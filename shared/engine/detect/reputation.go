@@ -89,7 +89,7 @@ func (d *Detector) evalRates(ctx context.Context, a *accum) error {
 			continue
 		}
 		w := time.Duration(k.win) * time.Second
-		n, err := d.add(ctx, a, rateCounterKey("snd", k), a.sends[k], d.expiry(time.Unix(k.start, 0).Add(w+MarkTTL)))
+		n, err := d.add(ctx, a, rateCounterKey("snd", k), *a.sends[k], d.expiry(time.Unix(k.start, 0).Add(w+MarkTTL)))
 		if err != nil {
 			return err
 		}

@@ -141,3 +141,33 @@ senders:
 		t.Fatalf("checked %d verdicts, want at least %d (principal and From rules)", checked, 2*len(sends))
 	}
 }
+
+// addSend's front slots are hints: counts per key and the first-seen order equal a plain map's
+// whatever the keys share (slots, strings, buckets).
+func TestAddSendMatchesMap(t *testing.T) {
+	a := newAccum()
+	want := map[rateKey]int64{}
+	var order []rateKey
+	names := []string{"app-1", "app-2", "mail.example.com", "intruder", "app-1"}
+	for i := range 5000 {
+		k := rateKey{account: strings.Clone("111122223333"), name: names[i%len(names)], identity: i%3 == 0,
+			win: int64(3600 * (1 + i%2)), start: int64(3600 * (i % 7))}
+		if i%4 == 0 {
+			k.name = strings.Clone(k.name) // equal content, another address
+		}
+		n := int64(1 + i%5)
+		if _, ok := want[k]; !ok {
+			order = append(order, k)
+		}
+		want[k] += n
+		a.addSend(k, n)
+	}
+	if len(a.sends) != len(want) || len(a.sendOrder) != len(order) {
+		t.Fatalf("%d counters in order %d, want %d", len(a.sends), len(a.sendOrder), len(want))
+	}
+	for i, k := range order {
+		if a.sendOrder[i] != k || *a.sends[k] != want[k] {
+			t.Fatalf("counter %d %+v = %d (order %+v), want %d", i, k, *a.sends[k], a.sendOrder[i], want[k])
+		}
+	}
+}
