@@ -208,19 +208,21 @@ func FindingID(rule, account, dim string, windowStart time.Time) string {
 }
 
 func (a *accum) hit(d *Detector, h hitSpec, e *sesevent.Event, recipients []string) {
-	a.add(d, a.group(d, h, e), h, e, recipients)
+	a.add(d, a.group(d, &h, e), &h, e, recipients)
 }
 
-// group returns the batch's group of h, creating it (with its detail) on the first hit.
-func (a *accum) group(d *Detector, h hitSpec, e *sesevent.Event) *group {
+// group returns the batch's group of h, creating it (with its detail) on the first hit. h is a
+// pointer (it is about 200 bytes, and a flood passes it six times a send) and is not changed.
+func (a *accum) group(d *Detector, h *hitSpec, e *sesevent.Event) *group {
 	key := groupKey{h.rule, h.account, h.dim, h.start.Unix()}
 	g := a.groups[key]
 	if g == nil {
+		detail := h.detail
 		if h.why != nil {
-			h.detail = h.why(d.p, e)
+			detail = h.why(d.p, e)
 		}
 		g = &group{id: FindingID(h.rule, h.account, h.dim, h.start), rule: h.rule, account: h.account, principal: h.principal,
-			identity: h.identity, start: h.start, end: h.end, detail: h.detail, key: h.key}
+			identity: h.identity, start: h.start, end: h.end, detail: detail, key: h.key}
 		a.groups[key] = g
 		a.groupOrder = append(a.groupOrder, key)
 	}
@@ -228,7 +230,7 @@ func (a *accum) group(d *Detector, h hitSpec, e *sesevent.Event) *group {
 }
 
 // add records one hit of e in g.
-func (a *accum) add(d *Detector, g *group, h hitSpec, e *sesevent.Event, recipients []string) {
+func (a *accum) add(d *Detector, g *group, h *hitSpec, e *sesevent.Event, recipients []string) {
 	// Rate and volume details and metrics describe the latest state: keep the newest.
 	if h.metric != 0 {
 		g.metric, g.threshold, g.detail = h.metric, h.threshold, h.detail

@@ -292,30 +292,31 @@ func (d *Detector) send(a *accum, e *sesevent.Event, js apiSend) {
 	t := d.when(e)
 	start := bucket(t, d.window)
 	var slots []*group
+	var h hitSpec // what the rules this send breaks share; built at the first
 	for i := range d.perSend {
 		r := &d.perSend[i]
 		if !d.violates(a, i, r, e) {
 			continue
 		}
-		h := hitSpec{rule: r.ID, account: e.Account, principal: e.CallerIdentity, dim: e.CallerIdentity,
-			start: start, end: start.Add(d.window), why: r.why, key: js.key, vpce: js.vpce,
-			unapprovedOnly: r.sampleUnapproved}
-		if js.key != "" {
-			h.dim += "#" + js.key // one finding per key, as for API calls
-		}
 		if slots == nil {
+			h = hitSpec{account: e.Account, principal: e.CallerIdentity, dim: e.CallerIdentity,
+				start: start, end: start.Add(d.window), key: js.key, vpce: js.vpce}
+			if js.key != "" {
+				h.dim += "#" + js.key // one finding per key, as for API calls
+			}
 			sk := groupKey{account: h.account, dim: h.dim, start: start.Unix()}
 			if slots = a.sendGroups[sk]; slots == nil {
 				slots = make([]*group, len(d.perSend))
 				a.sendGroups[sk] = slots
 			}
 		}
+		h.rule, h.why, h.unapprovedOnly = r.ID, r.why, r.sampleUnapproved
 		g := slots[i]
 		if g == nil {
-			g = a.group(d, h, e)
+			g = a.group(d, &h, e)
 			slots[i] = g
 		}
-		a.add(d, g, h, e, e.Recipients)
+		a.add(d, g, &h, e, e.Recipients)
 	}
 	if d.volume {
 		w := d.p.Limits.PerPrincipal.Window
