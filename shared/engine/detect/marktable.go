@@ -106,14 +106,29 @@ func (t *markTable) remove(k markKey) {
 	t.n--
 }
 
-// keep drops every mark for which live returns false; live may change the others.
+// keep drops every mark for which live returns false; live may change the others. The
+// survivors move to a table sized for them (at most half full), so a prune that drops most
+// marks also gives their memory back.
 func (t *markTable) keep(live func(k markKey, m *memMark) bool) {
+	n := 0
+	for i := range t.slots {
+		if s := &t.slots[i]; s.k != (markKey{}) {
+			if live(s.k, &s.m) {
+				n++
+			} else {
+				*s = markSlot{} // the old slots are only read below, not probed
+			}
+		}
+	}
 	old := t.slots
-	t.slots, t.n = make([]markSlot, len(old)), 0
+	size := markTableMin
+	for size < 2*n {
+		size *= 2
+	}
+	t.slots, t.n = make([]markSlot, size), n
 	for i := range old {
-		if s := &old[i]; s.k != (markKey{}) && live(s.k, &s.m) {
-			*t.find(s.k) = *s
-			t.n++
+		if old[i].k != (markKey{}) {
+			*t.find(old[i].k) = old[i]
 		}
 	}
 }

@@ -86,3 +86,22 @@ func TestMarkTableZeroKey(t *testing.T) {
 		t.Fatal("zero key still present after remove")
 	}
 }
+
+// A prune that drops most marks gives their memory back: the survivors move to a table at most
+// half full, and every one of them is still found.
+func TestMarkTableKeepShrinks(t *testing.T) {
+	var tab markTable
+	for i := range uint64(20000) {
+		tab.insert(markKey{i * 0x9e3779b97f4a7c15, i}, memMark{expSec: int64(i)})
+	}
+	grown := len(tab.slots)
+	tab.keep(func(_ markKey, m *memMark) bool { return m.expSec%100 == 0 })
+	if tab.len() != 200 || len(tab.slots) >= grown || len(tab.slots) < 2*tab.len() {
+		t.Fatalf("after keeping 200 of 20,000: %d marks in %d slots (were %d)", tab.len(), len(tab.slots), grown)
+	}
+	for i := uint64(0); i < 20000; i += 100 {
+		if m, ok := tab.get(markKey{i * 0x9e3779b97f4a7c15, i}); !ok || m.expSec != int64(i) {
+			t.Fatalf("mark %d lost in the prune", i)
+		}
+	}
+}
