@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unsafe"
 
 	"github.com/sesguard/sesguard/shared/core/finding"
 	"github.com/sesguard/sesguard/shared/decode/cloudtrail"
@@ -64,9 +63,12 @@ func newAccum() *accum {
 
 // addSend counts n deliveries (recipients) of a send.
 func (a *accum) addSend(k rateKey, n int64) {
-	// Every Send adds to two counters; most sends of a batch share a few. The slot, picked by
-	// where the key's strings live, is a hint confirmed by comparing the key.
-	slot := &a.recentSends[rateSlot(&k)]
+	// Every Send adds to two counters; most sends of a batch share a few (hint.go).
+	h := addrHint(k.name, k.account, "") + uintptr(k.start) + uintptr(k.win)*7 //nolint:gosec // a hint: wrapping is fine
+	if k.identity {
+		h++
+	}
+	slot := &a.recentSends[slotOf(h, len(a.recentSends))]
 	if slot.n != nil && slot.k == k {
 		*slot.n += n
 		return
@@ -84,16 +86,6 @@ func (a *accum) addSend(k rateKey, n int64) {
 type recentSend struct {
 	k rateKey
 	n *int64
-}
-
-// rateSlot picks a recentSends slot from the addresses of k's strings and its bucket.
-func rateSlot(k *rateKey) int {
-	h := uintptr(unsafe.Pointer(unsafe.StringData(k.name)))*31 + //nolint:gosec // hashed, never dereferenced
-		uintptr(unsafe.Pointer(unsafe.StringData(k.account))) + uintptr(k.start) + uintptr(k.win)*7 //nolint:gosec // as above
-	if k.identity {
-		h++
-	}
-	return int((h ^ h>>5 ^ h>>11) & 15)
 }
 
 func (a *accum) addFeedback(kind feedbackKind, k rateKey, e *sesevent.Event) {

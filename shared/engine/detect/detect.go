@@ -19,7 +19,6 @@ import (
 	"log/slog"
 	"slices"
 	"time"
-	"unsafe"
 
 	"github.com/sesguard/sesguard/shared/core/finding"
 	"github.com/sesguard/sesguard/shared/core/rules"
@@ -354,14 +353,11 @@ func (d *Detector) violates(a *accum, i int, r *Rule, e *sesevent.Event) bool {
 	if !ok {
 		return r.check(d.p, e)
 	}
-	// First a slot chosen by where the key's strings live: the decoder interns values that
-	// repeat (principals, accounts, ARNs, From), so a repeated key usually has the same
-	// pointers and is found with pointer-equal string compares and no hashing. The slot is
-	// only a hint; equality is by content, and a miss falls through to the map.
+	// First the rule's small table (hint.go); a miss falls through to the map.
 	if a.recent == nil {
 		a.recent = make([][recentVerdicts]recentVerdict, len(d.perSend))
 	}
-	slot := &a.recent[i][recentSlot(&k)]
+	slot := &a.recent[i][slotOf(addrHint(k[0], k[1], k[2]), recentVerdicts)]
 	if slot.used && slot.k == k {
 		return slot.v
 	}
@@ -373,15 +369,6 @@ func (d *Detector) violates(a *accum, i int, r *Rule, e *sesevent.Event) bool {
 	}
 	*slot = recentVerdict{k: k, v: v, used: true}
 	return v
-}
-
-// recentSlot picks a first-level verdict slot from the addresses and lengths of k's strings.
-func recentSlot(k *[3]string) int {
-	var h uintptr
-	for _, s := range k {
-		h = h*31 + uintptr(unsafe.Pointer(unsafe.StringData(s))) + uintptr(len(s)) //nolint:gosec // the address is hashed, never dereferenced
-	}
-	return int((h ^ h>>7 ^ h>>13) & (recentVerdicts - 1))
 }
 
 // rateWindows are the distinct windows of the enabled rate rules.

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unsafe"
 )
 
 // memoryPruneAt is the mark count above which MemoryState drops expired marks, so replaying a
@@ -28,9 +27,8 @@ type MemoryState struct {
 	marks   markTable
 	infos   []SendInfo // infos[0] is the zero SendInfo
 	infoIdx map[SendInfo]uint32
-	// recentInfos caches infoIdx lookups in slots picked by where the SendInfo's strings live
-	// (a decoder interns the principals, accounts and identities that repeat); index 0 is an
-	// empty slot. An entry may hold the caller's strings, which keeps a few decoder chunks alive.
+	// recentInfos caches infoIdx lookups (hint.go); index 0 is an empty slot. An entry may hold
+	// the caller's strings, which keeps a few decoder chunks alive.
 	recentInfos [16]recentInfo
 	counters    map[string]int64
 	aggs        map[string]Aggregate
@@ -122,7 +120,7 @@ func (s *MemoryState) infoIndex(info SendInfo) uint32 {
 	if info == (SendInfo{}) {
 		return 0
 	}
-	slot := &s.recentInfos[infoSlot(&info)]
+	slot := &s.recentInfos[slotOf(addrHint(info.Account, info.Principal, info.Identity), len(s.recentInfos))]
 	if slot.idx != 0 && slot.info == info {
 		return slot.idx
 	}
@@ -142,15 +140,6 @@ func (s *MemoryState) infoIndex(info SendInfo) uint32 {
 type recentInfo struct {
 	info SendInfo
 	idx  uint32
-}
-
-// infoSlot picks a recentInfos slot from the addresses of info's account, principal and
-// identity. It is a hint: a hit is confirmed by comparing the values.
-func infoSlot(info *SendInfo) int {
-	h := uintptr(unsafe.Pointer(unsafe.StringData(info.Account)))*31 + //nolint:gosec // hashed, never dereferenced
-		uintptr(unsafe.Pointer(unsafe.StringData(info.Principal)))*7 + //nolint:gosec // hashed, never dereferenced
-		uintptr(unsafe.Pointer(unsafe.StringData(info.Identity))) //nolint:gosec // hashed, never dereferenced
-	return int((h ^ h>>5 ^ h>>11) & 15)
 }
 
 // prune drops marks that expired before the newest expiry seen minus the mark lifetime: they
