@@ -76,11 +76,6 @@ func (s *MemoryState) Mark(_ context.Context, key string, info SendInfo, expires
 	return s.markKey(s.key(key), info, expires), nil
 }
 
-// markBytes is Mark with the key as bytes (only read during the call).
-func (s *MemoryState) markBytes(key []byte, info SendInfo, expires time.Time) bool {
-	return s.markKey(s.keyBytes(key), info, expires)
-}
-
 func (s *MemoryState) markKey(k markKey, info SendInfo, expires time.Time) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()

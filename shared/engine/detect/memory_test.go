@@ -25,8 +25,12 @@ func TestMemoryStateKeysAsStringsAndBytes(t *testing.T) {
 			func(s *MemoryState, k string) bool { ok, _ := s.Mark(ctx, k, info, exp); return ok },
 			func(s *MemoryState, k string) (SendInfo, bool) { return s.sendInfoBytes([]byte(k)) },
 			func(s *MemoryState, k string) { s.unmarkBytes([]byte(k)) }},
-		{"bytes mark, string lookup",
-			func(s *MemoryState, k string) bool { return s.markBytes([]byte(k), info, exp) },
+		{"bytes mark (markAll's batch path), string lookup",
+			func(s *MemoryState, k string) bool {
+				added := make([]bool, 1)
+				s.markBatch([]markKey{s.keyBytes([]byte(k))}, func(int) (SendInfo, time.Time) { return info, exp }, added)
+				return added[0]
+			},
 			func(s *MemoryState, k string) (SendInfo, bool) { i, ok, _ := s.SendInfo(ctx, k); return i, ok },
 			func(s *MemoryState, k string) { _ = s.Unmark(ctx, k) }},
 	}
